@@ -1,0 +1,1 @@
+//! Core of the Didomi ⇄ HubSpot sync app (placeholder; being written).
