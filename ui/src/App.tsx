@@ -1,0 +1,201 @@
+/**
+ * The app frame: sidebar navigation between the five screens, the Sandbox banner (with the
+ * switch to Live), the keychain notice and the status line.
+ */
+import { useCallback, useEffect, useState } from 'react'
+import { Button } from 'react-aria-components'
+
+import type { AppInfo } from './bindings/AppInfo'
+import type { ConnectionStatus } from './bindings/ConnectionStatus'
+import type { Mode } from './bindings/Mode'
+import type { Settings } from './bindings/Settings'
+import type { SimulatorStatus } from './bindings/SimulatorStatus'
+import { ConfirmDialog } from './components/ConfirmDialog'
+import { ErrorAlert } from './components/ErrorAlert'
+import * as backend from './lib/backend'
+import type { BackendError } from './lib/errors'
+import { keychainProblem } from './lib/status'
+import { ConnectScreen } from './screens/ConnectScreen'
+import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
+
+type ScreenId = 'connect' | PlaceholderId
+const SCREENS: { id: ScreenId; label: string }[] = [
+  { id: 'connect', label: 'Connect' },
+  { id: 'options', label: PLACEHOLDERS.options.title },
+  { id: 'mapping', label: PLACEHOLDERS.mapping.title },
+  { id: 'sync', label: PLACEHOLDERS.sync.title },
+  { id: 'history', label: PLACEHOLDERS.history.title }
+]
+
+/** How often the simulator reachability is re-checked. */
+const SIMULATOR_POLL_MS = 15_000
+
+/** The whole app. */
+export function App() {
+  const [screen, setScreen] = useState<ScreenId>('connect')
+  const [info, setInfo] = useState<AppInfo | null>(null)
+  const [settings, setSettings] = useState<Settings | null>(null)
+  const [status, setStatus] = useState<ConnectionStatus | null>(null)
+  const [simulator, setSimulator] = useState<SimulatorStatus | null | 'checking'>('checking')
+  const [fatal, setFatal] = useState<BackendError | null>(null)
+  const [confirmSwitch, setConfirmSwitch] = useState<Mode | null>(null)
+
+  const refresh = useCallback(
+    () =>
+      Promise.all([backend.getSettings(), backend.connectionStatus()]).then(
+        ([s, st]) => {
+          setSettings(s)
+          setStatus(st)
+        },
+        (e: BackendError) => setFatal(e)
+      ),
+    []
+  )
+
+  useEffect(() => {
+    backend.appInfo().then(setInfo, (e: BackendError) => setFatal(e))
+    void refresh()
+  }, [refresh])
+
+  const sandbox = info?.environment.mode === 'Sandbox'
+  useEffect(() => {
+    if (!sandbox) return
+    let stopped = false
+    const check = () =>
+      backend.simulatorStatus().then(
+        (s) => !stopped && setSimulator(s),
+        () => !stopped && setSimulator(null)
+      )
+    void check()
+    const id = window.setInterval(() => void check(), SIMULATOR_POLL_MS)
+    return () => {
+      stopped = true
+      window.clearInterval(id)
+    }
+  }, [sandbox])
+
+  const switchMode = (mode: Mode) => {
+    backend.switchMode(mode).catch((e: BackendError) => setFatal(e))
+  }
+
+  const keychain = status === null ? null : keychainProblem(status.keychain)
+
+  return (
+    <div className="app">
+      {sandbox && (
+        <div className="sandbox-banner" data-testid="sandbox-banner" role="note">
+          <span>
+            <strong>Sandbox</strong> — simulated HubSpot and Didomi, no real data
+          </span>
+          <Button
+            className="btn btn-small btn-on-dark"
+            data-testid="switch-to-live"
+            onPress={() => setConfirmSwitch('Live')}
+          >
+            Switch to Live
+          </Button>
+        </div>
+      )}
+      <div className="frame">
+        <nav className="sidebar" aria-label="Screens">
+          <div className="brand">
+            <img src="./icon.png" alt="" width={28} height={28} />
+            <span>Didomi HubSpot Sync</span>
+          </div>
+          <ul>
+            {SCREENS.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  className="nav-item"
+                  data-testid={`nav-${s.id}`}
+                  aria-current={screen === s.id ? 'page' : undefined}
+                  onClick={() => setScreen(s.id)}
+                >
+                  {s.label}
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div className="sidebar-footer">
+            {info !== null && !sandbox && (
+              <Button
+                className="btn btn-small"
+                data-testid="switch-to-sandbox"
+                onPress={() => setConfirmSwitch('Sandbox')}
+              >
+                Switch to Sandbox
+              </Button>
+            )}
+            {info !== null && <small className="muted">Version {info.version}</small>}
+          </div>
+        </nav>
+        <main className="content">
+          {fatal !== null && <ErrorAlert error={fatal} onDismiss={() => setFatal(null)} />}
+          {keychain !== null && (
+            <div className="alert alert-warn" role="status" data-testid="keychain-unavailable">
+              <strong>Secure storage unavailable.</strong> {keychain} Secrets are never written to
+              disk instead, so connecting is not possible until the system keychain works (on Linux:
+              an unlocked Secret Service such as GNOME Keyring), then restart the app.
+            </div>
+          )}
+          {info === null || status === null ? (
+            <p className="muted" role="status">
+              Loading…
+            </p>
+          ) : screen === 'connect' ? (
+            <ConnectScreen
+              info={info}
+              status={status}
+              settings={settings}
+              onChanged={() => void refresh()}
+            />
+          ) : (
+            <PlaceholderScreen id={screen} />
+          )}
+        </main>
+      </div>
+      <footer className="statusbar">
+        {info !== null && (
+          <span>
+            {info.environment.mode} · HubSpot {info.environment.hubspotApiBase} · Didomi{' '}
+            {info.environment.didomiApiBase}
+          </span>
+        )}
+        {sandbox && (
+          <span data-testid="simulator-status" role="status">
+            {simulator === 'checking' ? (
+              'Checking the simulator…'
+            ) : simulator !== null && simulator.hubspotReachable && simulator.didomiReachable ? (
+              <>
+                <span className="dot-ok" aria-hidden="true">
+                  ●
+                </span>{' '}
+                Simulator reachable
+              </>
+            ) : (
+              <>
+                <span className="dot-bad" aria-hidden="true">
+                  ●
+                </span>{' '}
+                Simulator not reachable — restart the app
+              </>
+            )}
+          </span>
+        )}
+      </footer>
+      <ConfirmDialog
+        isOpen={confirmSwitch !== null}
+        title={confirmSwitch === 'Live' ? 'Switch to Live?' : 'Switch to Sandbox?'}
+        body={
+          confirmSwitch === 'Live'
+            ? 'The app restarts and then talks to your real HubSpot portal and Didomi organization. Sandbox settings and secrets are kept apart.'
+            : 'The app restarts with the simulated HubSpot and Didomi. Your Live settings and secrets are kept apart and untouched.'
+        }
+        confirmLabel="Restart now"
+        onConfirm={() => confirmSwitch !== null && switchMode(confirmSwitch)}
+        onClose={() => setConfirmSwitch(null)}
+      />
+    </div>
+  )
+}

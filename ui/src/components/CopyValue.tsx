@@ -1,0 +1,30 @@
+/** A read-only value (e.g. a redirect URL) with a copy button. */
+import { useState } from 'react'
+import { Button } from 'react-aria-components'
+
+/** Shows `value` in monospace with a "Copy" button that writes it to the clipboard. */
+export function CopyValue({ value, testId }: { value: string; testId: string }) {
+  const [copied, setCopied] = useState<'idle' | 'copied' | 'failed'>('idle')
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value)
+      setCopied('copied')
+    } catch {
+      setCopied('failed')
+    }
+    window.setTimeout(() => setCopied('idle'), 2000)
+  }
+  return (
+    <div className="copy-value">
+      <code data-testid={testId}>{value}</code>
+      <Button
+        className="btn btn-small"
+        data-testid={`${testId}-copy`}
+        aria-label={`Copy ${value}`}
+        onPress={() => void copy()}
+      >
+        {copied === 'copied' ? 'Copied' : copied === 'failed' ? 'Select & copy' : 'Copy'}
+      </Button>
+    </div>
+  )
+}

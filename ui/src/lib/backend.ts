@@ -1,0 +1,75 @@
+/**
+ * The typed facade over every backend command. Components import these functions and never
+ * call `invoke` themselves; every rejection is rethrown as a `BackendError` with its `code`.
+ */
+import { invoke } from '@tauri-apps/api/core'
+
+import type { AppInfo } from '../bindings/AppInfo'
+import type { ConnectionStatus } from '../bindings/ConnectionStatus'
+import type { DidomiAccount } from '../bindings/DidomiAccount'
+import type { HubSpotAccount } from '../bindings/HubSpotAccount'
+import type { InstallStart } from '../bindings/InstallStart'
+import type { Mode } from '../bindings/Mode'
+import type { Settings } from '../bindings/Settings'
+import type { SimulatorStatus } from '../bindings/SimulatorStatus'
+import { toBackendError } from './errors'
+
+/** Calls one command and maps its failure to a `BackendError`. */
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args)
+  } catch (raw) {
+    throw toBackendError(raw, command)
+  }
+}
+
+/** Static facts about this run: version, mode, API bases, redirect URLs, sandbox prefill. */
+export const appInfo = (): Promise<AppInfo> => call('app_info')
+
+/** The saved settings (never contains a secret). */
+export const getSettings = (): Promise<Settings> => call('settings_get')
+
+/** Live connection state of HubSpot, Didomi and the keychain. */
+export const connectionStatus = (): Promise<ConnectionStatus> => call('connection_status')
+
+/** In Sandbox: whether both simulated APIs answer. `null` in Live mode. */
+export const simulatorStatus = (): Promise<SimulatorStatus | null> => call('simulator_status')
+
+/** Saves the mode for the next start and restarts the app (does not return on success). */
+export const switchMode = (mode: Mode): Promise<void> => call('switch_mode', { mode })
+
+/**
+ * Starts the HubSpot OAuth install: saves the client id (and the secret, to the keychain, when
+ * given), opens the browser and returns the authorize URL at once.
+ */
+export const hubspotInstallStart = (
+  clientId: string,
+  clientSecret: string | null
+): Promise<InstallStart> => call('hubspot_install_start', { clientId, clientSecret })
+
+/** Resolves when the browser redirect arrived and the code was exchanged. */
+export const hubspotInstallWait = (): Promise<HubSpotAccount> => call('hubspot_install_wait')
+
+/** Cancels a running install (the pending wait rejects with `HubSpotOAuthCancelled`). */
+export const hubspotInstallCancel = (): Promise<void> => call('hubspot_install_cancel')
+
+/** Finishes the install from a pasted redirect URL or bare code. */
+export const hubspotInstallPaste = (redirectUrlOrCode: string): Promise<HubSpotAccount> =>
+  call('hubspot_install_paste', { redirectUrlOrCode })
+
+/** Connects with a private-app token or service key instead of OAuth (empty = sandbox prefill). */
+export const hubspotConnectPrivateToken = (token: string): Promise<HubSpotAccount> =>
+  call('hubspot_connect_private_token', { token })
+
+/** Revokes the refresh token and deletes every HubSpot secret. */
+export const hubspotDisconnect = (): Promise<void> => call('hubspot_disconnect')
+
+/** Checks the Didomi key pair against the organization and saves it (`apiSecret` null = keep/prefill). */
+export const didomiConnect = (
+  apiKey: string,
+  apiSecret: string | null,
+  organizationId: string
+): Promise<DidomiAccount> => call('didomi_connect', { apiKey, apiSecret, organizationId })
+
+/** Forgets the Didomi credentials. */
+export const didomiDisconnect = (): Promise<void> => call('didomi_disconnect')

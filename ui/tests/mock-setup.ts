@@ -1,0 +1,136 @@
+/* eslint-disable @typescript-eslint/only-throw-error -- the real backend rejects with plain { code, message } objects, so the mock must too */
+/**
+ * A fake backend for the browser test: answers every command through `mockIPC` with a small
+ * state machine and records each call in `window.__mock.calls`. The test drives the pending
+ * OAuth wait with `window.__mock.approve()` / `window.__mock.deny()`.
+ * Bundled to an IIFE (tests/dist/mock-setup.js) and injected before the app's scripts.
+ */
+import { mockIPC } from '@tauri-apps/api/mocks'
+
+type Json = Record<string, unknown>
+
+const account = {
+  portalId: 4242,
+  hubDomain: 'sandbox-portal.hubspot.com',
+  user: 'admin@example.com',
+  scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write'],
+  missingScopes: ['crm.schemas.contacts.write']
+}
+const didomiAccount = { organizationId: 'sandbox-org', purposeCount: 4, preferenceCount: 7 }
+
+const state = {
+  calls: [] as { cmd: string; args: Json }[],
+  hubspotConnected: false,
+  didomiConnected: false,
+  installing: false,
+  settle: null as null | { resolve: (v: unknown) => void; reject: (e: unknown) => void },
+  approve() {
+    state.hubspotConnected = true
+    state.installing = false
+    state.settle?.resolve(account)
+    state.settle = null
+  },
+  deny() {
+    state.settle?.reject({
+      code: 'HubSpotOAuthDenied',
+      message:
+        'You declined the install in HubSpot. Click “Install in HubSpot” again and choose Connect app.'
+    })
+    state.settle = null
+  }
+}
+;(window as unknown as { __mock: typeof state }).__mock = state
+
+mockIPC((cmd, payload) => {
+  const args = (payload ?? {}) as Json
+  state.calls.push({ cmd, args })
+  switch (cmd) {
+    case 'app_info':
+      return {
+        version: '0.1.0',
+        warnings: [],
+        environment: {
+          mode: 'Sandbox',
+          hubspotApiBase: 'http://127.0.0.1:41001/',
+          didomiApiBase: 'http://127.0.0.1:41002/',
+          redirectUris: [53134, 53135, 53136].map((p) => `http://localhost:${p}/oauth/callback`),
+          keychain: { state: 'available' },
+          prefill: {
+            hubspotClientId: 'sandbox-client-id',
+            didomiApiKey: 'sandbox-key',
+            didomiOrganizationId: 'sandbox-org'
+          }
+        }
+      }
+    case 'settings_get':
+      return {
+        version: 1,
+        hubspot: { clientId: null, portalId: null, scopes: [] },
+        didomi: { apiKey: null, organizationId: null, connectedAt: null },
+        options: { propertyGroup: 'didomi', batchSize: 100 }
+      }
+    case 'connection_status':
+      return {
+        keychain: { state: 'available' },
+        hubspot: state.hubspotConnected
+          ? { state: 'connected', account }
+          : { state: 'notConnected', clientId: null, clientSecretStored: false },
+        didomi: state.didomiConnected
+          ? { state: 'connected', account: didomiAccount }
+          : { state: 'notConnected' }
+      }
+    case 'simulator_status':
+      return {
+        hubspotBase: 'http://127.0.0.1:41001',
+        didomiBase: 'http://127.0.0.1:41002',
+        hubspotReachable: true,
+        didomiReachable: true
+      }
+    case 'hubspot_install_start': {
+      state.installing = true
+      const now = Date.now()
+      return {
+        authorizeUrl:
+          'http://127.0.0.1:41001/oauth/authorize?client_id=sandbox-client-id&state=abc',
+        redirectUri: 'http://localhost:53134/oauth/callback',
+        startedAt: new Date(now).toISOString(),
+        pasteExpiresAt: new Date(now + 3600_000).toISOString()
+      }
+    }
+    case 'hubspot_install_wait':
+      return new Promise((resolve, reject) => {
+        state.settle = { resolve, reject }
+      })
+    case 'hubspot_install_cancel':
+      state.installing = false
+      state.settle?.reject({ code: 'HubSpotOAuthCancelled', message: 'Cancelled.' })
+      state.settle = null
+      return null
+    case 'hubspot_install_paste': {
+      const text = String(args.redirectUrlOrCode)
+      if (!text.includes('code=')) {
+        throw {
+          code: 'HubSpotCodeInvalid',
+          message: 'No code in what you pasted. Paste the whole URL.'
+        }
+      }
+      state.hubspotConnected = true
+      state.installing = false
+      return account
+    }
+    case 'hubspot_connect_private_token':
+      state.hubspotConnected = true
+      return account
+    case 'hubspot_disconnect':
+      state.hubspotConnected = false
+      return null
+    case 'didomi_connect':
+      state.didomiConnected = true
+      return didomiAccount
+    case 'didomi_disconnect':
+      state.didomiConnected = false
+      return null
+    default:
+      throw { code: 'Internal', message: `mock: unknown command ${cmd}` }
+  }
+})

@@ -1,0 +1,267 @@
+// Browser test of the built UI (ui/dist) in Debian's headless chromium with a mocked backend
+// (tests/dist/mock-setup.js, see mock-setup.ts). Run with `npm run test:browser`.
+// Screenshots go to $UI_SHOTS_DIR (default /tmp/ui-shots).
+import assert from 'node:assert/strict'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { extname, join, normalize } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+import { chromium } from 'playwright-core'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const dist = join(here, '..', 'dist')
+const mockScript = join(here, 'dist', 'mock-setup.js')
+const shots = process.env.UI_SHOTS_DIR ?? '/tmp/ui-shots'
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.png': 'image/png'
+}
+
+let server
+let baseUrl
+let browser
+
+before(async () => {
+  mkdirSync(shots, { recursive: true })
+  server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname
+    const file = normalize(join(dist, path === '/' ? 'index.html' : path))
+    if (!file.startsWith(dist)) return res.writeHead(403).end()
+    try {
+      const body = readFileSync(file)
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
+      res.end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  baseUrl = `http://127.0.0.1:${server.address().port}/`
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run'
+    ]
+  })
+})
+
+after(async () => {
+  await browser?.close()
+  server?.close()
+})
+
+/** A fresh page (fresh mock state) at the given viewport, with console errors collected. */
+async function open(width = 1280, height = 800) {
+  const page = await browser.newPage({ viewport: { width, height } })
+  const errors = []
+  page.on('pageerror', (e) => errors.push(String(e)))
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+  await page.addInitScript({ path: mockScript })
+  await page.goto(baseUrl)
+  await page.getByTestId('screen-connect').waitFor()
+  return { page, errors }
+}
+
+const calls = (page) => page.evaluate(() => window.__mock.calls.map((c) => c.cmd))
+const callArgs = (page, cmd) =>
+  page.evaluate((c) => window.__mock.calls.filter((x) => x.cmd === c).map((x) => x.args), cmd)
+
+test('every screen opens from the sidebar; Sandbox banner and simulator status show', async () => {
+  const { page, errors } = await open()
+  await assert.doesNotReject(page.getByTestId('sandbox-banner').waitFor(), 'banner visible')
+  assert.match(
+    await page.getByTestId('sandbox-banner').innerText(),
+    /simulated HubSpot and Didomi, no real data/
+  )
+  await page.getByTestId('simulator-status').filter({ hasText: 'reachable' }).waitFor()
+  assert.match(
+    await page.getByTestId('simulator-status').innerText(),
+    /Simulator reachable/,
+    'status line'
+  )
+  for (const id of ['connect', 'options', 'mapping', 'sync', 'history']) {
+    await page.getByTestId(`nav-${id}`).click()
+    await page.getByTestId(`screen-${id}`).waitFor()
+    assert.equal(
+      await page.getByTestId(`nav-${id}`).getAttribute('aria-current'),
+      'page',
+      `${id} is marked current`
+    )
+    await page.screenshot({ path: join(shots, `screen-${id}.png`) })
+  }
+  assert.ok((await calls(page)).includes('simulator_status'), 'the status line asked the backend')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('HubSpot install succeeds: waiting state, authorize link, then the account card', async () => {
+  const { page, errors } = await open()
+  assert.equal(
+    await page.getByTestId('hubspot-client-id').inputValue(),
+    'sandbox-client-id',
+    'client id prefilled'
+  )
+  assert.equal(
+    await page.getByTestId('hubspot-client-secret').getAttribute('placeholder'),
+    'prefilled (sandbox)',
+    'secret shown as prefilled, not sent'
+  )
+  assert.equal(await page.getByTestId('redirect-uri').count(), 3, 'one entry per redirect URL')
+  assert.equal(
+    await page.getByTestId('redirect-uri').first().innerText(),
+    'http://localhost:53134/oauth/callback'
+  )
+  assert.equal(
+    await page.getByTestId('redirect-uri-copy').count(),
+    3,
+    'a copy button per redirect URL'
+  )
+  await page.screenshot({ path: join(shots, 'connect-initial.png') })
+
+  await page.getByTestId('hubspot-install').click()
+  await page.getByText('Waiting for you to approve in the browser…').waitFor()
+  const link = page.getByTestId('hubspot-authorize-url')
+  assert.match(
+    await link.getAttribute('href'),
+    /^http:\/\/127\.0\.0\.1:41001\/oauth\/authorize\?client_id=sandbox-client-id/,
+    'authorize link shown'
+  )
+  assert.match(
+    await page.getByTestId('hubspot-paste-time-left').innerText(),
+    /^(59:5\d|1:00:00)$/,
+    'an hour to paste'
+  )
+  await page.screenshot({ path: join(shots, 'connect-waiting.png') })
+  assert.deepEqual(
+    await callArgs(page, 'hubspot_install_start'),
+    [{ clientId: 'sandbox-client-id', clientSecret: null }],
+    'empty secret is sent as null so the core uses the prefill'
+  )
+
+  await page.evaluate(() => window.__mock.approve())
+  const card = page.getByTestId('hubspot-account')
+  await card.waitFor()
+  const text = await card.innerText()
+  assert.match(text, /4242/, 'portal id')
+  assert.match(text, /sandbox-portal\.hubspot\.com/, 'domain')
+  assert.match(text, /admin@example\.com/, 'user')
+  assert.match(text, /crm\.schemas\.contacts\.write\s*\(missing\)/, 'missing scope flagged')
+  assert.deepEqual(
+    (await calls(page)).filter((c) => c.startsWith('hubspot_install')),
+    ['hubspot_install_start', 'hubspot_install_wait'],
+    'start, then wait'
+  )
+  await page.screenshot({ path: join(shots, 'connect-hubspot-connected.png') })
+
+  // Disconnect asks first, then calls the backend.
+  await page.getByTestId('hubspot-disconnect').click()
+  await page.getByTestId('confirm-dialog').waitFor()
+  await page.screenshot({ path: join(shots, 'connect-confirm-disconnect.png') })
+  await page.getByTestId('confirm-ok').click()
+  await page.getByTestId('hubspot-install').waitFor()
+  assert.ok((await calls(page)).includes('hubspot_disconnect'), 'disconnect called after confirm')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('HubSpot install denied shows the error with its code; paste then connects', async () => {
+  const { page, errors } = await open()
+  await page.getByTestId('hubspot-install').click()
+  await page.getByTestId('hubspot-authorize-url').waitFor()
+  await page.evaluate(() => window.__mock.deny())
+  const alert = page.getByTestId('error')
+  await alert.waitFor()
+  assert.equal(await alert.getAttribute('data-code'), 'HubSpotOAuthDenied', 'code in data-code')
+  assert.equal(await alert.getAttribute('role'), 'alert', 'announced to screen readers')
+  assert.match(await alert.innerText(), /You declined the install/, 'the backend message is shown')
+  await page.screenshot({ path: join(shots, 'connect-denied.png') })
+
+  // A bad paste is an error too; a good one connects.
+  await page.getByTestId('hubspot-paste-input').fill('not a url')
+  await page.getByTestId('hubspot-paste-submit').click()
+  await page.locator('[data-testid="error"][data-code="HubSpotCodeInvalid"]').waitFor()
+  const pasted = 'http://localhost:53134/oauth/callback?code=abc123&state=abc'
+  await page.getByTestId('hubspot-paste-input').fill(pasted)
+  await page.getByTestId('hubspot-paste-submit').click()
+  await page.getByTestId('hubspot-account').waitFor()
+  assert.equal(await page.getByTestId('error').count(), 0, 'success clears the error')
+  assert.deepEqual(
+    await callArgs(page, 'hubspot_install_paste'),
+    [{ redirectUrlOrCode: 'not a url' }, { redirectUrlOrCode: pasted }],
+    'pasted text sent as is'
+  )
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('cancel returns to the form; private token connects', async () => {
+  const { page } = await open()
+  await page.getByTestId('hubspot-install').click()
+  await page.getByTestId('hubspot-cancel').click()
+  await page.getByTestId('hubspot-install').waitFor()
+  assert.ok((await calls(page)).includes('hubspot_install_cancel'), 'cancel reaches the backend')
+  await page.getByTestId('hubspot-private-token-submit').click()
+  await page.getByTestId('hubspot-account').waitFor()
+  assert.deepEqual(
+    await callArgs(page, 'hubspot_connect_private_token'),
+    [{ token: '' }],
+    'empty token = sandbox prefill'
+  )
+  await page.close()
+})
+
+test('Didomi connects and disconnects', async () => {
+  const { page, errors } = await open()
+  assert.equal(
+    await page.getByTestId('didomi-api-key').inputValue(),
+    'sandbox-key',
+    'key prefilled'
+  )
+  assert.equal(await page.getByTestId('didomi-org-id').inputValue(), 'sandbox-org', 'org prefilled')
+  await page.getByTestId('didomi-api-secret').fill('typed-secret')
+  await page.getByTestId('didomi-connect').click()
+  const card = page.getByTestId('didomi-account')
+  await card.waitFor()
+  assert.match(
+    await card.innerText(),
+    /sandbox-org[\s\S]*4[\s\S]*7/,
+    'org id, purposes, preferences'
+  )
+  assert.deepEqual(
+    await callArgs(page, 'didomi_connect'),
+    [{ apiKey: 'sandbox-key', apiSecret: 'typed-secret', organizationId: 'sandbox-org' }],
+    'form values sent'
+  )
+  await page.screenshot({ path: join(shots, 'connect-didomi-connected.png') })
+  await page.getByTestId('didomi-disconnect').click()
+  await page.getByTestId('confirm-ok').click()
+  await page.getByTestId('didomi-connect').waitFor()
+  assert.ok((await calls(page)).includes('didomi_disconnect'), 'disconnect called')
+  assert.equal(
+    await page.getByTestId('didomi-api-secret').inputValue(),
+    '',
+    'the secret is not kept in the form'
+  )
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('the Connect screen fits 1024×700 without horizontal scrolling', async () => {
+  const { page } = await open(1024, 700)
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - window.innerWidth
+  )
+  assert.ok(overflow <= 0, `no horizontal overflow (got ${overflow}px)`)
+  await page.screenshot({ path: join(shots, 'connect-1024x700.png') })
+  await page.close()
+})
