@@ -1,1 +1,51 @@
-//! Core of the Didomi ⇄ HubSpot sync app (placeholder; being written).
+//! Core of the Didomi ⇄ HubSpot sync app: settings, secrets, the HubSpot OAuth install and API
+//! client, the Didomi client, and the [`Core`] facade the Tauri shell calls. No Tauri here.
+//!
+//! # The core ⇄ shell contract
+//!
+//! - [`environment`]: [`Environment`] is decided ONCE at startup by the shell
+//!   ([`Environment::live`] or [`Environment::sandbox`]); nothing below knows the mode.
+//! - [`settings`]: one typed, versioned [`Settings`] struct; the shell persists
+//!   [`Settings::to_json`] with tauri-plugin-store and loads it with [`Settings::from_json`].
+//!   Never a secret inside.
+//! - [`secrets`]: [`Secret`] (prints `<redacted>`, no `Serialize`), [`SecretStore`]
+//!   (`keyring` Secret Service, every call in `spawn_blocking`; or `memory()` for tests).
+//! - [`Core`]: `Core::new(env, settings, secrets, sink) -> Arc<Core>`, then
+//!   `environment()`, `settings()`, `status()`, `hubspot_install_start/wait/cancel/paste`,
+//!   `hubspot_connect_private_token`, `hubspot_disconnect`, `didomi_connect`,
+//!   `didomi_disconnect`, and the `hubspot()` / `didomi()` client accessors.
+//! - Errors crossing to the UI are [`Error`] = `{ code: ErrorCode, message }`; the UI branches on
+//!   [`ErrorCode`].
+//! - IPC types derive `ts_rs::TS`; `cargo test -p dhs-core` writes them to `ui/src/bindings`.
+//!
+//! Sandbox prefill: when the UI leaves a secret field empty in Sandbox mode, the simulator's
+//! secret from [`Prefill`] is used, so secrets never travel to the UI even in Sandbox.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use dhs_core::{Core, Environment, SecretStore, Settings};
+//! let env = Environment::live("/tmp/dhs".into());
+//! let core = Core::new(env, Settings::default(), SecretStore::keyring("didomi-hubspot-sync"),
+//!     Box::new(|_settings| Ok(())));
+//! let start = core.hubspot_install_start("client-id".into(), Some("secret".into())).await;
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod didomi;
+pub mod environment;
+pub mod error;
+mod facade;
+pub mod hubspot;
+pub mod secrets;
+pub mod settings;
+
+pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
+pub use error::{Error, ErrorCode};
+pub use facade::{
+    ConnectionStatus, Core, CoreOptions, DidomiAccount, DidomiState, DidomiStatus, HubSpotAccount,
+    HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
+};
+pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
+pub use settings::{Settings, SettingsError};

@@ -1,0 +1,86 @@
+//! The typed Didomi client: base URL + session bearer + error parsing. A 401 mints a new
+//! session token once and retries the call once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::didomi::error::{ApiErrorBody, Error, Result};
+use crate::didomi::session::Session;
+use crate::environment::endpoint;
+
+/// A Didomi client bound to one organization.
+#[derive(Debug, Clone)]
+pub struct DidomiClient {
+    http: reqwest::Client,
+    base: Url,
+    session: Arc<Session>,
+    organization_id: String,
+}
+
+impl DidomiClient {
+    /// A client for `organization_id` using `session`.
+    pub fn new(
+        http: reqwest::Client,
+        base: Url,
+        session: Arc<Session>,
+        organization_id: String,
+    ) -> Self {
+        Self { http, base, session, organization_id }
+    }
+
+    /// The organization id.
+    pub fn organization_id(&self) -> &str {
+        &self.organization_id
+    }
+
+    /// The session (token cache).
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// `GET path?query` → `T` (path includes `/v1`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
+        let url = endpoint(&self.base, path);
+        let (token, generation) = self.session.token().await?;
+        let send =
+            |token: String| self.http.get(url.clone()).query(query).bearer_auth(token).send();
+        let mut response = send(token.expose().to_owned()).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            tracing::debug!(%path, "401 from Didomi; minting a new session token once");
+            let token = self.session.after_unauthorized(generation).await?;
+            response = send(token.expose().to_owned()).await?;
+        }
+        decode(response).await
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let bytes = response.bytes().await?;
+    if !status.is_success() {
+        let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        return Err(Error::Api { status: status.as_u16(), body, retry_after });
+    }
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(
+        |e| {
+            let raw = String::from_utf8_lossy(&bytes);
+            Error::Decode {
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+                body: raw.chars().take(4000).collect(),
+            }
+        },
+    )
+}

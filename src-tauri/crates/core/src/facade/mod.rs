@@ -1,0 +1,208 @@
+//! The [`Core`] facade: what the Tauri shell's commands (and later the CLI) call. One
+//! `Arc<Core>` lives in Tauri state. It owns the environment, the settings (persisted through
+//! the shell's [`SettingsSink`]), the secret store and the API clients.
+//!
+//! Files: this one (construction, settings, status, accessors), [`hubspot`](self) (install,
+//! paste, private token, disconnect), `didomi.rs` (connect, disconnect), [`dto`] (IPC types).
+
+mod didomi;
+pub mod dto;
+mod hubspot;
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::didomi::DidomiClient;
+use crate::environment::{Environment, EnvironmentInfo, PrefillInfo};
+use crate::error::{Error, ErrorCode};
+use crate::hubspot::HubSpotClient;
+use crate::secrets::{KeychainStatus, SecretStore};
+use crate::settings::Settings;
+
+pub use dto::*;
+
+/// Persists settings (the shell writes them with tauri-plugin-store). Returns a message on failure.
+pub type SettingsSink = Box<dyn Fn(&Settings) -> Result<(), String> + Send + Sync>;
+
+/// How long a pasted code is accepted after the install started (Didomi's own flow says the
+/// code is good for an hour).
+pub const DEFAULT_PASTE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Tunables of the OAuth flow (tests shorten them; the shell keeps the defaults).
+#[derive(Debug, Clone)]
+pub struct CoreOptions {
+    /// How long the loopback listener waits for the browser.
+    pub callback_timeout: Duration,
+    /// How long after install start a pasted code is accepted.
+    pub paste_window: Duration,
+    /// Open the system browser at install start (tests play the browser themselves).
+    pub open_browser: bool,
+}
+
+impl Default for CoreOptions {
+    fn default() -> Self {
+        Self {
+            callback_timeout: crate::hubspot::loopback::DEFAULT_TIMEOUT,
+            paste_window: DEFAULT_PASTE_WINDOW,
+            open_browser: true,
+        }
+    }
+}
+
+/// The facade. See the crate docs for the contract.
+pub struct Core {
+    env: Environment,
+    settings: Mutex<Settings>,
+    secrets: SecretStore,
+    sink: SettingsSink,
+    http: reqwest::Client,
+    options: Mutex<CoreOptions>,
+    keychain: Mutex<KeychainStatus>,
+    hubspot: tokio::sync::Mutex<Option<Arc<HubSpotClient>>>,
+    hubspot_account: Mutex<Option<HubSpotAccount>>,
+    hubspot_notice: Mutex<Option<String>>,
+    didomi: tokio::sync::Mutex<Option<Arc<DidomiClient>>>,
+    didomi_account: Mutex<Option<DidomiAccount>>,
+    install: tokio::sync::Mutex<Option<hubspot::PendingInstall>>,
+    install_cancel: Mutex<CancellationToken>,
+    this: Weak<Core>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").field("mode", &self.env.mode).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Core {
+    /// Builds the facade from the environment (decided once), the loaded settings, the secret
+    /// store and the sink that persists settings.
+    pub fn new(
+        env: Environment,
+        settings: Settings,
+        secrets: SecretStore,
+        sink: SettingsSink,
+    ) -> Arc<Core> {
+        Arc::new_cyclic(|this| Core {
+            env,
+            settings: Mutex::new(settings),
+            secrets,
+            sink,
+            http: crate::hubspot::client::http_client(),
+            options: Mutex::new(CoreOptions::default()),
+            keychain: Mutex::new(KeychainStatus::Unknown),
+            hubspot: tokio::sync::Mutex::new(None),
+            hubspot_account: Mutex::new(None),
+            hubspot_notice: Mutex::new(None),
+            didomi: tokio::sync::Mutex::new(None),
+            didomi_account: Mutex::new(None),
+            install: tokio::sync::Mutex::new(None),
+            install_cancel: Mutex::new(CancellationToken::new()),
+            this: this.clone(),
+        })
+    }
+
+    /// Changes the OAuth flow tunables.
+    pub fn set_options(&self, options: CoreOptions) {
+        *lock(&self.options) = options;
+    }
+
+    /// The current tunables.
+    pub fn options(&self) -> CoreOptions {
+        lock(&self.options).clone()
+    }
+
+    /// What the UI shows about the environment.
+    pub fn environment(&self) -> EnvironmentInfo {
+        EnvironmentInfo {
+            mode: self.env.mode,
+            hubspot_api_base: self.env.hubspot_api_base.to_string(),
+            didomi_api_base: self.env.didomi_api_base.to_string(),
+            redirect_uris: self.env.redirect_uris(),
+            keychain: lock(&self.keychain).clone(),
+            prefill: self.env.prefill.as_ref().map(PrefillInfo::from),
+        }
+    }
+
+    /// The environment as given.
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// A copy of the current settings.
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    /// Probes the keychain (once it worked, the result is kept) and returns its state.
+    pub async fn probe_keychain(&self) -> KeychainStatus {
+        if let KeychainStatus::Available = &*lock(&self.keychain) {
+            return KeychainStatus::Available;
+        }
+        let status = self.secrets.probe().await;
+        *lock(&self.keychain) = status.clone();
+        status
+    }
+
+    /// The connection status of both systems, the keychain and whether both hosts answer.
+    pub async fn status(&self) -> ConnectionStatus {
+        let keychain = self.probe_keychain().await;
+        let (hubspot_api_reachable, didomi_api_reachable) = tokio::join!(
+            self.reachable(&self.env.hubspot_api_base),
+            self.reachable(&self.env.didomi_api_base)
+        );
+        ConnectionStatus {
+            hubspot: self.hubspot_status().await,
+            didomi: self.didomi_status(),
+            keychain,
+            hubspot_api_reachable,
+            didomi_api_reachable,
+        }
+    }
+
+    async fn reachable(&self, base: &url::Url) -> bool {
+        let r = self.http.get(base.clone()).timeout(Duration::from_secs(3)).send().await;
+        match r {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::debug!(host = ?base.host_str(), error = %e, "API host not reachable");
+                false
+            }
+        }
+    }
+
+    /// Applies `change` to the settings and persists them through the sink.
+    fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), Error> {
+        let snapshot = {
+            let mut s = lock(&self.settings);
+            change(&mut s);
+            s.clone()
+        };
+        (self.sink)(&snapshot).map_err(|e| {
+            Error::new(
+                ErrorCode::SettingsInvalid,
+                format!("The settings could not be saved: {e}. Check the disk space and permissions of the app data folder"),
+            )
+        })
+    }
+
+    /// The secret store (for later features).
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+}
+
+/// Now as RFC 3339.
+fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

@@ -1,0 +1,361 @@
+//! Secrets: the redacting [`Secret`] newtype and the [`SecretStore`] that keeps secrets in the
+//! OS keychain (Secret Service on Linux through `keyring` 3.6) or, for tests, in memory.
+//!
+//! Rules this module enforces:
+//! - a [`Secret`] never prints its value (`Debug`/`Display` show `<redacted>`) and cannot be
+//!   serialized, so it cannot leak into logs, settings or IPC payloads by accident;
+//! - every keyring call runs in [`tokio::task::spawn_blocking`] (the Secret Service client is
+//!   synchronous D-Bus);
+//! - a missing entry is `Ok(None)`, not an error;
+//! - there is **no plaintext fallback**: when the keychain is unavailable the operation fails
+//!   with [`SecretError::Unavailable`] and the UI says so.
+//!
+//! Entries are namespaced by the keyring *service* name (`didomi-hubspot-sync` in Live,
+//! `didomi-hubspot-sync.sandbox` in Sandbox), so the two modes never see each other's secrets.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// A secret value (token, client secret, API secret). Prints as `<redacted>`; not `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value. Call only where the value is actually sent (an HTTP header or form).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the value is empty or only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The secrets the app keeps. Each maps to one keychain entry (the *account* of the entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretKey {
+    /// The HubSpot app's OAuth client secret (entered by the admin).
+    HubSpotClientSecret,
+    /// The current HubSpot OAuth access token.
+    HubSpotAccessToken,
+    /// The HubSpot OAuth refresh token (the long-lived credential).
+    HubSpotRefreshToken,
+    /// A HubSpot private-app token or service key (single-account access).
+    HubSpotPrivateAppToken,
+    /// The Didomi private API secret.
+    DidomiApiSecret,
+}
+
+impl SecretKey {
+    /// Every key, e.g. to wipe them all.
+    pub const ALL: [SecretKey; 5] = [
+        SecretKey::HubSpotClientSecret,
+        SecretKey::HubSpotAccessToken,
+        SecretKey::HubSpotRefreshToken,
+        SecretKey::HubSpotPrivateAppToken,
+        SecretKey::DidomiApiSecret,
+    ];
+
+    /// Every HubSpot key (what a HubSpot disconnect deletes).
+    pub const HUBSPOT: [SecretKey; 4] = [
+        SecretKey::HubSpotClientSecret,
+        SecretKey::HubSpotAccessToken,
+        SecretKey::HubSpotRefreshToken,
+        SecretKey::HubSpotPrivateAppToken,
+    ];
+
+    /// The keychain entry's account name.
+    pub fn account(self) -> &'static str {
+        match self {
+            SecretKey::HubSpotClientSecret => "hubspot.client-secret",
+            SecretKey::HubSpotAccessToken => "hubspot.access-token",
+            SecretKey::HubSpotRefreshToken => "hubspot.refresh-token",
+            SecretKey::HubSpotPrivateAppToken => "hubspot.private-app-token",
+            SecretKey::DidomiApiSecret => "didomi.api-secret",
+        }
+    }
+}
+
+/// Whether the OS keychain can be used. Crosses IPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase")]
+#[ts(export)]
+pub enum KeychainStatus {
+    /// Not probed yet.
+    Unknown,
+    /// Reads and writes work.
+    Available,
+    /// The keychain cannot be used; `reason` says why (never contains a secret).
+    Unavailable {
+        /// What went wrong, e.g. "no Secret Service provider on the session bus".
+        reason: String,
+    },
+}
+
+/// Why a keychain operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SecretError {
+    /// The keychain cannot be reached or refused access.
+    #[error("the OS keychain is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where secrets live.
+#[derive(Clone)]
+enum Backend {
+    Keyring { service: Arc<str> },
+    Memory { map: Arc<Mutex<HashMap<&'static str, String>>>, unavailable: Option<Arc<str>> },
+}
+
+/// The keychain (or an in-memory stand-in for tests). Cheap to clone; clones share storage.
+#[derive(Clone)]
+pub struct SecretStore {
+    backend: Backend,
+}
+
+impl fmt::Debug for SecretStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.backend {
+            Backend::Keyring { service } => {
+                f.debug_struct("SecretStore::Keyring").field("service", service).finish()
+            }
+            Backend::Memory { .. } => f.write_str("SecretStore::Memory"),
+        }
+    }
+}
+
+impl SecretStore {
+    /// The OS keychain (Secret Service on Linux), entries under `service`.
+    pub fn keyring(service: impl Into<String>) -> Self {
+        Self { backend: Backend::Keyring { service: Arc::from(service.into()) } }
+    }
+
+    /// An in-memory store shared by all clones (tests, benchmarks).
+    pub fn memory() -> Self {
+        Self { backend: Backend::Memory { map: Default::default(), unavailable: None } }
+    }
+
+    /// An in-memory store that fails every call as an unavailable keychain would (tests).
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            backend: Backend::Memory {
+                map: Default::default(),
+                unavailable: Some(Arc::from(reason.into())),
+            },
+        }
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    ///
+    /// # Errors
+    /// [`SecretError::Unavailable`] when the keychain cannot be used.
+    pub async fn set(&self, key: SecretKey, value: &Secret) -> Result<(), SecretError> {
+        match &self.backend {
+            Backend::Memory { map, unavailable } => {
+                check_available(unavailable)?;
+                lock(map).insert(key.account(), value.expose().to_owned());
+                Ok(())
+            }
+            Backend::Keyring { service } => {
+                let service = service.clone();
+                let value = value.clone();
+                blocking(move || entry(&service, key)?.set_password(value.expose())).await
+            }
+        }
+    }
+
+    /// Reads `key`; a missing entry is `Ok(None)`.
+    ///
+    /// # Errors
+    /// [`SecretError::Unavailable`] when the keychain cannot be used.
+    pub async fn get(&self, key: SecretKey) -> Result<Option<Secret>, SecretError> {
+        match &self.backend {
+            Backend::Memory { map, unavailable } => {
+                check_available(unavailable)?;
+                Ok(lock(map).get(key.account()).cloned().map(Secret))
+            }
+            Backend::Keyring { service } => {
+                let service = service.clone();
+                let result = blocking(move || match entry(&service, key)?.get_password() {
+                    Ok(v) => Ok(Some(Secret(v))),
+                    Err(keyring::Error::NoEntry) => Ok(None),
+                    Err(e) => Err(e),
+                })
+                .await?;
+                Ok(result)
+            }
+        }
+    }
+
+    /// Deletes `key`; deleting a missing entry succeeds.
+    ///
+    /// # Errors
+    /// [`SecretError::Unavailable`] when the keychain cannot be used.
+    pub async fn delete(&self, key: SecretKey) -> Result<(), SecretError> {
+        match &self.backend {
+            Backend::Memory { map, unavailable } => {
+                check_available(unavailable)?;
+                lock(map).remove(key.account());
+                Ok(())
+            }
+            Backend::Keyring { service } => {
+                let service = service.clone();
+                blocking(move || match entry(&service, key)?.delete_credential() {
+                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(e) => Err(e),
+                })
+                .await
+            }
+        }
+    }
+
+    /// Checks at startup that the keychain works: writes, reads back and deletes a probe entry.
+    pub async fn probe(&self) -> KeychainStatus {
+        match &self.backend {
+            Backend::Memory { unavailable: Some(reason), .. } => {
+                KeychainStatus::Unavailable { reason: reason.to_string() }
+            }
+            Backend::Memory { .. } => KeychainStatus::Available,
+            Backend::Keyring { service } => {
+                let service = service.clone();
+                let result = blocking(move || {
+                    let e = keyring_entry(&service, "probe")?;
+                    e.set_password("probe")?;
+                    let back = e.get_password()?;
+                    let _ = e.delete_credential();
+                    if back == "probe" {
+                        Ok(())
+                    } else {
+                        Err(keyring::Error::Invalid("probe".into(), "read back differs".into()))
+                    }
+                })
+                .await;
+                match result {
+                    Ok(()) => KeychainStatus::Available,
+                    Err(SecretError::Unavailable(reason)) => {
+                        tracing::warn!(%reason, "OS keychain unavailable");
+                        KeychainStatus::Unavailable { reason }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn check_available(unavailable: &Option<Arc<str>>) -> Result<(), SecretError> {
+    match unavailable {
+        Some(reason) => Err(SecretError::Unavailable(reason.to_string())),
+        None => Ok(()),
+    }
+}
+
+fn entry(service: &str, key: SecretKey) -> keyring::Result<keyring::Entry> {
+    keyring_entry(service, key.account())
+}
+
+/// The Secret Service backend, chosen explicitly rather than through keyring's default builder.
+fn keyring_entry(service: &str, account: &str) -> keyring::Result<keyring::Entry> {
+    let credential =
+        keyring::secret_service::SsCredential::new_with_target(None, service, account)?;
+    Ok(keyring::Entry::new_with_credential(Box::new(credential)))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> keyring::Result<T> + Send + 'static,
+) -> Result<T, SecretError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        // keyring errors describe the store (D-Bus, locked collection), never the password.
+        Ok(Err(e)) => Err(SecretError::Unavailable(e.to_string())),
+        Err(join) => Err(SecretError::Unavailable(format!("keychain task failed: {join}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints_its_value() {
+        let s = Secret::new("canary-123");
+        assert_eq!(format!("{s:?}"), "<redacted>", "Debug must redact");
+        assert_eq!(format!("{s}"), "<redacted>", "Display must redact");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)", "nested Debug must redact");
+        assert_eq!(s.expose(), "canary-123", "expose gives the value back");
+    }
+
+    #[tokio::test]
+    async fn memory_store_is_shared_between_clones_and_missing_is_none() {
+        let a = SecretStore::memory();
+        let b = a.clone();
+        assert!(
+            a.get(SecretKey::HubSpotRefreshToken).await.unwrap().is_none(),
+            "missing entry must be Ok(None)"
+        );
+        a.set(SecretKey::HubSpotRefreshToken, &Secret::new("r1")).await.unwrap();
+        let got = b.get(SecretKey::HubSpotRefreshToken).await.unwrap();
+        assert_eq!(got.map(|s| s.expose().to_owned()), Some("r1".into()), "clones share storage");
+        b.delete(SecretKey::HubSpotRefreshToken).await.unwrap();
+        b.delete(SecretKey::HubSpotRefreshToken).await.expect("deleting twice is fine");
+        assert!(a.get(SecretKey::HubSpotRefreshToken).await.unwrap().is_none(), "deleted");
+    }
+
+    #[tokio::test]
+    async fn unavailable_store_fails_every_call_and_probe_says_why() {
+        let s = SecretStore::unavailable("no provider");
+        assert!(s.set(SecretKey::DidomiApiSecret, &"x".into()).await.is_err(), "set fails");
+        assert!(s.get(SecretKey::DidomiApiSecret).await.is_err(), "get fails, no fallback");
+        assert_eq!(
+            s.probe().await,
+            KeychainStatus::Unavailable { reason: "no provider".into() },
+            "probe reports the reason"
+        );
+        assert_eq!(SecretStore::memory().probe().await, KeychainStatus::Available, "memory ok");
+    }
+
+    #[test]
+    fn keys_have_distinct_accounts() {
+        let mut names: Vec<_> = SecretKey::ALL.iter().map(|k| k.account()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SecretKey::ALL.len(), "each secret has its own keychain entry");
+    }
+}
