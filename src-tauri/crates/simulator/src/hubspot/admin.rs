@@ -1,0 +1,119 @@
+//! Admin routes for tests and Sandbox features, under `/_sim/hubspot/` (no auth, not rate
+//! limited, not part of HubSpot):
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /_sim/hubspot/stats` | the [`Stats`](super::Stats) counters |
+//! | `POST /_sim/hubspot/stats/reset` | zeroes them |
+//! | `GET /_sim/hubspot/info` | portal ids, app id, user, contact count |
+//! | `POST /_sim/hubspot/contacts/{id}/edit` | `{"property","value","source":"CRM_UI"\|"WORKFLOW"}`: an edit made in the UI or by a workflow |
+//! | `POST /_sim/hubspot/contacts/{id}/increment` | `{"property","by"}`: the workflow "increase property value" action |
+//! | `POST /_sim/hubspot/tokens/revoke-all` | revokes every OAuth token (uninstall) |
+//! | `POST /_sim/hubspot/oauth/deny-redirect` | `{"enabled": bool}`: Deny redirects with `error=access_denied` |
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::HubSpot;
+
+#[derive(Debug, Deserialize)]
+struct Edit {
+    property: String,
+    value: String,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Increment {
+    property: String,
+    by: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Toggle {
+    enabled: bool,
+}
+
+fn bad(msg: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+}
+
+async fn stats(State(hs): State<Arc<HubSpot>>) -> Response {
+    Json(hs.stats()).into_response()
+}
+
+async fn reset(State(hs): State<Arc<HubSpot>>) -> Response {
+    hs.reset_stats();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn info(State(hs): State<Arc<HubSpot>>) -> Response {
+    Json(json!({
+        "portalId": hs.portal_id(),
+        "otherPortalId": hs.other_portal_id(),
+        "appId": hs.app_id(),
+        "user": hs.user(),
+        "contactCount": hs.contact_count(),
+    }))
+    .into_response()
+}
+
+async fn edit(
+    State(hs): State<Arc<HubSpot>>,
+    Path(id): Path<u64>,
+    Json(e): Json<Edit>,
+) -> Response {
+    let r = match e.source.as_deref() {
+        None | Some("CRM_UI") => hs.set_property_value_as_user(id, &e.property, &e.value),
+        Some("WORKFLOW") => hs.set_property_value_as_workflow(id, &e.property, &e.value),
+        Some(other) => Err(format!("unknown source {other}")),
+    };
+    match r {
+        Ok(()) => Json(json!({"id": id.to_string(), "property": e.property, "value": e.value}))
+            .into_response(),
+        Err(m) => bad(m),
+    }
+}
+
+async fn increment(
+    State(hs): State<Arc<HubSpot>>,
+    Path(id): Path<u64>,
+    Json(i): Json<Increment>,
+) -> Response {
+    match hs.increment_property_as_workflow(id, &i.property, i.by) {
+        Ok(v) => {
+            Json(json!({"id": id.to_string(), "property": i.property, "value": v})).into_response()
+        }
+        Err(m) => bad(m),
+    }
+}
+
+async fn revoke_all(State(hs): State<Arc<HubSpot>>) -> Response {
+    hs.revoke_all_tokens();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn deny_redirect(State(hs): State<Arc<HubSpot>>, Json(t): Json<Toggle>) -> Response {
+    hs.set_redirect_on_deny(t.enabled);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The admin routes.
+pub fn routes() -> axum::Router<Arc<HubSpot>> {
+    axum::Router::new()
+        .route("/_sim/hubspot/stats", get(stats))
+        .route("/_sim/hubspot/stats/reset", post(reset))
+        .route("/_sim/hubspot/info", get(info))
+        .route("/_sim/hubspot/contacts/{id}/edit", post(edit))
+        .route("/_sim/hubspot/contacts/{id}/increment", post(increment))
+        .route("/_sim/hubspot/tokens/revoke-all", post(revoke_all))
+        .route("/_sim/hubspot/oauth/deny-redirect", post(deny_redirect))
+}
