@@ -256,10 +256,16 @@ impl Faults {
 /// Wraps an API's router with the fault layer and adds the admin route `/_sim/faults`
 /// (never faulted, like every `/_sim/` path).
 pub fn layer(router: Router, faults: Arc<Faults>, api: Api) -> Router {
-    let admin = Router::new()
+    // The middleware wraps the whole router as one service (not `Router::layer`), so requests
+    // that match no route (the router's default 404) are faulted too.
+    let faulted = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state((faults.clone(), api), fault_middleware),
+        router,
+    );
+    Router::new()
         .route("/_sim/faults", get(get_faults).put(put_faults).delete(delete_faults))
-        .with_state(faults.clone());
-    router.layer(axum::middleware::from_fn_with_state((faults, api), fault_middleware)).merge(admin)
+        .with_state(faults)
+        .fallback_service(faulted)
 }
 
 async fn get_faults(State(faults): State<Arc<Faults>>) -> Json<serde_json::Value> {

@@ -146,13 +146,17 @@ impl Simulator {
         self.didomi_addr
     }
 
-    /// Stops both servers and waits for them to finish.
+    /// Stops both servers: stops accepting, lets requests in flight finish for up to 5 s, then
+    /// aborts whatever is left (e.g. a client holding a connection open).
     pub async fn shutdown(self) {
         for tx in self.shutdown {
             let _ = tx.send(());
         }
         for task in self.tasks {
-            let _ = task.await;
+            let abort = task.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task).await.is_err() {
+                abort.abort();
+            }
         }
     }
 }
@@ -191,14 +195,16 @@ pub async fn start(config: Config) -> std::io::Result<Simulator> {
 
     let mut shutdown = Vec::new();
     let mut tasks = Vec::new();
-    for (listener, router) in [(hubspot_listener, hubspot_router), (didomi_listener, didomi_router)] {
+    for (listener, router) in [(hubspot_listener, hubspot_router), (didomi_listener, didomi_router)]
+    {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         shutdown.push(tx);
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                });
+            let serve =
+                axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "simulator server stopped");
             }
