@@ -1,1 +1,12 @@
-//! Integration tests of the core crate against the simulator.
+//! Integration tests of the core crate against the simulator (one test binary).
+
+// OAuth install: success, deny, wrong state, expired/reused code, redirect mismatch, paste, cancel.
+mod hubspot_install;
+// Token lifecycle: refresh before expiry, on 401, single-flight, revoked refresh token, disconnect.
+mod hubspot_tokens;
+// Private-app token connect and its errors.
+mod hubspot_private;
+// Didomi connect: success, bad credentials, wrong organization, unreachable, token re-mint.
+mod didomi;
+// Secrets never leak into settings, DTOs, errors or logs.
+mod canary;

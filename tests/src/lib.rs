@@ -1,1 +1,173 @@
-//! Test harness shared by the integration tests: start a simulator, temporary directories.
+//! Test harness shared by the integration tests: start a simulator whose HubSpot app registers
+//! the loopback ports a test chose, build a [`Core`] against it with an in-memory keychain and a
+//! settings sink the test can read, and play the browser through the simulated consent page.
+
+use std::sync::{Arc, Mutex};
+
+use dhs_core::{Core, CoreOptions, Environment, Prefill, SecretStore, Settings};
+use dhs_simulator::{Config, Simulator};
+
+/// A running simulator plus a core wired to it.
+#[derive(Debug)]
+pub struct Harness {
+    /// The simulator.
+    pub sim: Simulator,
+    /// The core under test.
+    pub core: Arc<Core>,
+    /// The in-memory keychain the core uses.
+    pub secrets: SecretStore,
+    /// The last settings the core persisted.
+    pub saved: Arc<Mutex<Option<Settings>>>,
+    /// The loopback ports registered on the simulated app and given to the core.
+    pub ports: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+/// Redirect URIs for `ports`.
+pub fn redirect_uris(ports: &[u16]) -> Vec<String> {
+    ports.iter().map(|p| Environment::redirect_uri(*p)).collect()
+}
+
+/// Starts a simulator registering `ports` with `time_scale`, and a core in Sandbox mode on it.
+pub async fn start(ports: &[u16], time_scale: f64) -> Harness {
+    start_with(ports, ports, time_scale).await
+}
+
+/// Like [`start`], but the simulated app registers `registered` while the core binds `ports`.
+pub async fn start_with(ports: &[u16], registered: &[u16], time_scale: f64) -> Harness {
+    let sim = dhs_simulator::start(Config {
+        time_scale,
+        redirect_uris: redirect_uris(registered),
+        users: 50,
+        ..Config::default()
+    })
+    .await
+    .expect("simulator starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let info = &sim.info;
+    let prefill = Prefill {
+        hubspot_client_id: info.hubspot_app.client_id.clone(),
+        hubspot_client_secret: info.hubspot_app.client_secret.as_str().into(),
+        hubspot_private_app_token: info.hubspot_private_app_token.as_str().into(),
+        didomi_api_key: info.didomi_api_key.key.clone(),
+        didomi_api_secret: info.didomi_api_key.secret.as_str().into(),
+        didomi_organization_id: info.didomi_organization_id.clone(),
+    };
+    let mut env = Environment::sandbox(
+        info.hubspot.parse().expect("hubspot url"),
+        info.didomi.parse().expect("didomi url"),
+        prefill,
+        dir.path().to_path_buf(),
+    );
+    env.redirect_ports = ports.to_vec();
+    let secrets = SecretStore::memory();
+    let saved: Arc<Mutex<Option<Settings>>> = Arc::default();
+    let sink_saved = saved.clone();
+    let core = Core::new(
+        env,
+        Settings::default(),
+        secrets.clone(),
+        Box::new(move |s| {
+            *sink_saved.lock().unwrap() = Some(s.clone());
+            Ok(())
+        }),
+    );
+    core.set_options(CoreOptions { open_browser: false, ..CoreOptions::default() });
+    Harness { sim, core, secrets, saved, ports: ports.to_vec(), _dir: dir }
+}
+
+impl Harness {
+    /// The simulated HubSpot app's client id.
+    pub fn client_id(&self) -> String {
+        self.sim.info.hubspot_app.client_id.clone()
+    }
+
+    /// The simulated HubSpot app's client secret.
+    pub fn client_secret(&self) -> String {
+        self.sim.info.hubspot_app.client_secret.clone()
+    }
+
+    /// GET a simulator HubSpot admin/stats JSON route.
+    pub async fn hubspot_admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut rb =
+            reqwest::Client::new().request(method, format!("{}{path}", self.sim.info.hubspot));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("admin call");
+        r.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Number of token-endpoint calls the simulated HubSpot received (code + refresh grants).
+    pub async fn token_calls(&self) -> u64 {
+        self.sim.hubspot.stats().oauth_requests.get("token").copied().unwrap_or(0)
+    }
+}
+
+/// What the simulated consent page answered.
+#[derive(Debug)]
+pub enum Consent {
+    /// 302 to this location (the app's redirect URI with `code`/`error` and `state`).
+    Redirect(String),
+    /// A page (error or "cancelled"): status and body.
+    Page(u16, String),
+}
+
+/// Plays the user's browser: opens the authorize URL, submits the consent form with
+/// `decision` (`grant` or `deny`) for the first account, and returns where HubSpot redirects.
+pub async fn consent(authorize_url: &str, decision: &str) -> Consent {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = http.get(authorize_url).send().await.expect("authorize page");
+    let status = page.status().as_u16();
+    let body = page.text().await.unwrap_or_default();
+    if status != 200 {
+        return Consent::Page(status, body);
+    }
+    let account = body
+        .split("<option value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the consent page lists an account")
+        .to_owned();
+    let url = url::Url::parse(authorize_url).expect("authorize url");
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("account".into(), account));
+    form.push(("decision".into(), decision.into()));
+    let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    let decision_url = format!("{base}:{}/oauth/authorize/decision", url.port().unwrap_or(80));
+    let r = http.post(decision_url).form(&form).send().await.expect("decision");
+    let status = r.status().as_u16();
+    if status == 302 {
+        let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        return Consent::Redirect(loc.to_owned());
+    }
+    Consent::Page(status, r.text().await.unwrap_or_default())
+}
+
+/// Follows a redirect to the app's loopback listener, as the browser would.
+pub async fn follow(location: &str) -> (u16, String) {
+    let r = reqwest::get(location).await.expect("loopback answers");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// Runs a complete install through the browser; returns the redirect location that was followed.
+pub async fn install(h: &Harness) -> (dhs_core::HubSpotAccount, String) {
+    let start = h.core.hubspot_install_start(h.client_id(), None).await.expect("install starts");
+    let core = h.core.clone();
+    let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
+    let Consent::Redirect(loc) = consent(&start.authorize_url, "grant").await else {
+        panic!("consent should redirect");
+    };
+    let (status, _) = follow(&loc).await;
+    assert_eq!(status, 200, "loopback accepts the callback");
+    let account = waiter.await.expect("join").expect("install succeeds");
+    (account, loc)
+}

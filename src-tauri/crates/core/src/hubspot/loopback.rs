@@ -152,12 +152,8 @@ impl LoopbackListener {
             },
             _ = cancel.cancelled() => Err(LoopbackError::Cancelled),
         };
-        // Give the browser's page a moment to be written before the servers stop.
-        let stop = self.shutdown.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            stop.cancel();
-        });
+        // Graceful shutdown: no new connections; the page being written still completes.
+        self.shutdown.cancel();
         result
     }
 
@@ -175,7 +171,21 @@ impl Drop for LoopbackListener {
     }
 }
 
+/// Binds the first usable port; when all are busy, retries briefly, because the listener of a
+/// just-finished install releases its port asynchronously.
 async fn bind_loopback(ports: &[u16]) -> Result<(Vec<TcpListener>, u16), LoopbackError> {
+    for attempt in 0..10 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if let Some(bound) = try_bind(ports).await {
+            return Ok(bound);
+        }
+    }
+    Err(LoopbackError::PortsBusy(ports.to_vec()))
+}
+
+async fn try_bind(ports: &[u16]) -> Option<(Vec<TcpListener>, u16)> {
     for &port in ports {
         let v4 = match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await {
             Ok(l) => l,
@@ -186,18 +196,18 @@ async fn bind_loopback(ports: &[u16]) -> Result<(Vec<TcpListener>, u16), Loopbac
         };
         let port = v4.local_addr().map(|a| a.port()).unwrap_or(port);
         match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
-            Ok(v6) => return Ok((vec![v4, v6], port)),
+            Ok(v6) => return Some((vec![v4, v6], port)),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 tracing::debug!(port, "callback port busy on ::1; trying the next one");
                 continue;
             }
             Err(e) => {
                 tracing::info!(port, error = %e, "IPv6 loopback unavailable; listening on 127.0.0.1 only");
-                return Ok((vec![v4], port));
+                return Some((vec![v4], port));
             }
         }
     }
-    Err(LoopbackError::PortsBusy(ports.to_vec()))
+    None
 }
 
 async fn callback(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
