@@ -9,7 +9,6 @@ import type { AppInfo } from './bindings/AppInfo'
 import type { ConnectionStatus } from './bindings/ConnectionStatus'
 import type { Mode } from './bindings/Mode'
 import type { Settings } from './bindings/Settings'
-import type { SimulatorStatus } from './bindings/SimulatorStatus'
 import { ConfirmDialog } from './components/ConfirmDialog'
 import { ErrorAlert } from './components/ErrorAlert'
 import * as backend from './lib/backend'
@@ -27,8 +26,8 @@ const SCREENS: { id: ScreenId; label: string }[] = [
   { id: 'history', label: PLACEHOLDERS.history.title }
 ]
 
-/** How often the simulator reachability is re-checked. */
-const SIMULATOR_POLL_MS = 15_000
+/** How often the connection status (and API reachability) is re-checked. */
+const STATUS_POLL_MS = 15_000
 
 /** The whole app. */
 export function App() {
@@ -36,7 +35,6 @@ export function App() {
   const [info, setInfo] = useState<AppInfo | null>(null)
   const [settings, setSettings] = useState<Settings | null>(null)
   const [status, setStatus] = useState<ConnectionStatus | null>(null)
-  const [simulator, setSimulator] = useState<SimulatorStatus | null | 'checking'>('checking')
   const [fatal, setFatal] = useState<BackendError | null>(null)
   const [confirmSwitch, setConfirmSwitch] = useState<Mode | null>(null)
 
@@ -59,20 +57,9 @@ export function App() {
 
   const sandbox = info?.environment.mode === 'Sandbox'
   useEffect(() => {
-    if (!sandbox) return
-    let stopped = false
-    const check = () =>
-      backend.simulatorStatus().then(
-        (s) => !stopped && setSimulator(s),
-        () => !stopped && setSimulator(null)
-      )
-    void check()
-    const id = window.setInterval(() => void check(), SIMULATOR_POLL_MS)
-    return () => {
-      stopped = true
-      window.clearInterval(id)
-    }
-  }, [sandbox])
+    const id = window.setInterval(() => void refresh(), STATUS_POLL_MS)
+    return () => window.clearInterval(id)
+  }, [refresh])
 
   const switchMode = (mode: Mode) => {
     backend.switchMode(mode).catch((e: BackendError) => setFatal(e))
@@ -164,9 +151,9 @@ export function App() {
         )}
         {sandbox && (
           <span data-testid="simulator-status" role="status">
-            {simulator === 'checking' ? (
+            {status === null ? (
               'Checking the simulator…'
-            ) : simulator !== null && simulator.hubspotReachable && simulator.didomiReachable ? (
+            ) : status.hubspotApiReachable && status.didomiApiReachable ? (
               <>
                 <span className="dot-ok" aria-hidden="true">
                   ●

@@ -10,13 +10,31 @@ import { mockIPC } from '@tauri-apps/api/mocks'
 type Json = Record<string, unknown>
 
 const account = {
+  authMode: 'oauth',
   portalId: 4242,
   hubDomain: 'sandbox-portal.hubspot.com',
+  uiDomain: 'app.hubspot.com',
   user: 'admin@example.com',
   scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write'],
-  missingScopes: ['crm.schemas.contacts.write']
+  missingScopes: ['crm.schemas.contacts.write'],
+  accountType: 'STANDARD',
+  timeZone: 'Europe/Paris',
+  dataHostingLocation: 'eu1',
+  contactPropertyCount: 5012,
+  connectedAt: '2026-11-27T17:00:00Z'
 }
-const didomiAccount = { organizationId: 'sandbox-org', purposeCount: 4, preferenceCount: 7 }
+const named = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, name: `${prefix} ${i}` }))
+const didomiAccount = {
+  apiKey: 'sandbox-key',
+  organizationId: 'sandbox-org',
+  purposes: named('purpose', 4),
+  preferences: named('preference', 7),
+  configTree: true,
+  treePurposeCount: 3,
+  treePreferenceCount: 5,
+  connectedAt: '2026-11-27T17:00:00Z'
+}
 
 const state = {
   calls: [] as { cmd: string; args: Json }[],
@@ -72,19 +90,21 @@ mockIPC((cmd, payload) => {
     case 'connection_status':
       return {
         keychain: { state: 'available' },
-        hubspot: state.hubspotConnected
-          ? { state: 'connected', account }
-          : { state: 'notConnected', clientId: null, clientSecretStored: false },
+        hubspot: {
+          state: state.hubspotConnected
+            ? 'connected'
+            : state.installing
+              ? 'installing'
+              : 'notConnected',
+          account: state.hubspotConnected ? account : null,
+          install: null,
+          notice: null
+        },
         didomi: state.didomiConnected
           ? { state: 'connected', account: didomiAccount }
-          : { state: 'notConnected' }
-      }
-    case 'simulator_status':
-      return {
-        hubspotBase: 'http://127.0.0.1:41001',
-        didomiBase: 'http://127.0.0.1:41002',
-        hubspotReachable: true,
-        didomiReachable: true
+          : { state: 'notConnected', account: null },
+        hubspotApiReachable: true,
+        didomiApiReachable: true
       }
     case 'hubspot_install_start': {
       state.installing = true
@@ -94,7 +114,9 @@ mockIPC((cmd, payload) => {
           'http://127.0.0.1:41001/oauth/authorize?client_id=sandbox-client-id&state=abc',
         redirectUri: 'http://localhost:53134/oauth/callback',
         startedAt: new Date(now).toISOString(),
-        pasteExpiresAt: new Date(now + 3600_000).toISOString()
+        pasteExpiresAt: new Date(now + 3600_000).toISOString(),
+        pasteSecondsLeft: 3600,
+        browserOpened: true
       }
     }
     case 'hubspot_install_wait':

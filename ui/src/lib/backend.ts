@@ -11,7 +11,6 @@ import type { HubSpotAccount } from '../bindings/HubSpotAccount'
 import type { InstallStart } from '../bindings/InstallStart'
 import type { Mode } from '../bindings/Mode'
 import type { Settings } from '../bindings/Settings'
-import type { SimulatorStatus } from '../bindings/SimulatorStatus'
 import { toBackendError } from './errors'
 
 /** Calls one command and maps its failure to a `BackendError`. */
@@ -29,11 +28,8 @@ export const appInfo = (): Promise<AppInfo> => call('app_info')
 /** The saved settings (never contains a secret). */
 export const getSettings = (): Promise<Settings> => call('settings_get')
 
-/** Live connection state of HubSpot, Didomi and the keychain. */
+/** Connection state of HubSpot, Didomi and the keychain, and whether both API hosts answer. */
 export const connectionStatus = (): Promise<ConnectionStatus> => call('connection_status')
-
-/** In Sandbox: whether both simulated APIs answer. `null` in Live mode. */
-export const simulatorStatus = (): Promise<SimulatorStatus | null> => call('simulator_status')
 
 /** Saves the mode for the next start and restarts the app (does not return on success). */
 export const switchMode = (mode: Mode): Promise<void> => call('switch_mode', { mode })

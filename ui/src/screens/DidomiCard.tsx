@@ -71,14 +71,27 @@ export function DidomiCard(props: DidomiCardProps) {
       </header>
       {status.state === 'connected' ? (
         <div className="account" data-testid="didomi-account">
-          <dl>
-            <dt>Organization id</dt>
-            <dd>{status.account.organizationId}</dd>
-            <dt>Purposes</dt>
-            <dd>{String(status.account.purposeCount)}</dd>
-            <dt>Preferences</dt>
-            <dd>{String(status.account.preferenceCount)}</dd>
-          </dl>
+          {status.account !== null && (
+            <dl>
+              <dt>Organization id</dt>
+              <dd>{status.account.organizationId}</dd>
+              <dt>API key</dt>
+              <dd>{status.account.apiKey}</dd>
+              <dt>Purposes read</dt>
+              <dd>{status.account.purposes.length}</dd>
+              <dt>Preferences read</dt>
+              <dd>{status.account.preferences.length}</dd>
+              {status.account.configTree && (
+                <>
+                  <dt>Configuration tree</dt>
+                  <dd>
+                    {status.account.treePurposeCount} purposes, {status.account.treePreferenceCount}{' '}
+                    preferences
+                  </dd>
+                </>
+              )}
+            </dl>
+          )}
           <div className="row">
             <Button
               className="btn btn-danger-outline"

@@ -44,12 +44,13 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
   const [confirmDisconnect, setConfirmDisconnect] = useState(false)
   const now = useNow(install !== null)
 
-  const secretStored = status.state === 'notConnected' && status.clientSecretStored
+  // A saved client id means an earlier install stored its secret in the keychain.
+  const secretStored = savedClientId !== null && savedClientId !== ''
   const secretHint = sandbox
     ? 'prefilled (sandbox)'
     : secretStored
       ? 'stored in keychain — leave empty to keep it'
-      : 'from your app’s Auth settings'
+      : 'From your app’s Auth settings; kept in the system keychain, never on disk.'
 
   const finish = () => {
     setInstall(null)
@@ -94,6 +95,7 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
     }
     setInstall(null)
     setWaiting(false)
+    onChanged()
   }
 
   const submitPaste = async () => {
@@ -133,8 +135,9 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
     onChanged()
   }
 
-  const account = status.state === 'notConnected' ? null : status.account
-  const showForm = status.state === 'notConnected' || reconnecting
+  const account =
+    status.state === 'connected' || status.state === 'reconnectNeeded' ? status.account : null
+  const showForm = status.state === 'notConnected' || status.state === 'installing' || reconnecting
 
   return (
     <section className="card" aria-labelledby="hubspot-title">
@@ -145,19 +148,38 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
             ? 'Connected'
             : status.state === 'reconnectNeeded'
               ? 'Reconnect needed'
-              : 'Not connected'}
+              : status.state === 'installing' || install !== null
+                ? 'Installing…'
+                : 'Not connected'}
         </span>
       </header>
 
+      {status.notice !== null && (
+        <p className="notice" role="status">
+          {status.notice}
+        </p>
+      )}
       {account !== null && (
         <div className="account" data-testid="hubspot-account">
           <dl>
             <dt>Portal id</dt>
-            <dd>{String(account.portalId)}</dd>
+            <dd>{account.portalId ?? '—'}</dd>
             <dt>Domain</dt>
-            <dd>{account.hubDomain}</dd>
+            <dd>{account.hubDomain ?? account.uiDomain ?? '—'}</dd>
             <dt>User</dt>
             <dd>{account.user ?? '—'}</dd>
+            <dt>Connected with</dt>
+            <dd>
+              {account.authMode === 'oauth' ? 'OAuth app install' : 'Private-app token'}
+              {account.dataHostingLocation !== null && ` · ${account.dataHostingLocation}`}
+              {account.accountType !== null && ` · ${account.accountType}`}
+            </dd>
+            {account.contactPropertyCount !== null && (
+              <>
+                <dt>Contact properties</dt>
+                <dd>{account.contactPropertyCount} readable</dd>
+              </>
+            )}
             <dt>Scopes</dt>
             <dd>
               <ul className="scopes" aria-label="Granted scopes">
@@ -180,7 +202,9 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
             </dd>
           </dl>
           {status.state === 'reconnectNeeded' && (
-            <p className="warn-text">{status.reason} Reconnect to keep syncing. </p>
+            <p className="warn-text">
+              HubSpot no longer accepts this connection. Reconnect to keep syncing.
+            </p>
           )}
           <div className="row">
             {status.state === 'reconnectNeeded' && !reconnecting && (
@@ -289,6 +313,9 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
             </p>
           ) : (
             <p role="status">The browser did not come back. Paste the redirect URL below.</p>
+          )}
+          {!install.browserOpened && (
+            <p className="notice">The system browser could not be opened: use the link below.</p>
           )}
           <p className="muted">
             Browser didn’t open?{' '}

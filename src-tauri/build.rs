@@ -1,0 +1,36 @@
+//! Build script: embeds the web UI and icons, declares the app's commands (so the capability
+//! file can grant them one by one), and makes sure the UI folder exists.
+
+/// Every `#[tauri::command]` of the app. A command missing here cannot be called from the UI.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "settings_get",
+    "connection_status",
+    "switch_mode",
+    "hubspot_install_start",
+    "hubspot_install_wait",
+    "hubspot_install_cancel",
+    "hubspot_install_paste",
+    "hubspot_connect_private_token",
+    "hubspot_disconnect",
+    "didomi_connect",
+    "didomi_disconnect",
+];
+
+fn main() {
+    // `tauri::generate_context!` panics when `frontendDist` is missing, so a plain `cargo build`
+    // or `cargo check` without a UI build still works (it embeds an empty UI).
+    let dist = std::path::Path::new("../ui/dist");
+    if !dist.exists() {
+        std::fs::create_dir_all(dist).expect("create ../ui/dist");
+    }
+    // Files added to or removed from ui/dist (and the icons) do not mark the crate dirty on
+    // their own; without these lines stale assets get embedded.
+    println!("cargo:rerun-if-changed=../ui/dist");
+    println!("cargo:rerun-if-changed=../icons");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step failed");
+}

@@ -1,0 +1,6 @@
+//! Tauri commands: thin adapters that call one core (or shell) function each and map the error
+//! to [`crate::error::CommandError`]. Grouped by screen area.
+
+pub mod app;
+pub mod didomi;
+pub mod hubspot;

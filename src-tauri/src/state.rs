@@ -1,0 +1,34 @@
+//! What the shell keeps in Tauri state besides `Arc<dhs_core::Core>`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::sandbox::Sandbox;
+
+/// Shell facts fixed at startup.
+#[derive(Debug)]
+pub struct Shell {
+    /// App version (from `tauri.conf.json`).
+    pub version: String,
+    /// App data dir (holds `mode.json` and the store files).
+    pub data_dir: PathBuf,
+    /// Problems met at startup (bad mode file, settings moved aside, …), shown in the UI.
+    pub warnings: Vec<String>,
+    /// The running simulator in Sandbox mode; `None` in Live.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// Static facts about this run for the UI. Crosses IPC; no secrets.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AppInfo {
+    /// App version.
+    pub version: String,
+    /// Mode, API hosts, redirect URIs, keychain state, Sandbox prefill.
+    pub environment: dhs_core::environment::EnvironmentInfo,
+    /// Problems met at startup.
+    pub warnings: Vec<String>,
+}
