@@ -596,6 +596,39 @@ async fn changes_made_in_didomi_ui_and_stats_route() {
             .is_err(),
         "unknown user refused"
     );
+    let res = c
+        .post(format!("{}/_sim/didomi/users/{}/consents", sim.info.didomi, p.didomi_email))
+        .json(&json!({ "id": NEWSLETTER, "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the admin route makes a UI change");
+    let via_admin: Value = c
+        .get(format!("{}/_sim/didomi/users/{}", sim.info.didomi, p.didomi_email))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = via_admin["consents"]["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == NEWSLETTER)
+        .cloned();
+    assert_eq!(
+        n.map(|x| x["enabled"].clone()),
+        Some(json!(false)),
+        "the change is visible: {via_admin}"
+    );
+    let res = c
+        .post(format!("{}/_sim/didomi/users/{}/consents", sim.info.didomi, p.didomi_email))
+        .json(&json!({ "id": "nope", "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "an invalid UI change is refused over HTTP too");
     let stats: Value = c
         .get(format!("{}/_sim/didomi/stats", sim.info.didomi))
         .send()

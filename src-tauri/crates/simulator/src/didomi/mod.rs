@@ -13,7 +13,9 @@
 //! | `GET /v1/consents/users` | `{data, limit, cursor}` (100 per page, `$cursor`, `organization_user_id` filter) |
 //! | `GET /v1/consents/users/{id}` | a user; `$by_organization_user_id` makes `{id}` an OUID |
 //! | `POST /v1/consents/events` | one event or an array of ≤ 100 → `201` with what was stored |
-//! | `GET /_sim/didomi/stats` | counters (no auth, never faulted or limited) |
+//! | `GET /_sim/didomi/stats` | counters (no auth, never faulted or limited, like every `/_sim/`) |
+//! | `GET /_sim/didomi/users/{ouid}` | the user with that exact OUID, or 404 |
+//! | `POST /_sim/didomi/users/{ouid}/consents` | body: one `PurposeConsent`; a change "made in Didomi's UI" ([`Didomi::set_consent_as_user`]) |
 //!
 //! Errors are `{code, name, message, errors}`: 400 bad input, 401 missing/invalid/expired token,
 //! 403 another organization [Inf: the reference gives no status], 404 unknown entity, 409 an
@@ -104,6 +106,10 @@ impl Didomi {
         };
         let org = format!("acme-{}", &derive(config.seed, "org")[..6]);
         let pmp = PmpConfig::seeded();
+        let users = users::Users::new(config.seed, config.users, org.clone(), pmp.clone());
+        if config.users > 50_000 {
+            users.count_in_background();
+        }
         Self {
             clock,
             key,
@@ -113,7 +119,7 @@ impl Didomi {
                 clock.scaled(std::time::Duration::from_secs(15)),
                 15,
             ),
-            users: users::Users::new(config.seed, config.users, org.clone(), pmp.clone()),
+            users,
             org,
             config: pmp,
             sessions_created: AtomicU64::new(0),
@@ -293,6 +299,8 @@ pub fn router(state: Arc<Didomi>) -> Router {
         .route("/v1/consents/users/{id}", get(get_user))
         .route("/v1/consents/events", post(post_events))
         .route("/_sim/didomi/stats", get(sim_stats))
+        .route("/_sim/didomi/users/{ouid}", get(sim_user))
+        .route("/_sim/didomi/users/{ouid}/consents", post(sim_set_consent))
         .fallback(|| async { didomi_error(StatusCode::NOT_FOUND, "Page not found") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
         .with_state(state)
@@ -535,4 +543,26 @@ async fn sim_stats(State(d): State<Arc<Didomi>>) -> Json<DidomiStats> {
     let d2 = d.clone();
     let stats = tokio::task::spawn_blocking(move || d2.stats()).await.unwrap_or_else(|_| d.stats());
     Json(stats)
+}
+
+async fn sim_user(State(d): State<Arc<Didomi>>, Path(ouid): Path<String>) -> Response {
+    match d.user_by_organization_user_id(&ouid) {
+        Some(u) => Json(u).into_response(),
+        None => didomi_error(StatusCode::NOT_FOUND, &format!("No user {ouid:?}")),
+    }
+}
+
+async fn sim_set_consent(
+    State(d): State<Arc<Didomi>>,
+    Path(ouid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let change: PurposeConsent = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad(&format!("Expected one purpose consent: {e}")).into_response(),
+    };
+    match d.set_consent_as_user(&ouid, change) {
+        Ok(u) => Json(u).into_response(),
+        Err(e) => bad(&e).into_response(),
+    }
 }

@@ -22,7 +22,7 @@
 //! - only `regulation: "gdpr"` is simulated.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -142,7 +142,7 @@ pub struct Users {
     org: String,
     config: PmpConfig,
     store: RwLock<Store>,
-    seeded_count: OnceLock<u64>,
+    seeded_count: Arc<OnceLock<u64>>,
 }
 
 /// Counts about users and events.
@@ -156,6 +156,14 @@ pub struct UserStats {
     pub events_received: u64,
     /// Event writes rejected (400/409), counted per request.
     pub events_rejected: u64,
+}
+
+/// Seeded Didomi users of a population: people on Didomi plus their duplicates.
+fn seeded_users(seed: u64, population: u64) -> u64 {
+    people::people(seed, population)
+        .filter(|p| p.on_didomi())
+        .map(|p| 1 + u64::from(p.didomi_duplicate.is_some()))
+        .sum()
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -191,7 +199,20 @@ impl Users {
             org,
             config,
             store: RwLock::new(Store::default()),
-            seeded_count: OnceLock::new(),
+            seeded_count: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Starts counting the seeded users on a background thread, so the first
+    /// [`Users::count`] on a large population does not wait for the whole scan.
+    pub fn count_in_background(&self) {
+        let (cell, seed, n) = (self.seeded_count.clone(), self.seed, self.population);
+        let spawned =
+            std::thread::Builder::new().name("didomi-user-count".into()).spawn(move || {
+                cell.get_or_init(|| seeded_users(seed, n));
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot count Didomi users in the background");
         }
     }
 
@@ -363,12 +384,7 @@ impl Users {
 
     /// Number of users (seeded + created). The seeded count is computed once (O(population)).
     pub fn count(&self) -> u64 {
-        let seeded = *self.seeded_count.get_or_init(|| {
-            people::people(self.seed, self.population)
-                .filter(|p| p.on_didomi())
-                .map(|p| 1 + u64::from(p.didomi_duplicate.is_some()))
-                .sum()
-        });
+        let seeded = *self.seeded_count.get_or_init(|| seeded_users(self.seed, self.population));
         seeded + self.read().created.len() as u64
     }
 
@@ -872,5 +888,30 @@ mod tests {
         assert_eq!(all.len() as u64, u.count(), "every user is paged");
         let distinct: HashSet<_> = all.iter().collect();
         assert_eq!(distinct.len(), all.len(), "no user twice");
+    }
+
+    #[test]
+    fn a_million_users_cost_nothing_until_used() {
+        let t = std::time::Instant::now();
+        let u = users(1_000_000);
+        let (last, next) = u.page(1_999_900, 100);
+        assert!(next.is_none(), "the end of the population has no next cursor");
+        assert!(!last.is_empty(), "the last slots hold users");
+        let (mid, next) = u.page(1_000_000, 100);
+        assert_eq!(mid.len(), 100, "a full page in the middle");
+        assert!(next.is_some_and(|n| n > 1_000_000), "the cursor moves forward");
+        let p = (999_000..1_000_000).map(|i| people::person(3, i)).find(|p| p.on_didomi()).unwrap();
+        assert!(
+            u.by_organization_user_id(&p.didomi_email).is_some(),
+            "a late user resolves by OUID"
+        );
+        // An O(population) step would take many seconds here (the full count takes ~19 s in a
+        // debug build); pages and lookups must not.
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(3),
+            "O(page) work only: {:?}",
+            t.elapsed()
+        );
+        assert!(u.read().overlay.is_empty(), "nothing was materialised");
     }
 }
