@@ -199,6 +199,8 @@ async fn server_error_share_is_roughly_right_and_deterministic() {
 async fn dropped_connection_is_a_transport_error() {
     let sim = sim().await;
     let c = client();
+    // Warm a keep-alive connection first: the drop must surface on a pooled connection too.
+    assert_eq!(didomi_session(&sim, &c).await.expect("warm-up").status(), 201, "warm-up answered");
     sim.faults.set(only(FaultRule { share_drop: 1.0, ..FaultRule::default() }, 3));
     for api in ["didomi", "hubspot"] {
         let base = if api == "didomi" { &sim.info.didomi } else { &sim.info.hubspot };

@@ -18,7 +18,7 @@
 //! | `POST /_sim/didomi/users/{ouid}/consents` | body: one `PurposeConsent`; a change "made in Didomi's UI" ([`Didomi::set_consent_as_user`]) |
 //!
 //! Errors are `{code, name, message, errors}`: 400 bad input, 401 missing/invalid/expired token,
-//! 403 another organization [Inf: the reference gives no status], 404 unknown entity, 409 an
+//! 403 another organization (\[Inf\]: the reference gives no status), 404 unknown entity, 409 an
 //! event id that exists, 429 rate limit. Non-consent routes (and `/consents/users*` with
 //! `$include_full_tree`) share one window of `didomi_requests_per_15s` (100) per 15 s, scaled
 //! by the time scale; their answers carry `RateLimit` and `RateLimit-Policy` headers.

@@ -11,7 +11,7 @@
 //!   `organization_user_id` contains the person's index, so lookups by id or OUID are O(1)
 //!   without an index.
 //!
-//! Event semantics (didomi-api.md §2, with the inferences it leaves open, [Inf]):
+//! Event semantics (didomi-api.md §2; where it leaves a point open, the choice is \[Inf\]):
 //! - purposes, preferences and values are validated against the configuration; a preference
 //!   must sit under that purpose in the config tree; a `single` preference takes one value;
 //! - `values` merge per preference: the new string replaces the old one, and `""` clears it;
