@@ -119,11 +119,17 @@ export function App() {
         </nav>
         <main className="content">
           {fatal !== null && <ErrorAlert error={fatal} onDismiss={() => setFatal(null)} />}
+          {info?.warnings.map((w) => (
+            <div key={w} className="alert alert-warn" role="status" data-testid="startup-warning">
+              {w}
+            </div>
+          ))}
           {keychain !== null && (
             <div className="alert alert-warn" role="status" data-testid="keychain-unavailable">
-              <strong>Secure storage unavailable.</strong> {keychain} Secrets are never written to
-              disk instead, so connecting is not possible until the system keychain works (on Linux:
-              an unlocked Secret Service such as GNOME Keyring), then restart the app.
+              <strong>Secure storage unavailable.</strong> {keychain.replace(/\.?$/, '.')} Secrets
+              are never written to disk instead, so connecting is not possible until the system
+              keychain works (on Linux: an unlocked Secret Service such as GNOME Keyring); then
+              restart the app.
             </div>
           )}
           {info === null || status === null ? (
@@ -147,6 +153,12 @@ export function App() {
           <span>
             {info.environment.mode} · HubSpot {info.environment.hubspotApiBase} · Didomi{' '}
             {info.environment.didomiApiBase}
+          </span>
+        )}
+        {!sandbox && status !== null && (
+          <span data-testid="api-status" role="status">
+            HubSpot API {status.hubspotApiReachable ? 'reachable' : 'not reachable'} · Didomi API{' '}
+            {status.didomiApiReachable ? 'reachable' : 'not reachable'}
           </span>
         )}
         {sandbox && (
@@ -180,6 +192,7 @@ export function App() {
             : 'The app restarts with the simulated HubSpot and Didomi. Your Live settings and secrets are kept apart and untouched.'
         }
         confirmLabel="Restart now"
+        tone="primary"
         onConfirm={() => confirmSwitch !== null && switchMode(confirmSwitch)}
         onClose={() => setConfirmSwitch(null)}
       />

@@ -36,6 +36,15 @@ const didomiAccount = {
   connectedAt: '2026-11-27T17:00:00Z'
 }
 
+/** Set by a test (before this script runs) to start from another situation. */
+const scenario =
+  (window as unknown as { __mockScenario?: { mode?: 'Sandbox' | 'Live'; keychainDown?: boolean } })
+    .__mockScenario ?? {}
+const keychain = scenario.keychainDown
+  ? { state: 'unavailable', reason: 'no Secret Service provider on the session bus' }
+  : { state: 'available' }
+const live = scenario.mode === 'Live'
+
 const state = {
   calls: [] as { cmd: string; args: Json }[],
   hubspotConnected: false,
@@ -66,18 +75,20 @@ mockIPC((cmd, payload) => {
     case 'app_info':
       return {
         version: '0.1.0',
-        warnings: [],
+        warnings: live ? ['settings.json was not usable and was moved aside.'] : [],
         environment: {
-          mode: 'Sandbox',
-          hubspotApiBase: 'http://127.0.0.1:41001/',
-          didomiApiBase: 'http://127.0.0.1:41002/',
+          mode: live ? 'Live' : 'Sandbox',
+          hubspotApiBase: live ? 'https://api.hubapi.com/' : 'http://127.0.0.1:41001/',
+          didomiApiBase: live ? 'https://api.didomi.io/' : 'http://127.0.0.1:41002/',
           redirectUris: [53134, 53135, 53136].map((p) => `http://localhost:${p}/oauth/callback`),
-          keychain: { state: 'available' },
-          prefill: {
-            hubspotClientId: 'sandbox-client-id',
-            didomiApiKey: 'sandbox-key',
-            didomiOrganizationId: 'sandbox-org'
-          }
+          keychain,
+          prefill: live
+            ? null
+            : {
+                hubspotClientId: 'sandbox-client-id',
+                didomiApiKey: 'sandbox-key',
+                didomiOrganizationId: 'sandbox-org'
+              }
         }
       }
     case 'settings_get':
@@ -89,7 +100,7 @@ mockIPC((cmd, payload) => {
       }
     case 'connection_status':
       return {
-        keychain: { state: 'available' },
+        keychain,
         hubspot: {
           state: state.hubspotConnected
             ? 'connected'
@@ -103,8 +114,8 @@ mockIPC((cmd, payload) => {
         didomi: state.didomiConnected
           ? { state: 'connected', account: didomiAccount }
           : { state: 'notConnected', account: null },
-        hubspotApiReachable: true,
-        didomiApiReachable: true
+        hubspotApiReachable: !live,
+        didomiApiReachable: !live
       }
     case 'hubspot_install_start': {
       state.installing = true
@@ -147,8 +158,16 @@ mockIPC((cmd, payload) => {
       state.hubspotConnected = false
       return null
     case 'didomi_connect':
+      if (args.apiSecret === 'wrong') {
+        throw {
+          code: 'DidomiBadCredentials',
+          message: 'Didomi refused the API key or secret. Copy both again from the Didomi console.'
+        }
+      }
       state.didomiConnected = true
       return didomiAccount
+    case 'switch_mode':
+      return null
     case 'didomi_disconnect':
       state.didomiConnected = false
       return null

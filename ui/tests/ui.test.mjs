@@ -61,11 +61,14 @@ after(async () => {
 })
 
 /** A fresh page (fresh mock state) at the given viewport, with console errors collected. */
-async function open(width = 1280, height = 800) {
+async function open(width = 1280, height = 800, scenario = {}) {
   const page = await browser.newPage({ viewport: { width, height } })
   const errors = []
   page.on('pageerror', (e) => errors.push(String(e)))
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+  await page.addInitScript((sc) => {
+    window.__mockScenario = sc
+  }, scenario)
   await page.addInitScript({ path: mockScript })
   await page.goto(baseUrl)
   await page.getByTestId('screen-connect').waitFor()
@@ -262,5 +265,60 @@ test('the Connect screen fits 1024×700 without horizontal scrolling', async () 
   )
   assert.ok(overflow <= 0, `no horizontal overflow (got ${overflow}px)`)
   await page.screenshot({ path: join(shots, 'connect-1024x700.png') })
+  await page.close()
+})
+
+test('a Didomi error shows its code and message and keeps the form', async () => {
+  const { page } = await open()
+  await page.getByTestId('didomi-api-secret').fill('wrong')
+  await page.getByTestId('didomi-connect').click()
+  const alert = page.locator('[data-testid="error"][data-code="DidomiBadCredentials"]')
+  await alert.waitFor()
+  assert.match(await alert.innerText(), /Copy both again/, 'what to do is shown')
+  assert.equal(await page.getByTestId('didomi-account').count(), 0, 'still not connected')
+  await page.close()
+})
+
+test('Live mode: no banner, keychain problem and startup warning shown, switch to Sandbox asks then restarts', async () => {
+  const { page } = await open(1280, 800, { mode: 'Live', keychainDown: true })
+  await page.getByTestId('keychain-unavailable').waitFor()
+  assert.equal(await page.getByTestId('sandbox-banner').count(), 0, 'no Sandbox banner in Live')
+  assert.match(
+    await page.getByTestId('keychain-unavailable').innerText(),
+    /Secure storage unavailable\. no Secret Service provider on the session bus\. Secrets are never written to disk/,
+    'reason and consequence shown'
+  )
+  assert.match(await page.getByTestId('startup-warning').innerText(), /moved aside/, 'warning')
+  assert.match(await page.getByTestId('api-status').innerText(), /HubSpot API not reachable/)
+  assert.equal(await page.getByTestId('hubspot-client-id').inputValue(), '', 'no prefill in Live')
+  assert.equal(
+    await page.getByTestId('hubspot-private-token-submit').isDisabled(),
+    true,
+    'an empty token cannot be sent in Live'
+  )
+  await page.screenshot({ path: join(shots, 'live-keychain-unavailable.png') })
+  await page.getByTestId('switch-to-sandbox').click()
+  await page.getByTestId('confirm-ok').click()
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'switch_mode'))
+  assert.deepEqual(await callArgs(page, 'switch_mode'), [{ mode: 'Sandbox' }], 'mode sent')
+  await page.close()
+})
+
+test('keyboard only: Tab reaches the navigation and Enter opens a screen', async () => {
+  const { page } = await open()
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
+  let seen = null
+  for (let i = 0; i < 10 && seen !== 'nav-mapping'; i++) {
+    await page.keyboard.press('Tab')
+    seen = await focused()
+  }
+  assert.equal(seen, 'nav-mapping', 'the nav buttons are in the tab order')
+  await page.keyboard.press('Enter')
+  await page.getByTestId('screen-mapping').waitFor()
+  assert.equal(
+    await page.getByTestId('nav-mapping').getAttribute('aria-current'),
+    'page',
+    'Enter activates it'
+  )
   await page.close()
 })

@@ -15,6 +15,8 @@ export interface ConfirmDialogProps {
   onConfirm: () => void
   /** Called when dismissed or after confirming. */
   onClose: () => void
+  /** `danger` (default) for destructive actions, `primary` otherwise. */
+  tone?: 'danger' | 'primary'
 }
 
 /** An accessible alert dialog (focus trapped, Escape cancels). */
@@ -37,7 +39,7 @@ export function ConfirmDialog(props: ConfirmDialogProps) {
               Cancel
             </Button>
             <Button
-              className="btn btn-danger"
+              className={props.tone === 'primary' ? 'btn btn-primary' : 'btn btn-danger'}
               autoFocus
               data-testid="confirm-ok"
               onPress={() => {

@@ -36,6 +36,10 @@ export function DidomiCard(props: DidomiCardProps) {
   )
   const [busy, setBusy] = useState(false)
   const [confirmDisconnect, setConfirmDisconnect] = useState(false)
+  // After a restart the core knows the connection but has not re-read the lists yet.
+  const acc = status.account
+  const read =
+    acc !== null && (acc.purposes.length > 0 || acc.preferences.length > 0 || acc.configTree)
 
   const connect = async () => {
     onError(null)
@@ -77,10 +81,21 @@ export function DidomiCard(props: DidomiCardProps) {
               <dd>{status.account.organizationId}</dd>
               <dt>API key</dt>
               <dd>{status.account.apiKey}</dd>
-              <dt>Purposes read</dt>
-              <dd>{status.account.purposes.length}</dd>
-              <dt>Preferences read</dt>
-              <dd>{status.account.preferences.length}</dd>
+              {read ? (
+                <>
+                  <dt>Purposes read</dt>
+                  <dd>{status.account.purposes.length}</dd>
+                  <dt>Preferences read</dt>
+                  <dd>{status.account.preferences.length}</dd>
+                </>
+              ) : (
+                <>
+                  <dt>Purposes, preferences</dt>
+                  <dd>
+                    Not read since the app started; disconnect and connect to read them again.
+                  </dd>
+                </>
+              )}
               {status.account.configTree && (
                 <>
                   <dt>Configuration tree</dt>

@@ -42,7 +42,9 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
   const [privateToken, setPrivateToken] = useState('')
   const [reconnecting, setReconnecting] = useState(false)
   const [confirmDisconnect, setConfirmDisconnect] = useState(false)
-  const now = useNow(install !== null)
+  // An install the core still runs (e.g. after the window reloaded) keeps its paste fallback.
+  const shown = install ?? (status.state === 'installing' ? status.install : null)
+  const now = useNow(shown !== null)
 
   // A saved client id means an earlier install stored its secret in the keychain.
   const secretStored = savedClientId !== null && savedClientId !== ''
@@ -227,7 +229,7 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
         </div>
       )}
 
-      {showForm && install === null && (
+      {showForm && shown === null && (
         <>
           <Form
             className="form"
@@ -304,7 +306,7 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
         </>
       )}
 
-      {install !== null && (
+      {shown !== null && (
         <div className="install">
           {waiting ? (
             <p className="waiting" role="status">
@@ -314,13 +316,13 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
           ) : (
             <p role="status">The browser did not come back. Paste the redirect URL below.</p>
           )}
-          {!install.browserOpened && (
+          {!shown.browserOpened && (
             <p className="notice">The system browser could not be opened: use the link below.</p>
           )}
           <p className="muted">
             Browser didn’t open?{' '}
             <a
-              href={install.authorizeUrl}
+              href={shown.authorizeUrl}
               target="_blank"
               rel="noreferrer"
               data-testid="hubspot-authorize-url"
@@ -341,12 +343,12 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
               value={paste}
               onChange={setPaste}
               testId="hubspot-paste-input"
-              placeholder={`${install.redirectUri}?code=…&state=…`}
+              placeholder={`${shown.redirectUri}?code=…&state=…`}
             />
             <p className="muted" aria-live="off">
               Time left to paste:{' '}
               <span data-testid="hubspot-paste-time-left">
-                {formatDuration(secondsLeft(toEpochMs(install.pasteExpiresAt), now))}
+                {formatDuration(secondsLeft(toEpochMs(shown.pasteExpiresAt), now))}
               </span>
             </p>
             <div className="row">
