@@ -189,6 +189,10 @@ test('HubSpot install denied shows the error with its code; paste then connects'
   assert.match(await alert.innerText(), /You declined the install/, 'the backend message is shown')
   await page.screenshot({ path: join(shots, 'connect-denied.png') })
 
+  // The install is over: the form is back. A new install can be finished by pasting.
+  await page.getByTestId('hubspot-install').click()
+  await page.getByTestId('hubspot-paste-input').waitFor()
+  assert.equal(await page.getByTestId('error').count(), 0, 'a new attempt clears the old error')
   // A bad paste is an error too; a good one connects.
   await page.getByTestId('hubspot-paste-input').fill('not a url')
   await page.getByTestId('hubspot-paste-submit').click()

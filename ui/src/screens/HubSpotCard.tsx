@@ -79,9 +79,11 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
         finish()
       } catch (e) {
         setWaiting(false)
-        // A cancel clears the install; other failures keep the paste fallback usable.
-        if ((e as BackendError).code === 'HubSpotOAuthCancelled') setInstall(null)
+        // The core ends the install on every failure except a timeout, after which it still
+        // offers the paste; anything else goes back to the form.
+        if ((e as BackendError).code !== 'HubSpotOAuthTimeout') setInstall(null)
         onError(e as BackendError)
+        onChanged()
       }
     } catch (e) {
       setBusy(false)
