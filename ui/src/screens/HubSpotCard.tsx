@@ -330,9 +330,10 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
               data-testid="hubspot-authorize-url"
             >
               Open this link
-            </a>
-            .
+            </a>{' '}
+            or copy it into the browser where you are signed in to HubSpot:
           </p>
+          <CopyValue value={shown.authorizeUrl} testId="hubspot-authorize-url-text" oneLine />
           <Form
             className="form"
             onSubmit={(e) => {
