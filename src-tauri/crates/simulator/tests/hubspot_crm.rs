@@ -599,3 +599,71 @@ async fn search_filters_sorts_and_pages() {
         api.post("/crm/v3/objects/contacts/search", json!({"limit": 200, "after": "200"})).await;
     assert_eq!(page2["paging"]["next"]["after"], "400", "next cursor");
 }
+
+#[tokio::test]
+async fn property_batches_groups_and_repeated_query_params() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    didomi_group_and_property(&api).await;
+    let (s, body) = api
+        .post(
+            "/crm/v3/properties/contacts/batch/create",
+            json!({"inputs": [
+                {"groupName": "didomi", "name": "consent_sms", "label": "SMS", "type": "bool", "fieldType": "booleancheckbox"},
+                {"groupName": "didomi", "name": "didomi_changed", "label": "dup", "type": "number", "fieldType": "number"}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 207, "one duplicate → 207: {body}");
+    assert_eq!(body["results"][0]["name"], "consent_sms", "the new one created");
+    assert_eq!(
+        body["results"][0]["options"].as_array().map(Vec::len),
+        Some(2),
+        "a bool property without options gets true/false"
+    );
+    assert_eq!(body["errors"][0]["category"], "CONFLICT", "the duplicate reported");
+    let (s, read) = api
+        .post(
+            "/crm/v3/properties/contacts/batch/read",
+            json!({"inputs": [{"name": "consent_sms"}, {"name": "email"}]}),
+        )
+        .await;
+    assert_eq!((s, read["results"].as_array().map(Vec::len)), (200, Some(2)), "batch read");
+    let (s, _) = api.delete("/crm/v3/properties/contacts/groups/didomi").await;
+    assert_eq!(s, 400, "a group with properties cannot be archived");
+    let (s, g) = api
+        .patch("/crm/v3/properties/contacts/groups/didomi", json!({"label": "Didomi consents"}))
+        .await;
+    assert_eq!((s, g["label"].as_str()), (200, Some("Didomi consents")), "group label updated");
+    let (s, _) = api
+        .post(
+            "/crm/v3/properties/contacts/batch/archive",
+            json!({"inputs": [{"name": "consent_sms"}, {"name": "didomi_changed"}]}),
+        )
+        .await;
+    assert_eq!(s, 204, "batch archive");
+    let (s, _) = api.delete("/crm/v3/properties/contacts/groups/didomi").await;
+    assert_eq!(s, 204, "an empty group can be archived");
+    let (s, _) = api.get("/crm/v3/properties/contacts/groups/didomi").await;
+    assert_eq!(s, 404, "archived group is gone");
+    let stats = sim.hubspot.stats();
+    assert_eq!(
+        stats.requests.get("properties.read").copied(),
+        Some(2),
+        "batch/read counts as a read: {stats:?}"
+    );
+    let (s, one) =
+        api.get("/crm/v3/objects/contacts?limit=1&properties=email&properties=lastname").await;
+    assert_eq!(s, 200, "repeated query parameters accepted");
+    let props = one["results"][0]["properties"].as_object().expect("props");
+    assert!(
+        props.contains_key("lastname") && props.contains_key("email"),
+        "both repeated values used: {props:?}"
+    );
+    let (s, e) = api.get("/crm/v3/objects/contacts?archived=maybe").await;
+    assert_eq!(
+        (s, e["category"].as_str()),
+        (400, Some("VALIDATION_ERROR")),
+        "bad query → HubSpot's body"
+    );
+}

@@ -171,6 +171,15 @@ async fn code_exchange_gives_tokens_in_the_reference_shape_and_codes_are_single_
     assert_eq!(body["expires_in"], 1800, "30 minutes at time scale 1");
     assert_eq!(body["hub_id"], sim.hubspot.portal_id(), "the chosen portal");
     assert_eq!(body["scopes"].as_array().map(Vec::len), Some(5), "all requested scopes granted");
+    let code2 =
+        hubspot_common::code(&sim, &c, &[("optional_scope", "crm.objects.deals.read e-commerce")])
+            .await;
+    let narrow: Value = exchange(&sim, &c, &code2, &[]).await.json().await.expect("json");
+    assert_eq!(
+        narrow["scopes"].as_array().map(Vec::len),
+        Some(5),
+        "optional scopes the app is not configured with are silently dropped"
+    );
     let again = exchange(&sim, &c, &code, &[]).await;
     assert_eq!(again.status(), 400, "a code works once");
     let err: Value = again.json().await.expect("json");

@@ -107,7 +107,8 @@ fn kind(method: &Method, path: &str) -> (&'static str, bool) {
         return ("account", false);
     }
     if path.contains("/properties/") {
-        return if write { ("properties.write", true) } else { ("properties.read", false) };
+        let read = !write || path.ends_with("/batch/read");
+        return if read { ("properties.read", false) } else { ("properties.write", true) };
     }
     if path.ends_with("/search") {
         return ("contacts.search", false);

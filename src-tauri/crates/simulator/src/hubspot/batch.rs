@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,6 +24,7 @@ use super::contacts::{READ, WRITE};
 use super::crm::{Selection, DEFAULT_PROPERTIES};
 use super::errors::{parse_json, ApiError};
 use super::properties::check_object_type;
+use super::query::HsQuery;
 use super::{iso, HubSpot};
 
 /// Largest batch.
@@ -120,7 +121,7 @@ pub async fn read(
     State(hs): State<Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path(object_type): Path<String>,
-    Query(q): Query<ArchivedQuery>,
+    HsQuery(q): HsQuery<ArchivedQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     auth.require_any(READ)?;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use super::auth::Auth;
 use super::crm::{not_found, Selection, DEFAULT_PROPERTIES};
 use super::errors::{parse_json, ApiError};
 use super::properties::check_object_type;
+use super::query::HsQuery;
 use super::{batch, search, HubSpot};
 
 /// Read scope.
@@ -47,7 +48,7 @@ async fn list(
     State(hs): State<Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path(object_type): Path<String>,
-    Query(q): Query<ReadQuery>,
+    HsQuery(q): HsQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
     auth.require_any(READ)?;
     check_object_type(&object_type)?;
@@ -100,7 +101,7 @@ async fn get_one(
     State(hs): State<Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path((object_type, id)): Path<(String, String)>,
-    Query(q): Query<ReadQuery>,
+    HsQuery(q): HsQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
     auth.require_any(READ)?;
     check_object_type(&object_type)?;
@@ -147,7 +148,7 @@ async fn update(
     State(hs): State<Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path((object_type, id)): Path<(String, String)>,
-    Query(q): Query<ReadQuery>,
+    HsQuery(q): HsQuery<ReadQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     auth.require_any(WRITE)?;

@@ -27,6 +27,7 @@ pub mod errors;
 pub mod limits;
 pub mod oauth;
 pub mod properties;
+pub mod query;
 pub mod search;
 pub mod standard_properties;
 pub mod store;
@@ -547,13 +548,22 @@ pub fn router(state: Arc<HubSpot>) -> axum::Router {
 }
 
 fn properties_routes(prefix: &str) -> axum::Router<Arc<HubSpot>> {
+    use axum::routing::post;
     axum::Router::new()
         .route(prefix, get(properties::list).post(properties::create))
+        .route(&format!("{prefix}/batch/read"), post(properties::batch_read))
+        .route(&format!("{prefix}/batch/create"), post(properties::batch_create))
+        .route(&format!("{prefix}/batch/archive"), post(properties::batch_archive))
         .route(
             &format!("{prefix}/groups"),
             get(properties::list_groups).post(properties::create_group),
         )
-        .route(&format!("{prefix}/groups/{{groupName}}"), get(properties::get_group))
+        .route(
+            &format!("{prefix}/groups/{{groupName}}"),
+            get(properties::get_group)
+                .patch(properties::update_group)
+                .delete(properties::archive_group),
+        )
         .route(
             &format!("{prefix}/{{propertyName}}"),
             get(properties::get_one).patch(properties::update).delete(properties::archive),

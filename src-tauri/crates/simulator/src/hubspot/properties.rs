@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::auth::Auth;
 use super::errors::{parse_json, ApiError};
+use super::query::HsQuery;
 use super::{iso, HubSpot};
 
 /// `modificationMetadata` of a property.
@@ -207,6 +208,11 @@ impl PropertyStore {
     /// A group by name.
     pub fn group(&self, name: &str) -> Option<&PropertyGroup> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// A group by name, mutable.
+    pub fn group_mut(&mut self, name: &str) -> Option<&mut PropertyGroup> {
+        self.groups.iter_mut().find(|g| g.name == name)
     }
 }
 
@@ -544,7 +550,7 @@ pub async fn list(
     State(hs): State<std::sync::Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path(object_type): Path<String>,
-    Query(q): Query<ListQuery>,
+    HsQuery(q): HsQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     auth.require_any(&["crm.schemas.contacts.read", "crm.objects.contacts.read"])?;
     check_object_type(&object_type)?;
@@ -576,7 +582,7 @@ pub async fn get_one(
     State(hs): State<std::sync::Arc<HubSpot>>,
     Extension(auth): Extension<Auth>,
     Path((object_type, name)): Path<(String, String)>,
-    Query(q): Query<GetQuery>,
+    HsQuery(q): HsQuery<GetQuery>,
 ) -> Result<Response, ApiError> {
     auth.require_any(&["crm.schemas.contacts.read", "crm.objects.contacts.read"])?;
     check_object_type(&object_type)?;
@@ -736,4 +742,186 @@ pub async fn create_group(
     };
     crm.props.insert_group(g.clone());
     Ok((StatusCode::CREATED, Json(g)).into_response())
+}
+
+/// Body of a group update.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupUpdate {
+    label: Option<String>,
+    display_order: Option<i32>,
+}
+
+/// `PATCH /crm/v3/properties/{objectType}/groups/{groupName}`.
+pub async fn update_group(
+    State(hs): State<std::sync::Arc<HubSpot>>,
+    Extension(auth): Extension<Auth>,
+    Path((object_type, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["crm.schemas.contacts.write"])?;
+    check_object_type(&object_type)?;
+    let body: GroupUpdate = parse_json(&body)?;
+    let portal = hs.portal(auth.hub_id);
+    let mut crm = portal.crm.write().unwrap_or_else(|e| e.into_inner());
+    let g = crm.props.group_mut(&name).filter(|g| !g.archived).ok_or_else(|| {
+        ApiError::not_found(format!("Unable to find property group {name} for object type 0-1"))
+    })?;
+    if let Some(l) = body.label {
+        g.label = l;
+    }
+    if let Some(d) = body.display_order {
+        g.display_order = d;
+    }
+    Ok(Json(g.clone()).into_response())
+}
+
+/// `DELETE /crm/v3/properties/{objectType}/groups/{groupName}` → 204. A group that still holds
+/// (non-archived) properties cannot be archived (the simulator's choice; the reference is silent).
+pub async fn archive_group(
+    State(hs): State<std::sync::Arc<HubSpot>>,
+    Extension(auth): Extension<Auth>,
+    Path((object_type, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["crm.schemas.contacts.write"])?;
+    check_object_type(&object_type)?;
+    let portal = hs.portal(auth.hub_id);
+    let mut crm = portal.crm.write().unwrap_or_else(|e| e.into_inner());
+    if crm.props.all().iter().any(|p| p.group_name == name && !p.archived) {
+        return Err(ApiError::validation(format!(
+            "Property group {name} still contains properties"
+        )));
+    }
+    let g = crm.props.group_mut(&name).filter(|g| !g.archived).ok_or_else(|| {
+        ApiError::not_found(format!("Unable to find property group {name} for object type 0-1"))
+    })?;
+    g.archived = true;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NameInput {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchNames {
+    inputs: Vec<NameInput>,
+    #[serde(default)]
+    archived: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchCreate {
+    inputs: Vec<PropertyCreate>,
+}
+
+fn batch_body(
+    started: i64,
+    ok: StatusCode,
+    results: Vec<serde_json::Value>,
+    errors: Vec<serde_json::Value>,
+) -> Response {
+    let mut body = json!({
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso(started),
+        "completedAt": iso(crate::Clock::default().now_ms()),
+    });
+    if errors.is_empty() {
+        (ok, Json(body)).into_response()
+    } else {
+        body["numErrors"] = json!(errors.len());
+        body["errors"] = serde_json::Value::Array(errors);
+        (StatusCode::MULTI_STATUS, Json(body)).into_response()
+    }
+}
+
+/// `POST /crm/v3/properties/{objectType}/batch/read` → 200, or 207 naming missing properties.
+pub async fn batch_read(
+    State(hs): State<std::sync::Arc<HubSpot>>,
+    Extension(auth): Extension<Auth>,
+    Path(object_type): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["crm.schemas.contacts.read", "crm.objects.contacts.read"])?;
+    check_object_type(&object_type)?;
+    let started = hs.clock.now_ms();
+    let body: BatchNames = parse_json(&body)?;
+    let archived = body.archived.unwrap_or(false);
+    let portal = hs.portal(auth.hub_id);
+    let crm = portal.crm.read().unwrap_or_else(|e| e.into_inner());
+    let mut results = Vec::new();
+    let mut missing = Vec::new();
+    for i in &body.inputs {
+        match crm.props.by_name(&i.name).filter(|p| p.archived == archived) {
+            Some(p) => results.push(serde_json::to_value(p).unwrap_or_default()),
+            None => missing.push(i.name.clone()),
+        }
+    }
+    let errors = if missing.is_empty() {
+        vec![]
+    } else {
+        vec![ApiError::not_found("Some properties could not be found")
+            .with_context("names", missing)
+            .batch_item()]
+    };
+    Ok(batch_body(started, StatusCode::OK, results, errors))
+}
+
+/// `POST /crm/v3/properties/{objectType}/batch/create` → 201, or 207 with per-input errors.
+pub async fn batch_create(
+    State(hs): State<std::sync::Arc<HubSpot>>,
+    Extension(auth): Extension<Auth>,
+    Path(object_type): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["crm.schemas.contacts.write"])?;
+    check_object_type(&object_type)?;
+    let started = hs.clock.now_ms();
+    let body: BatchCreate = parse_json(&body)?;
+    if body.inputs.len() > 100 {
+        return Err(ApiError::validation("At most 100 inputs per batch"));
+    }
+    let portal = hs.portal(auth.hub_id);
+    let mut crm = portal.crm.write().unwrap_or_else(|e| e.into_inner());
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for input in body.inputs {
+        match build_custom(&crm.props, input, hs.clock.now_ms(), auth.user_id) {
+            Ok(p) => {
+                results.push(serde_json::to_value(&p).unwrap_or_default());
+                crm.props.insert(p);
+            }
+            Err(e) => errors.push(e.batch_item()),
+        }
+    }
+    Ok(batch_body(started, StatusCode::CREATED, results, errors))
+}
+
+/// `POST /crm/v3/properties/{objectType}/batch/archive` → 204 (unknown and non-archivable names
+/// are skipped).
+pub async fn batch_archive(
+    State(hs): State<std::sync::Arc<HubSpot>>,
+    Extension(auth): Extension<Auth>,
+    Path(object_type): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["crm.schemas.contacts.write"])?;
+    check_object_type(&object_type)?;
+    let body: BatchNames = parse_json(&body)?;
+    let portal = hs.portal(auth.hub_id);
+    let mut crm = portal.crm.write().unwrap_or_else(|e| e.into_inner());
+    let now = hs.clock.now_ms();
+    for i in &body.inputs {
+        if let Some(idx) = crm.props.index(&i.name) {
+            let p = crm.props.get_mut(idx);
+            if p.modification_metadata.archivable && !p.archived {
+                p.archived = true;
+                p.archived_at = Some(iso(now));
+            }
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
