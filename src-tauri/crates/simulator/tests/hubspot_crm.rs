@@ -667,3 +667,35 @@ async fn property_batches_groups_and_repeated_query_params() {
         "bad query → HubSpot's body"
     );
 }
+
+#[tokio::test]
+async fn unique_custom_property_is_an_id_property_and_stays_unique() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let (s, a) = api
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "u1@example.com", "sim_unique_id": "EXT-1"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "created with a unique value: {a}");
+    let (s, e) = api
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "u2@example.com", "sim_unique_id": "EXT-1"}}),
+        )
+        .await;
+    assert_eq!((s, e["category"].as_str()), (409, Some("CONFLICT")), "unique values cannot repeat");
+    let (s, got) = api.get("/crm/v3/objects/contacts/EXT-1?idProperty=sim_unique_id").await;
+    assert_eq!((s, got["id"].clone()), (200, a["id"].clone()), "usable as idProperty");
+    let (s, _) = api.get("/crm/v3/objects/contacts/x?idProperty=firstname").await;
+    assert_eq!(s, 400, "a non-unique property is not an idProperty");
+    let (s, up) = api
+        .post("/crm/v3/objects/contacts/batch/upsert", json!({"inputs": [{"id": "EXT-2", "idProperty": "sim_unique_id", "properties": {"firstname": "Uma"}}]}))
+        .await;
+    assert_eq!(
+        (s, up["results"][0]["new"].as_bool()),
+        (200, Some(true)),
+        "upsert by a unique property creates"
+    );
+}

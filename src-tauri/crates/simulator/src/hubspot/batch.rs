@@ -57,6 +57,7 @@ struct Body {
     properties_with_history: Option<Vec<String>>,
 }
 
+/// Query of batch read (`archived`).
 #[derive(Debug, Deserialize, Default)]
 pub struct ArchivedQuery {
     archived: Option<bool>,

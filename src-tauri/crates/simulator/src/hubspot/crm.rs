@@ -143,6 +143,23 @@ impl Crm {
                 }
             }
         }
+        // Other unique-value properties (e.g. `sim_unique_id`): a linear scan, fine for the
+        // rare writes of such properties.
+        for (p, v) in values.iter().filter(|(p, v)| *p != email_idx && !v.is_empty()) {
+            if !self.props.get(*p).has_unique_value {
+                continue;
+            }
+            let clash = self.contacts.iter().find(|(id, c)| {
+                Some(*id) != except && !c.archived() && c.stored(*p) == Some(v.as_str())
+            });
+            if let Some((existing, _)) = clash {
+                let name = &self.props.get(*p).name;
+                return Err(ApiError::conflict(format!(
+                    "A contact with the value {v} for the unique property {name} already exists. Existing ID: {existing}"
+                ))
+                .with_context("existingId", vec![existing.to_string()]));
+            }
+        }
         Ok(())
     }
 

@@ -466,6 +466,7 @@ impl HubSpot {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
     }
 
+    /// Updates the counters under their lock.
     pub(crate) fn with_stats(&self, f: impl FnOnce(&mut Stats)) {
         f(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
     }

@@ -146,6 +146,7 @@ impl HubSpot {
         (self.keys.issue(&claims), expires_in)
     }
 
+    /// Issues a new grant: an access token and a (non-rotating) refresh token.
     pub(crate) fn issue_token_pair(&self, hub_id: u64, scopes: &[String]) -> TokenResponse {
         let grant = self.random_id();
         self.oauth.lock().unwrap_or_else(|e| e.into_inner()).issued_grants.insert(grant.clone());
