@@ -699,3 +699,28 @@ async fn unique_custom_property_is_an_id_property_and_stays_unique() {
         "upsert by a unique property creates"
     );
 }
+
+#[tokio::test]
+async fn lifecycle_stage_only_moves_forward_unless_cleared() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let (_, c) = api
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "l@example.com", "lifecyclestage": "lead"}}),
+        )
+        .await;
+    let path = format!("/crm/v3/objects/contacts/{}", c["id"].as_str().expect("id"));
+    let (s, _) = api.patch(&path, json!({"properties": {"lifecyclestage": "customer"}})).await;
+    assert_eq!(s, 200, "forward is fine");
+    let (s, e) = api.patch(&path, json!({"properties": {"lifecyclestage": "lead"}})).await;
+    assert_eq!(
+        (s, e["errors"][0]["code"].as_str()),
+        (400, Some("INVALID_LIFECYCLE_STAGE")),
+        "backward refused"
+    );
+    let (s, _) = api.patch(&path, json!({"properties": {"lifecyclestage": ""}})).await;
+    assert_eq!(s, 200, "clearing is fine");
+    let (s, _) = api.patch(&path, json!({"properties": {"lifecyclestage": "lead"}})).await;
+    assert_eq!(s, 200, "after clearing any stage can be set");
+}

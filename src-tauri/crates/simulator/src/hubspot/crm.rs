@@ -111,7 +111,18 @@ impl Crm {
             if p.sensitive() && !sensitive_ok {
                 return Err(ApiError::missing_scopes(&["crm.objects.contacts.sensitive.write"]));
             }
-            match normalize(p, &raw, current.and_then(|c| c.stored(idx))) {
+            let old = current.and_then(|c| c.stored(idx));
+            match normalize(p, &raw, old) {
+                Ok(v) if p.name == "lifecyclestage" && moves_backward(p, old, &v) => {
+                    details.push(ErrorDetail::property(
+                        "INVALID_LIFECYCLE_STAGE",
+                        name,
+                        format!(
+                            "lifecyclestage can only move forward: clear it first to move from {} to {v}",
+                            old.unwrap_or("")
+                        ),
+                    ));
+                }
                 Ok(v) => out.push((idx, v)),
                 Err(d) => details.push(d),
             }
@@ -335,6 +346,16 @@ impl Crm {
             o.insert("archivedAt".into(), json!(iso(c.archived_ms)));
         }
         Value::Object(o)
+    }
+}
+
+/// `true` when a lifecycle stage change goes to an earlier option (HubSpot only lets it move
+/// forward unless cleared first, reference §3.2).
+fn moves_backward(p: &super::properties::Property, old: Option<&str>, new: &str) -> bool {
+    let pos = |v: &str| p.options.iter().position(|o| o.value == v);
+    match (old.and_then(pos), pos(new)) {
+        (Some(a), Some(b)) => b < a,
+        _ => false,
     }
 }
 
