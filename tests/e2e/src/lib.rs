@@ -9,6 +9,7 @@
 //! Environment: `TAURI_DRIVER` (path of tauri-driver), `TAURI_APP` (path of the built app),
 //! optional `DHS_E2E_SHOTS` (folder for screenshots; default `target/e2e-shots`).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +29,43 @@ impl Profile {
     /// A fresh, empty profile.
     pub fn new() -> Self {
         Self { dir: tempfile::tempdir().expect("temporary profile folder") }
+    }
+
+    /// A folder put first on the app's `PATH` that holds a fake `xdg-open`: it records every URL
+    /// the app asks the system browser to open (see [`Profile::opened_urls`]) instead of opening it.
+    fn fake_browser_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("bin");
+        std::fs::create_dir_all(&dir).expect("fake browser folder");
+        let script = dir.join("xdg-open");
+        let log = self.dir.path().join("opened-urls.txt");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+        )
+        .expect("fake xdg-open");
+        let _ = Command::new("chmod").arg("+x").arg(&script).status();
+        dir
+    }
+
+    /// The URLs the app asked the system browser to open, oldest first.
+    pub fn opened_urls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("opened-urls.txt"))
+            .map(|s| s.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// The profile's `$HOME`.
+    pub fn home(&self) -> PathBuf {
+        let p = self.dir.path().join("home");
+        std::fs::create_dir_all(&p).expect("profile home");
+        p
+    }
+
+    fn runtime_dir(&self) -> PathBuf {
+        let p = self.dir.path().join("run");
+        std::fs::create_dir_all(&p).expect("profile runtime dir");
+        let _ = Command::new("chmod").arg("700").arg(&p).status();
+        p
     }
 
     /// The folder that plays `$XDG_DATA_HOME`.
@@ -91,12 +129,34 @@ impl App {
         );
         let driver_bin = env_path("TAURI_DRIVER", "tauri-driver");
         let app_bin = env_path("TAURI_APP", "../../target/debug/dhs-app");
-        let mut cmd = Command::new(driver_bin);
-        cmd.args(["--port", "4444", "--native-port", "4445"])
+        // Each profile is a user of its own: its own HOME, XDG folders, D-Bus session and
+        // gnome-keyring (unlocked with a throw-away password; the keyring file lives in the
+        // profile's HOME, so a restart with the same profile sees the same secrets).
+        let mut cmd = Command::new("dbus-run-session");
+        cmd.arg("--")
+            .arg("sh")
+            .arg("-c")
+            .arg(
+                "printf %s e2e-keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                 && exec \"$0\" --port 4444 --native-port 4445",
+            )
+            .arg(driver_bin)
+            .env("HOME", profile.home())
             .env("XDG_DATA_HOME", profile.data_home())
             .env("XDG_CONFIG_HOME", profile.config_home())
             .env("XDG_CACHE_HOME", profile.cache_home())
+            .env("XDG_RUNTIME_DIR", profile.runtime_dir())
+            .env("NO_AT_BRIDGE", "1")
             .env("DHS_MODE", "sandbox")
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    profile.fake_browser_dir().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let driver = cmd.spawn().expect("tauri-driver starts");
@@ -186,7 +246,12 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("[{}] {testid} never showed {what}; last text: {last:?}", self.name)
+        let shot = self.screenshot(&format!("failed-{}-{testid}", self.name)).await;
+        panic!(
+            "[{}] {testid} never showed {what}; last text: {last:?}; screenshot {}",
+            self.name,
+            shot.display()
+        )
     }
 
     /// An attribute of the element with `testid`.
@@ -218,6 +283,58 @@ impl App {
         path
     }
 
+    /// Starts recording every IPC answer the UI receives from here on (see [`App::ipc_log`]).
+    pub async fn record_ipc(&self) {
+        self.client
+            .execute(
+                // Tauri's `invoke` is a non-writable property, but its IPC answers arrive
+                // through `fetch` of the `ipc:` custom protocol, which can be wrapped.
+                r#"window.__ipcLog = [];
+                   const orig = window.fetch.bind(window);
+                   window.fetch = async (input, init) => {
+                     const r = await orig(input, init);
+                     const url = typeof input === 'string' ? input : input.url;
+                     if (url.startsWith('ipc:') || url.includes('ipc.localhost')) {
+                       try { window.__ipcLog.push(url + ' ' + await r.clone().text()); } catch (e) { window.__ipcLog.push(url + ' <unreadable>'); }
+                     }
+                     return r;
+                   };"#,
+                vec![],
+            )
+            .await
+            .expect("install the IPC recorder");
+    }
+
+    /// Every IPC answer recorded since [`App::record_ipc`], as JSON text.
+    pub async fn ipc_log(&self) -> Vec<String> {
+        let v = self
+            .client
+            .execute("return window.__ipcLog || []", vec![])
+            .await
+            .expect("read IPC log");
+        serde_json::from_value(v).expect("IPC log is a list of strings")
+    }
+
+    /// The text of the whole page (what the user can read, not input values).
+    pub async fn page_text(&self) -> String {
+        let v =
+            self.client.execute("return document.body.innerText", vec![]).await.expect("page text");
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the app has asked the system browser to open a URL starting with `prefix`
+    /// (beyond the first `already` recorded ones) and returns it.
+    pub async fn wait_opened_url(&self, profile: &Profile, already: usize) -> String {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(u) = profile.opened_urls().get(already) {
+                return u.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("[{}] the app never opened the system browser", self.name)
+    }
+
     /// Ends the session (which closes the app) and stops tauri-driver.
     pub async fn quit(mut self) {
         let client = self.client.clone();
@@ -227,8 +344,9 @@ impl App {
 }
 
 fn stop_driver(driver: &mut Child) {
-    // SIGTERM lets tauri-driver stop WebKitWebDriver too; SIGKILL would orphan it.
-    let _ = Command::new("kill").args(["-TERM", &driver.id().to_string()]).status();
+    // SIGTERM to the whole process group: tauri-driver stops WebKitWebDriver (SIGKILL would
+    // orphan it), and the profile's D-Bus daemon and keyring daemon end too.
+    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", driver.id())]).status();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = driver.try_wait() {
@@ -244,4 +362,77 @@ impl Drop for App {
     fn drop(&mut self) {
         stop_driver(&mut self.driver);
     }
+}
+
+/// Plays the admin's browser on the simulated HubSpot consent page: opens `authorize_url`,
+/// submits the form with `decision` (`grant` or `deny`) for the first account, and returns the
+/// `Location` HubSpot redirects to (the app's loopback callback), without following it.
+pub async fn consent(authorize_url: &str, decision: &str) -> Consent {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let page = http.get(authorize_url).send().await.expect("authorize page loads");
+    assert_eq!(page.status().as_u16(), 200, "the consent page opens for {authorize_url}");
+    let body = page.text().await.expect("consent page body");
+    let action = between(&body, "<form method=\"post\" action=\"", "\"").expect("a consent form");
+    let mut form: Vec<(String, String)> = Vec::new();
+    for input in body.split("<input type=\"hidden\" ").skip(1) {
+        let name = between(input, "name=\"", "\"").expect("hidden input name");
+        let value = between(input, "value=\"", "\"").expect("hidden input value");
+        form.push((name, html_unescape(&value)));
+    }
+    let account = between(&body, "<option value=\"", "\"").expect("an account to choose");
+    form.push(("account".into(), account));
+    form.push(("decision".into(), decision.into()));
+    let base = url::Url::parse(authorize_url).expect("authorize URL");
+    let target = base.join(&action).expect("form action URL");
+    let r = http.post(target).form(&form).send().await.expect("consent form submits");
+    if r.status().as_u16() == 302 {
+        let loc =
+            r.headers().get("location").and_then(|v| v.to_str().ok()).expect("redirect location");
+        return Consent::Redirect(loc.to_owned());
+    }
+    Consent::Page(r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// What HubSpot's consent page did after the decision.
+#[derive(Debug)]
+pub enum Consent {
+    /// A redirect to this location (the app's loopback callback).
+    Redirect(String),
+    /// A page and no redirect (HubSpot sends nothing to the app when the user declines).
+    Page(u16, String),
+}
+
+impl Consent {
+    /// The redirect location; panics with the page when there was none.
+    pub fn location(self) -> String {
+        match self {
+            Consent::Redirect(l) => l,
+            Consent::Page(status, body) => {
+                panic!("expected a redirect, got a {status} page: {body}")
+            }
+        }
+    }
+}
+
+/// Follows the redirect to the app's loopback listener, as the browser would; returns the page.
+pub async fn follow(location: &str) -> (u16, String) {
+    let r = reqwest::get(location).await.expect("the app's loopback listener answers");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+fn between(s: &str, start: &str, end: &str) -> Option<String> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(s[from..from + len].to_owned())
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
