@@ -106,9 +106,11 @@ pub fn person(seed: u64, index: u64) -> Person {
         email.clone()
     };
     let didomi_email_valid = index % 97 != 13;
-    let didomi_email = if didomi_email_valid { email.clone() } else { format!("{local} at {domain}") };
-    let didomi_duplicate = (presence != Presence::HubSpotOnly && didomi_email_valid && index % 89 == 5)
-        .then(|| email.to_uppercase());
+    let didomi_email =
+        if didomi_email_valid { email.clone() } else { format!("{local} at {domain}") };
+    let didomi_duplicate =
+        (presence != Presence::HubSpotOnly && didomi_email_valid && index % 89 == 5)
+            .then(|| email.to_uppercase());
     let created_at_ms = EPOCH_END_MS - rng.random_range(0..YEAR_MS);
     let has_consents = rng.random_range(0..100) < 60;
     Person {
@@ -156,7 +158,9 @@ mod tests {
         assert!((1200..1600).contains(&both), "about 70% on both sides, got {both}");
         assert!(hs_only > 150 && d_only > 150, "both one-sided groups present");
         assert!(
-            ps.iter().any(|p| p.on_hubspot() && p.hubspot_email != p.didomi_email && p.didomi_email_valid),
+            ps.iter().any(|p| p.on_hubspot()
+                && p.hubspot_email != p.didomi_email
+                && p.didomi_email_valid),
             "some emails differ in case between the sides"
         );
         assert!(ps.iter().any(|p| !p.didomi_email_valid), "some invalid Didomi emails");
