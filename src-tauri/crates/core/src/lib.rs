@@ -38,6 +38,7 @@ pub mod environment;
 pub mod error;
 mod facade;
 pub mod hubspot;
+pub mod mapping;
 pub mod secrets;
 pub mod settings;
 

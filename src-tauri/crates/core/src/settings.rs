@@ -14,6 +14,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::mapping::Mapping;
+
 /// Version written by this build.
 pub const SETTINGS_VERSION: u32 = 1;
 
@@ -70,7 +72,7 @@ pub struct DidomiSettings {
     pub connected_at: Option<String>,
 }
 
-/// Sync options (filled in by later features; defaults here).
+/// Sync options (the Options screen).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 #[ts(export)]
@@ -79,11 +81,28 @@ pub struct SyncOptions {
     pub property_group: String,
     /// Records per HubSpot batch call (HubSpot allows at most 100).
     pub batch_size: u32,
+    /// Upsert mode: a push creates a HubSpot contact for an email that matches no contact.
+    /// Off: such people are skipped and counted.
+    pub upsert: bool,
+    /// Bidirectional flow: HubSpot → Didomi pulls for contacts whose "Didomi Changed" rose.
+    pub bidirectional: bool,
+    /// The HubSpot account id given when the bidirectional flow was enabled.
+    #[ts(type = "number | null")]
+    pub hubspot_account_id: Option<u64>,
+    /// Internal name of the "Didomi Changed" number property.
+    pub didomi_changed_property: String,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        Self { property_group: "didomi".into(), batch_size: 100 }
+        Self {
+            property_group: "didomi".into(),
+            batch_size: 100,
+            upsert: false,
+            bidirectional: false,
+            hubspot_account_id: None,
+            didomi_changed_property: "didomi_changed".into(),
+        }
     }
 }
 
@@ -100,6 +119,8 @@ pub struct Settings {
     pub didomi: DidomiSettings,
     /// Sync options.
     pub options: SyncOptions,
+    /// Which HubSpot property each Didomi purpose, preference and value is written to.
+    pub mapping: Mapping,
 }
 
 impl Default for Settings {
@@ -109,6 +130,7 @@ impl Default for Settings {
             hubspot: HubSpotSettings::default(),
             didomi: DidomiSettings::default(),
             options: SyncOptions::default(),
+            mapping: Mapping::default(),
         }
     }
 }
