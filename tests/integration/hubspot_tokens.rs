@@ -12,15 +12,17 @@ fn unauthorized(h: &Harness) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_before_expiry_without_a_401() {
-    // Access tokens live 1800 s / 600 = 3 s.
-    let h = start(&[51110], 600.0).await;
+    // Access tokens live 1800 s / 300 = 6 s (refreshed 0.6 s before expiry).
+    let h = start(&[51110], 300.0).await;
     install(&h).await;
     let client = h.core.hubspot().await.unwrap();
     let (tokens_before, unauth_before) = (h.token_calls().await, unauthorized(&h));
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    tokio::time::sleep(Duration::from_millis(6300)).await;
     client.list_contact_properties().await.expect("call after expiry works");
     assert_eq!(h.token_calls().await, tokens_before + 1, "one refresh");
     assert_eq!(unauthorized(&h), unauth_before, "refreshed from expires_in, not after a 401");
+    client.list_contact_properties().await.expect("and again");
+    assert_eq!(h.token_calls().await, tokens_before + 1, "the fresh token is reused");
     let saved = h.saved.lock().unwrap().clone().unwrap();
     assert!(saved.hubspot.access_token_expires_at.is_some(), "new expiry persisted");
 }
@@ -54,12 +56,12 @@ async fn refreshes_once_on_401_and_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_with_an_expired_token_cause_one_refresh() {
-    let h = start(&[51130], 600.0).await;
+    let h = start(&[51130], 300.0).await;
     install(&h).await;
     let client = h.core.hubspot().await.unwrap();
     let refreshes_before = client.refresh_stats().refreshes;
     let tokens_before = h.token_calls().await;
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    tokio::time::sleep(Duration::from_millis(6300)).await;
     let calls: Vec<_> = (0..8)
         .map(|_| {
             let c = client.clone();

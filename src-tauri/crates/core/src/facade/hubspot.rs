@@ -1,6 +1,7 @@
 //! HubSpot operations of the facade: OAuth install (loopback + paste fallback), private-app
 //! token, disconnect, status, and the lazily built client.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,8 +22,11 @@ use crate::settings::HubSpotAuthMode;
 
 type InstallResult = Option<Result<HubSpotAccount, Error>>;
 
+static NEXT_INSTALL_ID: AtomicU64 = AtomicU64::new(1);
+
 /// An install waiting for its callback or a paste.
 pub(super) struct PendingInstall {
+    id: u64,
     app: OAuthApp,
     state: Secret,
     pkce_verifier: Secret,
@@ -103,6 +107,7 @@ impl Core {
         let browser_opened = options.open_browser && open_browser(&authorize_url).await;
         let (done_tx, _) = watch::channel(None);
         let pending = PendingInstall {
+            id: NEXT_INSTALL_ID.fetch_add(1, Ordering::Relaxed),
             app,
             state,
             pkce_verifier: request.pkce_verifier,
@@ -127,20 +132,40 @@ impl Core {
     /// `HubSpotOAuthDenied`, `HubSpotOAuthTimeout`, `HubSpotOAuthCancelled`, and the exchange
     /// errors (`HubSpotCodeExpired`, `HubSpotRedirectMismatch`, `HubSpotBadClient`...).
     pub async fn hubspot_install_wait(&self) -> Result<HubSpotAccount, Error> {
-        let (listener, cancel, mut done_rx) = {
+        let (id, listener, cancel, mut done_rx) = {
             let mut guard = self.install.lock().await;
             let p = guard.as_mut().ok_or_else(no_install)?;
             let listener = p
                 .listener
                 .take()
                 .ok_or_else(|| Error::invalid_input("This install is already being waited on."))?;
-            (listener, p.cancel.clone(), p.done_tx.subscribe())
+            (p.id, listener, p.cancel.clone(), p.done_tx.subscribe())
         };
         let timeout = self.options().callback_timeout;
-        match listener.wait(timeout, cancel).await {
-            Ok(code) => self.finish_install(code).await,
-            Err(LoopbackError::Cancelled) => {
-                // A paste may be completing this install: report its outcome.
+        let outcome = listener.wait(timeout, cancel).await;
+        // Whatever happened, this install is over unless a paste already took it over.
+        let pending = self.take_install(id).await;
+        match (outcome, pending) {
+            (Ok(code), Some(pending)) => self.finish_install(pending, code).await,
+            (Err(LoopbackError::Denied { error, description }), _) => Err(Error::new(
+                ErrorCode::HubSpotOAuthDenied,
+                format!(
+                    "HubSpot did not authorize the app ({error}{}). Click Install and approve the app; you need Super Admin or App Marketplace access in that account",
+                    description.map(|d| format!(": {d}")).unwrap_or_default()
+                ),
+            )),
+            (Err(LoopbackError::Timeout(t)), _) => Err(Error::new(
+                ErrorCode::HubSpotOAuthTimeout,
+                format!(
+                    "No answer from the browser within {} minutes. Click Install again, or paste the address HubSpot redirected to",
+                    t.as_secs().div_ceil(60)
+                ),
+            )),
+            (Err(LoopbackError::PortsBusy(_)), _) => {
+                Err(Error::new(ErrorCode::Internal, "the callback listener was not bound"))
+            }
+            // Cancelled, or completed by a paste meanwhile: report the paste's outcome if any.
+            _ => {
                 loop {
                     if let Some(r) = done_rx.borrow_and_update().clone() {
                         return r;
@@ -153,26 +178,16 @@ impl Core {
                     }
                 }
             }
-            Err(e) => {
-                self.install.lock().await.take();
-                Err(match e {
-                    LoopbackError::Denied { error, description } => Error::new(
-                        ErrorCode::HubSpotOAuthDenied,
-                        format!(
-                            "HubSpot did not authorize the app ({error}{}). Click Install and approve the app; you need Super Admin or App Marketplace access in that account",
-                            description.map(|d| format!(": {d}")).unwrap_or_default()
-                        ),
-                    ),
-                    LoopbackError::Timeout(t) => Error::new(
-                        ErrorCode::HubSpotOAuthTimeout,
-                        format!(
-                            "No answer from the browser within {} minutes. Click Install again, or paste the address HubSpot redirected to",
-                            t.as_secs().div_ceil(60)
-                        ),
-                    ),
-                    other => Error::new(ErrorCode::Internal, other.to_string()),
-                })
-            }
+        }
+    }
+
+    /// Removes the pending install if it is still install `id`.
+    async fn take_install(&self, id: u64) -> Option<PendingInstall> {
+        let mut guard = self.install.lock().await;
+        if guard.as_ref().is_some_and(|p| p.id == id) {
+            guard.take()
+        } else {
+            None
         }
     }
 
@@ -197,8 +212,8 @@ impl Core {
     ) -> Result<HubSpotAccount, Error> {
         let pasted = oauth::parse_paste(&redirect_url_or_code)?;
         let window = self.options().paste_window;
-        {
-            let guard = self.install.lock().await;
+        let pending = {
+            let mut guard = self.install.lock().await;
             let p = guard.as_ref().ok_or_else(no_install)?;
             if p.started.elapsed() >= window {
                 return Err(Error::new(
@@ -214,16 +229,18 @@ impl Core {
                     ));
                 }
             }
-            // Stop the listener: the paste completes this install.
-            p.cancel.cancel();
-        }
-        self.finish_install(pasted.code).await
+            guard.take().expect("checked above")
+        };
+        // Stop the listener: the paste completes this install.
+        pending.cancel.cancel();
+        self.finish_install(pending, pasted.code).await
     }
 
-    async fn finish_install(&self, code: Secret) -> Result<HubSpotAccount, Error> {
-        let Some(pending) = self.install.lock().await.take() else {
-            return Err(no_install());
-        };
+    async fn finish_install(
+        &self,
+        pending: PendingInstall,
+        code: Secret,
+    ) -> Result<HubSpotAccount, Error> {
         let result = self.exchange_and_connect(&pending, &code).await;
         pending.done_tx.send_replace(Some(result.clone()));
         result
