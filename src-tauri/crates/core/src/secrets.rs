@@ -351,6 +351,28 @@ mod tests {
         assert_eq!(SecretStore::memory().probe().await, KeychainStatus::Available, "memory ok");
     }
 
+    /// Against a real Secret Service (run by hand or in CI with a session bus and an unlocked
+    /// keyring, e.g. `dbus-run-session -- sh -c 'echo pw | gnome-keyring-daemon --unlock
+    /// --components=secrets; cargo test -p dhs-core -- --ignored keyring'`).
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "needs a Secret Service provider on the session bus"]
+    async fn keyring_roundtrip_on_a_real_secret_service() {
+        let service = format!("dhs-core-test-{}", std::process::id());
+        let store = SecretStore::keyring(service.clone());
+        assert_eq!(store.probe().await, KeychainStatus::Available, "probe");
+        let key = SecretKey::HubSpotRefreshToken;
+        assert!(store.get(key).await.unwrap().is_none(), "missing entry is None");
+        store.set(key, &Secret::new("value-1")).await.unwrap();
+        store.set(key, &Secret::new("value-2")).await.unwrap();
+        let got = store.get(key).await.unwrap().map(|s| s.expose().to_owned());
+        assert_eq!(got.as_deref(), Some("value-2"), "last write wins");
+        let other = SecretStore::keyring(format!("{service}.sandbox"));
+        assert!(other.get(key).await.unwrap().is_none(), "another service does not see it");
+        store.delete(key).await.unwrap();
+        store.delete(key).await.expect("deleting a missing entry is fine");
+        assert!(store.get(key).await.unwrap().is_none(), "deleted");
+    }
+
     #[test]
     fn keys_have_distinct_accounts() {
         let mut names: Vec<_> = SecretKey::ALL.iter().map(|k| k.account()).collect();
