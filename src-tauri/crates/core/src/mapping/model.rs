@@ -2,6 +2,7 @@
 //! preference value is written to. Rows are identified by stable Didomi ids (never labels), so a
 //! mapping survives renames and can be exported, imported and checked for drift.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -10,7 +11,9 @@ use ts_rs::TS;
 /// Preferences live under a purpose in the configuration tree and values under a preference;
 /// the consent `values` map is keyed by the preference-library id and holds value ids, so those
 /// are the ids kept here (didomi-api.md §2, §4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, JsonSchema,
+)]
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[ts(export)]
 pub enum DidomiItem {
@@ -48,7 +51,7 @@ impl DidomiItem {
 }
 
 /// The Didomi side's data type, which decides the compatible HubSpot properties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum ItemKind {
@@ -59,7 +62,9 @@ pub enum ItemKind {
 }
 
 /// How a preference's selected values are written into a text property.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum ValueEncoding {
@@ -71,7 +76,7 @@ pub enum ValueEncoding {
 }
 
 /// One mapped row: a Didomi item written to one HubSpot contact property.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct MappingEntry {
@@ -86,7 +91,7 @@ pub struct MappingEntry {
 
 /// The whole mapping, saved with the settings. At most one entry per Didomi item and per
 /// HubSpot property.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 #[ts(export)]
 pub struct Mapping {
