@@ -14,7 +14,10 @@ import { ErrorAlert } from './components/ErrorAlert'
 import * as backend from './lib/backend'
 import type { BackendError } from './lib/errors'
 import { keychainProblem } from './lib/status'
+import { navigationBlocker } from './lib/unsavedChanges'
 import { ConnectScreen } from './screens/ConnectScreen'
+import { MappingScreen } from './screens/MappingScreen'
+import { OptionsScreen } from './screens/OptionsScreen'
 import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
 
 type ScreenId = 'connect' | PlaceholderId
@@ -37,6 +40,13 @@ export function App() {
   const [status, setStatus] = useState<ConnectionStatus | null>(null)
   const [fatal, setFatal] = useState<BackendError | null>(null)
   const [confirmSwitch, setConfirmSwitch] = useState<Mode | null>(null)
+  // A screen with unsaved work (Mapping) asks before the sidebar leaves it.
+  const [leaveTo, setLeaveTo] = useState<{ to: ScreenId; question: string } | null>(null)
+  const go = (to: ScreenId) => {
+    const question = to === screen ? null : navigationBlocker()
+    if (question === null) setScreen(to)
+    else setLeaveTo({ to, question })
+  }
 
   const refresh = useCallback(
     () =>
@@ -97,7 +107,7 @@ export function App() {
                   className="nav-item"
                   data-testid={`nav-${s.id}`}
                   aria-current={screen === s.id ? 'page' : undefined}
-                  onClick={() => setScreen(s.id)}
+                  onClick={() => go(s.id)}
                 >
                   {s.label}
                 </button>
@@ -143,6 +153,18 @@ export function App() {
               settings={settings}
               onChanged={() => void refresh()}
             />
+          ) : screen === 'options' ? (
+            <OptionsScreen
+              options={settings?.options ?? null}
+              status={status}
+              onChanged={() => void refresh()}
+            />
+          ) : screen === 'mapping' ? (
+            <MappingScreen
+              status={status}
+              onGoToConnect={() => setScreen('connect')}
+              onSettingsChanged={() => void refresh()}
+            />
           ) : (
             <PlaceholderScreen id={screen} />
           )}
@@ -183,6 +205,14 @@ export function App() {
           </span>
         )}
       </footer>
+      <ConfirmDialog
+        isOpen={leaveTo !== null}
+        title="Leave with unsaved changes?"
+        body={leaveTo?.question ?? ''}
+        confirmLabel="Leave and lose them"
+        onConfirm={() => leaveTo !== null && setScreen(leaveTo.to)}
+        onClose={() => setLeaveTo(null)}
+      />
       <ConfirmDialog
         isOpen={confirmSwitch !== null}
         title={confirmSwitch === 'Live' ? 'Switch to Live?' : 'Switch to Sandbox?'}

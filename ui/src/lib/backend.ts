@@ -7,11 +7,22 @@ import { invoke } from '@tauri-apps/api/core'
 import type { AppInfo } from '../bindings/AppInfo'
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { DidomiAccount } from '../bindings/DidomiAccount'
+import type { DidomiItem } from '../bindings/DidomiItem'
 import type { HubSpotAccount } from '../bindings/HubSpotAccount'
 import type { InstallStart } from '../bindings/InstallStart'
+import type { Mapping } from '../bindings/Mapping'
 import type { Mode } from '../bindings/Mode'
 import type { Settings } from '../bindings/Settings'
+import type { SyncOptions } from '../bindings/SyncOptions'
 import { toBackendError } from './errors'
+import type {
+  BidirectionalSetup,
+  ExportSummary,
+  HubSpotPropertyOption,
+  MappingView,
+  PickedImport,
+  Suggestion
+} from './mappingTypes'
 
 /** Calls one command and maps its failure to a `BackendError`. */
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -69,3 +80,45 @@ export const didomiConnect = (
 
 /** Forgets the Didomi credentials. */
 export const didomiDisconnect = (): Promise<void> => call('didomi_disconnect')
+
+// ---- Options, Mapping and the config file (issue 4) ----
+
+/** Turns upsert mode on or off; returns the saved options. */
+export const optionsSetUpsert = (on: boolean): Promise<SyncOptions> =>
+  call('options_set_upsert', { on })
+
+/**
+ * Enables the bidirectional flow for `account` (the portal id or a pasted HubSpot URL); creates
+ * or reuses the "Didomi Changed" property.
+ */
+export const optionsEnableBidirectional = (account: string): Promise<BidirectionalSetup> =>
+  call('options_enable_bidirectional', { account })
+
+/** Turns the bidirectional flow off (deletes nothing in HubSpot). */
+export const optionsDisableBidirectional = (): Promise<SyncOptions> =>
+  call('options_disable_bidirectional')
+
+/** The Didomi rows, compatible HubSpot properties, saved mapping and stale entries. */
+export const mappingLoad = (refresh: boolean): Promise<MappingView> =>
+  call('mapping_load', { refresh })
+
+/** Saves the mapping (refused with a coded error when any entry is invalid). */
+export const mappingSave = (draft: Mapping): Promise<Mapping> => call('mapping_save', { draft })
+
+/** Creates a HubSpot property compatible with `item` and returns it. */
+export const mappingCreateProperty = (item: DidomiItem): Promise<HubSpotPropertyOption> =>
+  call('mapping_create_property', { item })
+
+/** Proposals for the unmapped rows of `draft` (nothing applied). */
+export const mappingSuggest = (draft: Mapping): Promise<Suggestion[]> =>
+  call('mapping_suggest', { draft })
+
+/** Asks where to save (a dialog in the shell) and exports; `null` when the user cancelled. */
+export const configExport = (): Promise<ExportSummary | null> => call('config_export')
+
+/** Asks for a file (a dialog in the shell) and previews its import; `null` when cancelled. */
+export const configImportPreview = (): Promise<PickedImport | null> => call('config_import_preview')
+
+/** Applies the previewed import (refused when the file changed since the preview). */
+export const configImportApply = (token: string): Promise<Settings> =>
+  call('config_import_apply', { token })

@@ -1,0 +1,180 @@
+/**
+ * The searchable HubSpot property dropdown of one mapping row: a react-aria `ComboBox` whose
+ * list is virtualized (only the visible options are in the DOM), so thousands of properties stay
+ * fast. The list is built only while the field has focus; a closed row holds one item.
+ */
+import { memo, useContext, useMemo, useState, type Key } from 'react'
+import {
+  Button,
+  ComboBox,
+  ComboBoxStateContext,
+  Group,
+  Input,
+  ListBox,
+  ListBoxItem,
+  ListLayout,
+  Popover,
+  Virtualizer
+} from 'react-aria-components'
+
+import { filterProperties } from '../lib/mappingDraft'
+import type { HubSpotPropertyOption } from '../lib/mappingTypes'
+
+/** The key of the "New HubSpot property…" item (not a valid property name). */
+const NEW_KEY = ' new'
+
+type ListItem = { id: string; property: HubSpotPropertyOption | null }
+const NEW_ITEM: ListItem = { id: NEW_KEY, property: null }
+/** Height of one option (the virtualizer needs it fixed). */
+const ROW_HEIGHT = 46
+/** The list shows at most 8 options at once and scrolls. */
+const MAX_LIST_HEIGHT = 8 * ROW_HEIGHT
+
+/** Props of `PropertyComboBox`. */
+export interface PropertyComboBoxProps {
+  /** Accessible name, e.g. "HubSpot property for Newsletter › Topics". */
+  ariaLabel: string
+  /** The properties compatible with this row's kind (shared between rows of a kind). */
+  candidates: HubSpotPropertyOption[]
+  /** Every property by name (to show a mapped property that is no longer compatible). */
+  byName: Map<string, HubSpotPropertyOption>
+  /** The property this row writes to in the draft. */
+  selected: string | null
+  /** For properties held by another row: the row's path. */
+  usedBy: (name: string) => string | undefined
+  /** A property was chosen. */
+  onChoose: (name: string) => void
+  /** "New HubSpot property…" was chosen. */
+  onCreate: () => void
+  /** Disabled while a property is being created. */
+  isDisabled?: boolean
+}
+
+/** One row's property picker. */
+export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyComboBoxProps) {
+  const { candidates, byName, selected, usedBy, onChoose, onCreate } = props
+  const selectedProp = selected === null ? undefined : byName.get(selected)
+  const display = selectedProp?.label ?? selected ?? ''
+  const [active, setActive] = useState(false)
+  const [input, setInput] = useState<string | null>(null)
+  const [filter, setFilter] = useState('')
+
+  const items = useMemo<ListItem[]>(() => {
+    if (!active) return selectedProp ? [{ id: selectedProp.name, property: selectedProp }] : []
+    const shown = filterProperties(candidates, filter).map((p) => ({ id: p.name, property: p }))
+    return [NEW_ITEM, ...shown]
+  }, [active, candidates, filter, selectedProp])
+
+  return (
+    <ComboBox
+      className="combo"
+      aria-label={props.ariaLabel}
+      items={items}
+      selectedKey={selected}
+      inputValue={input ?? display}
+      isDisabled={props.isDisabled}
+      allowsEmptyCollection
+      onFocusChange={(focused) => {
+        if (focused) {
+          setActive(true)
+        } else {
+          setActive(false)
+          setInput(null)
+          setFilter('')
+        }
+      }}
+      onOpenChange={(open, trigger) => {
+        if (open && trigger !== 'input') setFilter('')
+      }}
+      onInputChange={(v) => {
+        setInput(v)
+        setFilter(v === display ? '' : v)
+      }}
+      onSelectionChange={(key: Key | null) => {
+        if (key === null) return
+        setInput(null)
+        setFilter('')
+        if (key === NEW_KEY) onCreate()
+        else if (key !== selected) onChoose(String(key))
+      }}
+    >
+      <Group className="combo-group">
+        <OpenOnClickInput />
+        <Button className="combo-button" aria-label="Show properties">
+          ▾
+        </Button>
+      </Group>
+      <Popover className="combo-popover" placement="bottom start">
+        <Virtualizer layout={ListLayout} layoutOptions={{ rowHeight: ROW_HEIGHT }}>
+          <ListBox
+            className="combo-list"
+            style={{
+              height: Math.min(Math.max(items.length, 1) * ROW_HEIGHT, MAX_LIST_HEIGHT) + 2
+            }}
+            renderEmptyState={() => <p className="combo-empty">No compatible property matches.</p>}
+          >
+            {(it: ListItem) =>
+              it.property === null ? (
+                <ListBoxItem
+                  id={it.id}
+                  textValue="New HubSpot property…"
+                  className="combo-item combo-new"
+                  data-testid="mapping-new-property"
+                >
+                  <span className="combo-label">+ New HubSpot property…</span>
+                  <span className="combo-meta">
+                    created in the Didomi group, compatible with this row
+                  </span>
+                </ListBoxItem>
+              ) : (
+                <PropertyItem property={it.property} usedBy={usedBy(it.property.name)} />
+              )
+            }
+          </ListBox>
+        </Virtualizer>
+      </Popover>
+    </ComboBox>
+  )
+})
+
+function PropertyItem({
+  property: p,
+  usedBy
+}: {
+  property: HubSpotPropertyOption
+  usedBy: string | undefined
+}) {
+  return (
+    <ListBoxItem
+      id={p.name}
+      textValue={p.label}
+      className={usedBy === undefined ? 'combo-item' : 'combo-item combo-used'}
+      data-testid="mapping-option"
+      data-name={p.name}
+    >
+      <span className="combo-label">
+        {p.label}
+        {!p.hubspotDefined && <span className="tag tag-custom">custom</span>}
+      </span>
+      <span className="combo-meta">
+        <code>{p.name}</code> · {p.typeLabel}
+        {usedBy !== undefined && <span className="combo-usedby"> · used by {usedBy}</span>}
+      </span>
+    </ListBoxItem>
+  )
+}
+
+/** The text input; a click opens the full list (typing filters it, as usual). */
+function OpenOnClickInput() {
+  const state = useContext(ComboBoxStateContext)
+  return (
+    <Input
+      className="combo-input"
+      data-testid="mapping-combobox"
+      placeholder="Not mapped — search properties"
+      onClick={() => {
+        if (state !== null && !state.isOpen) state.open(null, 'manual')
+      }}
+    />
+  )
+}
