@@ -64,6 +64,33 @@ pub enum ErrorCode {
     InvalidInput,
     /// A bug or an unexpected state.
     Internal,
+    /// A sync cannot start: nothing is mapped yet.
+    MappingEmpty,
+    /// A sync cannot start: mapped Didomi items or HubSpot properties no longer exist.
+    MappingStale,
+    /// A sync is already running; wait for it or cancel it.
+    SyncAlreadyRunning,
+    /// A sync stopped before the end (HubSpot or Didomi kept failing, the state database failed).
+    SyncFailed,
+    /// The sync state and history database could not be opened or written.
+    SyncStateUnavailable,
+    /// A HubSpot property was chosen for a second row (the message names the row holding it).
+    MappingDuplicateTarget,
+    /// A mapping draft has problems (unknown item or property, incompatible type, ambiguous
+    /// labels); nothing was saved.
+    MappingInvalid,
+    /// The account given for the bidirectional flow is not the connected HubSpot portal.
+    BidirectionalAccountMismatch,
+    /// A property the app needs exists with another type; it was left untouched.
+    PropertyConflict,
+    /// An import file cannot be read (too large, not JSON, wrong shape or version); nothing
+    /// was applied.
+    ImportInvalid,
+    /// An import file does not fit the live HubSpot properties or Didomi configuration;
+    /// nothing was applied.
+    ImportIncompatible,
+    /// The import file changed since its preview; preview it again.
+    ImportChanged,
 }
 
 /// The error type of every [`crate::Core`] operation. Serializes as `{ code, message }`.

@@ -33,12 +33,14 @@
 
 #![warn(missing_docs)]
 
+pub mod config_file;
 pub mod didomi;
 pub mod environment;
 pub mod error;
 mod facade;
 pub mod hubspot;
 pub mod mapping;
+pub mod options;
 pub mod secrets;
 pub mod settings;
 
@@ -48,5 +50,7 @@ pub use facade::{
     ConnectionStatus, Core, CoreOptions, DidomiAccount, DidomiState, DidomiStatus, HubSpotAccount,
     HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
 };
+pub use facade::mapping::{MappingReady, MappingView, Schemas};
+pub use options::BidirectionalSetup;
 pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
 pub use settings::{Settings, SettingsError};

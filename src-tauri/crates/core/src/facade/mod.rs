@@ -5,9 +5,12 @@
 //! Files: this one (construction, settings, status, accessors), [`hubspot`](self) (install,
 //! paste, private token, disconnect), `didomi.rs` (connect, disconnect), [`dto`] (IPC types).
 
+mod config_file;
 mod didomi;
 pub mod dto;
 mod hubspot;
+pub mod mapping;
+mod options;
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;

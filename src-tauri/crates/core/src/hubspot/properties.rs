@@ -1,5 +1,6 @@
 //! Contact properties and property groups (hubspot-api.md §2): list (used by the Connect check),
-//! read one, create properties and groups.
+//! read one, create properties and groups, list and read archived properties (to tell an
+//! archived mapping target from a deleted one), archive a property.
 
 use reqwest::Method;
 
@@ -69,5 +70,35 @@ impl HubSpotClient {
         group: &PropertyGroupCreate,
     ) -> Result<PropertyGroup> {
         self.send(Method::POST, &paths::contact_property_groups(), &[], Some(group)).await
+    }
+
+    /// The archived contact properties (`?archived=true`).
+    ///
+    /// # Errors
+    /// See [`crate::hubspot::Error`].
+    pub async fn list_archived_contact_properties(&self) -> Result<Vec<Property>> {
+        let r: Results<Property> =
+            self.get(&paths::contact_properties(), &[("archived", "true")]).await?;
+        Ok(r.results)
+    }
+
+    /// One archived contact property; `None` when no archived property has that name.
+    ///
+    /// # Errors
+    /// See [`crate::hubspot::Error`].
+    pub async fn get_archived_contact_property(&self, name: &str) -> Result<Option<Property>> {
+        match self.get(&paths::contact_property(name), &[("archived", "true")]).await {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Archives (HubSpot's "delete") a contact property (204).
+    ///
+    /// # Errors
+    /// See [`crate::hubspot::Error`] (404 unknown, 400 not archivable).
+    pub async fn archive_contact_property(&self, name: &str) -> Result<()> {
+        self.send(Method::DELETE, &paths::contact_property(name), &[], None::<&()>).await
     }
 }

@@ -122,6 +122,8 @@ pub enum IssueKind {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct MappingIssue {
+    /// Position of the entry in the draft (0-based).
+    pub index: u32,
     /// The problem.
     pub kind: IssueKind,
     /// The row concerned.
@@ -193,9 +195,10 @@ pub fn check_draft(
     let mut issues = Vec::new();
     let mut holders: HashMap<&str, &DidomiItem> = HashMap::new();
     let mut items: Vec<&DidomiItem> = Vec::new();
-    for e in &draft.entries {
+    for (index, e) in draft.entries.iter().enumerate() {
         let row = row_name(&e.item, rows);
         let issue = |kind, held_by: Option<DidomiItem>, message: String| MappingIssue {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
             kind,
             item: e.item.clone(),
             property: e.property.clone(),

@@ -1,0 +1,367 @@
+//! Mapping screen operations of the facade: load (both schemas, the rows, the compatible
+//! properties, the saved mapping and its stale entries), check, save, create a property,
+//! suggest, and [`Core::mapping_ready`] that a sync calls before it runs.
+//!
+//! The live schemas are read once and cached per `Core` ([`Schemas`]); `mapping_load(true)`
+//! ("Refresh") and `mapping_ready` re-read them. The cache is a side table keyed by the core's
+//! weak self-reference (the `Core` struct is shared with other features, so no field is added
+//! there): a `Weak` keeps its allocation alive, so a new `Core` can never take a dropped one's
+//! entry.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, Weak};
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{lock, Core};
+use crate::error::{Error, ErrorCode};
+use crate::hubspot::models::property::PropertyOption;
+use crate::hubspot::models::{Property, PropertyCreate};
+use crate::mapping::check::{check_draft, check_stale, property_options, row_name};
+use crate::mapping::names::next_free;
+use crate::mapping::{
+    DidomiConfig, DidomiItem, DidomiRow, HubSpotPropertyOption, IssueKind, ItemKind, Mapping,
+    MappingIssue, StaleEntry, Suggestion,
+};
+
+/// The live schemas of both systems, as last read.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    /// The Didomi configuration.
+    pub config: DidomiConfig,
+    /// The language of the names ([`DidomiConfig::language`]).
+    pub language: String,
+    /// The rows in tree order.
+    pub rows: Vec<DidomiRow>,
+    /// Live (non-archived, non-sensitive) contact properties.
+    pub properties: Vec<Property>,
+    /// Archived contact properties.
+    pub archived: Vec<Property>,
+    /// HubSpot portal id (for export/import warnings).
+    pub portal_id: Option<u64>,
+    /// Didomi organization id.
+    pub organization_id: Option<String>,
+}
+
+impl Schemas {
+    /// Live and archived properties together (what [`check_stale`] wants).
+    pub fn all_properties(&self) -> Vec<Property> {
+        self.properties.iter().chain(self.archived.iter()).cloned().collect()
+    }
+}
+
+/// Everything the mapping screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MappingView {
+    /// Language of the Didomi names.
+    pub language: String,
+    /// Didomi rows in tree order.
+    pub rows: Vec<DidomiRow>,
+    /// Properties compatible with at least one row kind; custom first.
+    pub properties: Vec<HubSpotPropertyOption>,
+    /// The saved mapping.
+    pub saved: Mapping,
+    /// Saved entries that no longer hold (a sync refuses to run while any is left).
+    pub stale: Vec<StaleEntry>,
+}
+
+/// What a sync gets from [`Core::mapping_ready`].
+#[derive(Debug, Clone)]
+pub struct MappingReady {
+    /// The saved mapping (non-empty, nothing stale).
+    pub mapping: Mapping,
+    /// The schemas it was checked against (fresh).
+    pub schemas: Arc<Schemas>,
+}
+
+type CacheEntry = (Weak<Core>, Arc<Schemas>);
+static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+
+impl Core {
+    fn cached_schemas(&self) -> Option<Arc<Schemas>> {
+        let cache = lock(&CACHE);
+        cache.iter().find(|(w, _)| Weak::ptr_eq(w, &self.this)).map(|(_, s)| s.clone())
+    }
+
+    fn store_schemas(&self, schemas: Arc<Schemas>) {
+        let mut cache = lock(&CACHE);
+        cache.retain(|(w, _)| w.strong_count() > 0 && !Weak::ptr_eq(w, &self.this));
+        cache.push((self.this.clone(), schemas));
+    }
+
+    /// The live schemas: cached unless `refresh` (or none cached yet).
+    ///
+    /// # Errors
+    /// `HubSpotNotConnected` / `DidomiNotConnected` and the API errors of both systems.
+    pub async fn mapping_schemas(&self, refresh: bool) -> Result<Arc<Schemas>, Error> {
+        if !refresh {
+            if let Some(s) = self.cached_schemas() {
+                return Ok(s);
+            }
+        }
+        let hubspot = self.hubspot().await?;
+        let didomi = self.didomi().await?;
+        let (props, archived, purposes, preferences, tree) = tokio::join!(
+            hubspot.list_contact_properties(),
+            hubspot.list_archived_contact_properties(),
+            didomi.list_purposes(),
+            didomi.list_preferences(),
+            didomi.config_tree(),
+        );
+        let config = DidomiConfig { purposes: purposes?, preferences: preferences?, tree: tree? };
+        let language = config.language();
+        let settings = self.settings();
+        let schemas = Arc::new(Schemas {
+            rows: config.rows(&language),
+            config,
+            language,
+            properties: props?,
+            archived: archived?,
+            portal_id: settings.hubspot.portal_id,
+            organization_id: settings.didomi.organization_id,
+        });
+        self.store_schemas(schemas.clone());
+        Ok(schemas)
+    }
+
+    /// Loads the mapping screen: the Didomi rows, the compatible HubSpot properties, the saved
+    /// mapping and its stale entries. `refresh` re-reads both schemas ("Refresh").
+    ///
+    /// # Errors
+    /// `HubSpotNotConnected`, `DidomiNotConnected` and API errors.
+    pub async fn mapping_load(&self, refresh: bool) -> Result<MappingView, Error> {
+        let schemas = self.mapping_schemas(refresh).await?;
+        let settings = self.settings();
+        let changed = &settings.options.didomi_changed_property;
+        let stale = check_stale(
+            &settings.mapping,
+            &schemas.config,
+            &schemas.all_properties(),
+            &schemas.language,
+            changed,
+        );
+        Ok(MappingView {
+            language: schemas.language.clone(),
+            rows: schemas.rows.clone(),
+            properties: property_options(&schemas.properties, changed),
+            saved: settings.mapping,
+            stale,
+        })
+    }
+
+    /// The problems of a draft against the schemas last loaded (loaded now if none): duplicate
+    /// targets (naming the row holding the property), items mapped twice, unknown items or
+    /// properties, incompatible properties, ambiguous labels. Empty = it can be saved.
+    ///
+    /// # Errors
+    /// Loading errors only.
+    pub async fn mapping_check(&self, draft: Mapping) -> Result<Vec<MappingIssue>, Error> {
+        let schemas = self.mapping_schemas(false).await?;
+        Ok(self.issues_of(&draft, &schemas))
+    }
+
+    pub(super) fn issues_of(&self, draft: &Mapping, schemas: &Schemas) -> Vec<MappingIssue> {
+        check_draft(
+            draft,
+            &schemas.config,
+            &schemas.rows,
+            &schemas.language,
+            &schemas.properties,
+            &self.settings().options.didomi_changed_property,
+        )
+    }
+
+    /// Saves `draft` with the settings after checking it (any issue refuses the whole draft:
+    /// `MappingDuplicateTarget` when a property is chosen twice, else `MappingInvalid`; nothing is
+    /// saved). Entries are stored in the rows' order. Returns the saved mapping.
+    ///
+    /// # Errors
+    /// See above, plus loading errors and `SettingsInvalid`.
+    pub async fn mapping_save(&self, draft: Mapping) -> Result<Mapping, Error> {
+        let schemas = self.mapping_schemas(false).await?;
+        let issues = self.issues_of(&draft, &schemas);
+        if !issues.is_empty() {
+            return Err(issues_error(&issues));
+        }
+        let mapping = in_row_order(draft, &schemas.rows);
+        self.update_settings(|s| s.mapping = mapping.clone())?;
+        tracing::info!(entries = mapping.entries.len(), "mapping saved");
+        Ok(mapping)
+    }
+
+    /// "New HubSpot property…": creates a property compatible with `item` in the Didomi
+    /// property group (created if missing): `bool`/`booleancheckbox` with options true/false for
+    /// purposes and values, `string`/`text` for single preferences (`textarea` for multi). The
+    /// name comes from the Didomi label (`didomi_…`), made unique against existing and archived
+    /// names (a 409 picks the next). Nothing is mapped: the screen selects it in the row.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an item not in the configuration, loading and HubSpot errors.
+    pub async fn mapping_create_property(
+        &self,
+        item: DidomiItem,
+    ) -> Result<HubSpotPropertyOption, Error> {
+        let schemas = self.mapping_schemas(false).await?;
+        let row = schemas.rows.iter().find(|r| r.item == item).cloned().ok_or_else(|| {
+            Error::invalid_input(format!(
+                "{} is not in the Didomi configuration. Click Refresh and pick a listed row",
+                row_name(&item, &schemas.rows)
+            ))
+        })?;
+        let client = self.hubspot().await?;
+        let options = self.settings().options;
+        self.ensure_property_group(&client, &options.property_group).await?;
+        let mut taken: HashSet<String> = schemas
+            .properties
+            .iter()
+            .chain(schemas.archived.iter())
+            .map(|p| p.name.clone())
+            .collect();
+        let base_label = match &row.item {
+            DidomiItem::Purpose { .. } | DidomiItem::Preference { .. } => row.label.clone(),
+            DidomiItem::Value { .. } => {
+                format!("{} {}", row.preference_label.clone().unwrap_or_default(), row.label)
+            }
+        };
+        let base = crate::mapping::names::derive_name(&base_label);
+        let mut create = PropertyCreate {
+            name: String::new(),
+            label: row.path.clone(),
+            group_name: options.property_group.clone(),
+            description: Some(format!(
+                "Didomi: {} (written by the Didomi ⇄ HubSpot sync)",
+                row.path
+            )),
+            form_field: Some(true),
+            ..Default::default()
+        };
+        match row.kind {
+            ItemKind::Boolean => {
+                create.type_ = "bool".into();
+                create.field_type = "booleancheckbox".into();
+                create.options = vec![
+                    PropertyOption {
+                        label: "Yes".into(),
+                        value: "true".into(),
+                        display_order: Some(0),
+                        ..Default::default()
+                    },
+                    PropertyOption {
+                        label: "No".into(),
+                        value: "false".into(),
+                        display_order: Some(1),
+                        ..Default::default()
+                    },
+                ];
+            }
+            ItemKind::Text => {
+                create.type_ = "string".into();
+                create.field_type = if row.preference_type.as_deref() == Some("multi") {
+                    "textarea"
+                } else {
+                    "text"
+                }
+                .into();
+            }
+        }
+        let mut last_error = None;
+        for _ in 0..5 {
+            create.name = next_free(&base, &taken);
+            match client.create_contact_property(&create).await {
+                Ok(p) => {
+                    let view =
+                        HubSpotPropertyOption::from_property(&p, &options.didomi_changed_property);
+                    let mut updated = (*schemas).clone();
+                    updated.properties.push(p);
+                    self.store_schemas(Arc::new(updated));
+                    tracing::info!(property = %create.name, "HubSpot property created for a mapping row");
+                    return Ok(view);
+                }
+                Err(e) if e.status() == Some(409) => {
+                    taken.insert(create.name.clone());
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last_error.map(Error::from).unwrap_or_else(|| {
+            Error::new(
+                ErrorCode::Internal,
+                "No free property name was found. Click Refresh and try again",
+            )
+        }))
+    }
+
+    /// Proposals for the rows `draft` leaves unmapped, by name similarity; only compatible,
+    /// unused properties; nothing is applied.
+    ///
+    /// # Errors
+    /// Loading errors.
+    pub async fn mapping_suggest(&self, draft: Mapping) -> Result<Vec<Suggestion>, Error> {
+        let schemas = self.mapping_schemas(false).await?;
+        Ok(crate::mapping::suggest::suggest(
+            &draft,
+            &schemas.rows,
+            &schemas.properties,
+            &self.settings().options.didomi_changed_property,
+        ))
+    }
+
+    /// What a sync calls before it runs: both systems connected, the saved mapping non-empty
+    /// (`MappingEmpty`) and nothing stale against freshly read schemas (`MappingStale`, naming
+    /// every stale entry).
+    ///
+    /// # Errors
+    /// See above, plus `HubSpotNotConnected`, `DidomiNotConnected` and API errors.
+    pub async fn mapping_ready(&self) -> Result<MappingReady, Error> {
+        let schemas = self.mapping_schemas(true).await?;
+        let settings = self.settings();
+        if settings.mapping.is_empty() {
+            return Err(Error::new(
+                ErrorCode::MappingEmpty,
+                "Nothing is mapped yet. Map at least one Didomi purpose, preference or value to a HubSpot property on the Mapping screen, then sync",
+            ));
+        }
+        let stale = check_stale(
+            &settings.mapping,
+            &schemas.config,
+            &schemas.all_properties(),
+            &schemas.language,
+            &settings.options.didomi_changed_property,
+        );
+        if !stale.is_empty() {
+            let list: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
+            return Err(Error::new(
+                ErrorCode::MappingStale,
+                format!(
+                    "The sync cannot run: {} mapping(s) no longer hold. Fix them on the Mapping screen. {}",
+                    stale.len(),
+                    list.join(" · ")
+                ),
+            ));
+        }
+        Ok(MappingReady { mapping: settings.mapping, schemas })
+    }
+}
+
+/// The error refusing a draft with `issues` (all of them in the message).
+pub(super) fn issues_error(issues: &[MappingIssue]) -> Error {
+    let code = if issues.iter().all(|i| i.kind == IssueKind::DuplicateTarget) {
+        ErrorCode::MappingDuplicateTarget
+    } else {
+        ErrorCode::MappingInvalid
+    };
+    let list: Vec<&str> = issues.iter().map(|i| i.message.as_str()).collect();
+    Error::new(code, format!("The mapping was not saved. {}", list.join(" · ")))
+}
+
+/// `mapping` with its entries in the rows' order (unknown items last, in their order).
+pub(super) fn in_row_order(mut mapping: Mapping, rows: &[DidomiRow]) -> Mapping {
+    mapping
+        .entries
+        .sort_by_key(|e| rows.iter().position(|r| r.item == e.item).unwrap_or(usize::MAX));
+    mapping
+}
