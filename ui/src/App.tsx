@@ -18,7 +18,9 @@ import { navigationBlocker } from './lib/unsavedChanges'
 import { ConnectScreen } from './screens/ConnectScreen'
 import { MappingScreen } from './screens/MappingScreen'
 import { OptionsScreen } from './screens/OptionsScreen'
+import { HistoryScreen } from './screens/HistoryScreen'
 import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
+import { SyncScreen } from './screens/SyncScreen'
 
 type ScreenId = 'connect' | PlaceholderId
 const SCREENS: { id: ScreenId; label: string }[] = [
@@ -47,6 +49,8 @@ export function App() {
     if (question === null) setScreen(to)
     else setLeaveTo({ to, question })
   }
+  // The run History opens on when reached from a Sync result.
+  const [historyRun, setHistoryRun] = useState<number | null>(null)
 
   const refresh = useCallback(
     () =>
@@ -153,6 +157,18 @@ export function App() {
               settings={settings}
               onChanged={() => void refresh()}
             />
+          ) : screen === 'sync' ? (
+            <SyncScreen
+              status={status}
+              settings={settings}
+              onFix={setScreen}
+              onOpenRun={(id) => {
+                setHistoryRun(id)
+                setScreen('history')
+              }}
+            />
+          ) : screen === 'history' ? (
+            <HistoryScreen initialRunId={historyRun} />
           ) : screen === 'options' ? (
             <OptionsScreen
               options={settings?.options ?? null}

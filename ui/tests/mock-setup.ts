@@ -7,6 +7,9 @@
  */
 import { mockIPC } from '@tauri-apps/api/mocks'
 
+import { pmpMock, type PmpScenario } from './mock-pmp'
+import { syncMock, type SyncScenario } from './mock-sync'
+
 type Json = Record<string, unknown>
 
 const account = {
@@ -38,8 +41,21 @@ const didomiAccount = {
 
 /** Set by a test (before this script runs) to start from another situation. */
 const scenario =
-  (window as unknown as { __mockScenario?: { mode?: 'Sandbox' | 'Live'; keychainDown?: boolean } })
-    .__mockScenario ?? {}
+  (
+    window as unknown as {
+      __mockScenario?: {
+        mode?: 'Sandbox' | 'Live'
+        keychainDown?: boolean
+        /** Both systems connected from the start. */
+        connected?: boolean
+        /** How many mapping entries the saved settings hold. */
+        mapped?: number
+        sync?: SyncScenario
+        /** Options, Mapping and config-file commands (mock-pmp.ts). */
+        pmp?: PmpScenario
+      }
+    }
+  ).__mockScenario ?? {}
 const keychain = scenario.keychainDown
   ? { state: 'unavailable', reason: 'no Secret Service provider on the session bus' }
   : { state: 'available' }
@@ -47,8 +63,8 @@ const live = scenario.mode === 'Live'
 
 const state = {
   calls: [] as { cmd: string; args: Json }[],
-  hubspotConnected: false,
-  didomiConnected: false,
+  hubspotConnected: scenario.connected ?? false,
+  didomiConnected: scenario.connected ?? false,
   installing: false,
   settle: null as null | { resolve: (v: unknown) => void; reject: (e: unknown) => void },
   approve() {
@@ -96,7 +112,14 @@ mockIPC((cmd, payload) => {
         version: 1,
         hubspot: { clientId: null, portalId: null, scopes: [] },
         didomi: { apiKey: null, organizationId: null, connectedAt: null },
-        options: { propertyGroup: 'didomi', batchSize: 100 }
+        options: { propertyGroup: 'didomi', batchSize: 100, upsert: false },
+        mapping: {
+          entries: Array.from({ length: scenario.mapped ?? 0 }, (_, i) => ({
+            item: { kind: 'purpose', purposeId: `purpose-${i}` },
+            property: `didomi_purpose_${i}`,
+            encoding: 'labels'
+          }))
+        }
       }
     case 'connection_status':
       return {
@@ -171,7 +194,12 @@ mockIPC((cmd, payload) => {
     case 'didomi_disconnect':
       state.didomiConnected = false
       return null
-    default:
+    default: {
+      const answer = syncMock(cmd, args, scenario.sync ?? {})
+      if (answer !== undefined) return answer
+      const pmp = pmpMock(cmd, args, scenario.pmp ?? {})
+      if (pmp !== undefined) return pmp
       throw { code: 'Internal', message: `mock: unknown command ${cmd}` }
+    }
   }
 })

@@ -2,7 +2,7 @@
  * The typed facade over every backend command. Components import these functions and never
  * call `invoke` themselves; every rejection is rethrown as a `BackendError` with its `code`.
  */
-import { invoke } from '@tauri-apps/api/core'
+import { Channel, invoke } from '@tauri-apps/api/core'
 
 import type { AppInfo } from '../bindings/AppInfo'
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
@@ -23,6 +23,14 @@ import type {
   PickedImport,
   Suggestion
 } from './mappingTypes'
+import type {
+  CsvExport,
+  RecordOutcome,
+  RunReport,
+  RunSummary,
+  SyncProgress,
+  SyncRequest
+} from './syncTypes'
 
 /** Calls one command and maps its failure to a `BackendError`. */
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -80,6 +88,40 @@ export const didomiConnect = (
 
 /** Forgets the Didomi credentials. */
 export const didomiDisconnect = (): Promise<void> => call('didomi_disconnect')
+
+/**
+ * Runs a sync (or a dry run) and resolves with its report. Progress arrives through a Tauri
+ * channel, at most ~10 updates a second, and is handed to `onProgress`. Rejects with the core's
+ * refusal (not connected, mapping empty or stale, a run already going) before anything is read.
+ */
+export const syncRun = (
+  request: SyncRequest,
+  onProgress: (progress: SyncProgress) => void
+): Promise<RunReport> => {
+  const channel = new Channel<SyncProgress>()
+  channel.onmessage = onProgress
+  return call('sync_run', { request, onProgress: channel })
+}
+
+/** Asks the running sync to stop after the batches in flight (its `syncRun` then resolves). */
+export const syncCancel = (): Promise<void> => call('sync_cancel')
+
+/** The latest runs, newest first. */
+export const historyList = (limit: number): Promise<RunSummary[]> => call('history_list', { limit })
+
+/** One page of a run's failed and skipped records. */
+export const historyRecords = (
+  runId: number,
+  limit: number,
+  offset: number
+): Promise<RecordOutcome[]> => call('history_records', { runId, limit, offset })
+
+/**
+ * Asks where to save a run's failures (native save dialog) and writes them as CSV. Resolves
+ * with the path and row count, or `null` when the dialog was closed.
+ */
+export const historyExportFailuresCsv = (runId: number): Promise<CsvExport | null> =>
+  call('history_export_failures_csv', { runId })
 
 // ---- Options, Mapping and the config file (issue 4) ----
 

@@ -1,0 +1,77 @@
+/** The live progress of a running sync: bar, counts, rate and time left. */
+import { Label, ProgressBar } from 'react-aria-components'
+
+import { formatCount, formatDuration, formatEta, formatRate, percentDone } from '../lib/syncFormat'
+import type { SyncProgress } from '../lib/syncTypes'
+import './sync.css'
+
+const PHASE: Record<string, string> = {
+  reading: 'Reading Didomi and HubSpot…',
+  writing: 'Writing to HubSpot…',
+  finishing: 'Finishing…'
+}
+
+/** The bar carries `data-written` and `data-to-write` for the real-window test. */
+export function SyncProgressBar({ progress }: { progress: SyncProgress | null }) {
+  const p = progress
+  const percent = p === null ? 0 : percentDone(p.written, p.failed, p.toWrite)
+  // Until the core knows how much there is to write, the bar is indeterminate.
+  const known = p !== null && p.toWrite > 0
+  return (
+    <div
+      className="sync-progress"
+      data-testid="sync-progress"
+      data-written={p?.written ?? 0}
+      data-to-write={p?.toWrite ?? 0}
+      data-phase={p?.phase ?? 'starting'}
+    >
+      <ProgressBar
+        value={known ? percent : undefined}
+        isIndeterminate={!known}
+        aria-valuetext={
+          known
+            ? `${percent}%: ${formatCount(p.written)} of ${formatCount(p.toWrite)} written`
+            : 'Starting'
+        }
+        className="progress"
+      >
+        <div className="progress-head">
+          <Label>{p === null ? 'Starting…' : (PHASE[p.phase] ?? p.phase)}</Label>
+          <span className="progress-percent">{known ? `${percent}%` : ''}</span>
+        </div>
+        <div className="progress-track">
+          <div
+            className={known ? 'progress-fill' : 'progress-fill progress-indeterminate'}
+            style={{ width: known ? `${percent}%` : '30%' }}
+          />
+        </div>
+      </ProgressBar>
+      {p !== null && (
+        <p className="progress-facts" aria-live="off">
+          <span>
+            <strong>{formatCount(p.read)}</strong> read
+          </span>
+          <span>
+            <strong>{formatCount(p.toWrite)}</strong> to write
+          </span>
+          <span>
+            <strong>{formatCount(p.written)}</strong> written
+          </span>
+          <span>
+            <strong>{formatCount(p.created)}</strong> created
+          </span>
+          <span>
+            <strong>{formatCount(p.skipped + p.invalid)}</strong> skipped
+          </span>
+          <span className={p.failed > 0 ? 'warn-text' : undefined}>
+            <strong>{formatCount(p.failed)}</strong> failed
+          </span>
+          <span>{formatRate(p.ratePerS)}</span>
+          <span>
+            {formatDuration(p.elapsedMs)} elapsed · {formatEta(p.etaSeconds)} left
+          </span>
+        </p>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,305 @@
+// Browser test of the Sync and History screens (ui/dist in headless chromium, mocked backend:
+// tests/mock-setup.ts + tests/mock-sync.ts). Progress is streamed by calling the command's
+// Channel `onmessage` from the mock, as Rust's `Channel::send` does.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+
+import { callArgs, calls, shots, startHarness } from './harness.mjs'
+
+let harness
+before(async () => {
+  harness = await startHarness()
+})
+after(async () => {
+  await harness?.close()
+})
+
+const READY = { connected: true, mapped: 3 }
+
+async function openSync(scenario) {
+  const opened = await harness.open(scenario)
+  await opened.page.getByTestId('nav-sync').click()
+  await opened.page.getByTestId('screen-sync').waitFor()
+  return opened
+}
+
+const attr = (page, id, name) => page.getByTestId(id).getAttribute(name)
+
+test('not connected: the reason is shown, buttons are disabled, the link opens Connect', async () => {
+  const { page, errors } = await openSync({})
+  const blocked = page.getByTestId('sync-blocked')
+  await blocked.waitFor()
+  assert.equal(await blocked.getAttribute('data-code'), 'HubSpotNotConnected', 'HubSpot first')
+  assert.match(await blocked.innerText(), /HubSpot is not connected/, 'says what is wrong')
+  assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), true, 'no dry run')
+  assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no push')
+  await page.screenshot({ path: join(shots, 'sync-blocked-not-connected.png') })
+  await page.getByTestId('sync-blocked-fix').click()
+  await page.getByTestId('screen-connect').waitFor()
+  assert.ok(!(await calls(page)).includes('sync_run'), 'nothing was started')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('empty mapping: blocked with a link to Mapping', async () => {
+  const { page } = await openSync({ connected: true, mapped: 0 })
+  const blocked = page.getByTestId('sync-blocked')
+  await blocked.waitFor()
+  assert.equal(await blocked.getAttribute('data-code'), 'MappingEmpty', 'mapping is the problem')
+  assert.match(await blocked.innerText(), /Nothing is mapped yet/, 'says what is wrong')
+  await page.screenshot({ path: join(shots, 'sync-blocked-mapping-empty.png') })
+  await page.getByTestId('sync-blocked-fix').click()
+  await page.getByTestId('screen-mapping').waitFor()
+  await page.close()
+})
+
+test('the core refuses a stale mapping: its message (naming the entries) and a link to Mapping', async () => {
+  const refusal = {
+    code: 'MappingStale',
+    message:
+      'The mapping refers to things that no longer exist: HubSpot property didomi_old_topics. Open Mapping and fix or remove these rows.'
+  }
+  const { page } = await openSync({ ...READY, sync: { refuse: refusal } })
+  assert.equal(await page.getByTestId('sync-blocked').count(), 0, 'nothing known before asking')
+  await page.getByTestId('sync-dry-run').click()
+  const blocked = page.getByTestId('sync-blocked')
+  await blocked.waitFor()
+  assert.equal(await blocked.getAttribute('data-code'), 'MappingStale', 'the core code is kept')
+  assert.match(await blocked.innerText(), /didomi_old_topics/, 'the stale entry is named')
+  assert.equal(await page.getByTestId('error').count(), 0, 'shown as blocked, not as a crash')
+  assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), false, 'can retry after fixing')
+  await page.screenshot({ path: join(shots, 'sync-blocked-mapping-stale.png') })
+  await page.getByTestId('sync-blocked-fix').click()
+  await page.getByTestId('screen-mapping').waitFor()
+  await page.close()
+})
+
+test('dry run: the plan with counts, samples and the property changes of a sample contact', async () => {
+  const { page, errors } = await openSync(READY)
+  await page.getByTestId('sync-full').check()
+  await page.getByTestId('sync-dry-run').click()
+  const plan = page.getByTestId('dry-run-plan')
+  await plan.waitFor()
+  assert.deepEqual(
+    await callArgs(page, 'sync_run'),
+    [{ request: { direction: 'Push', dryRun: true, full: true }, onProgress: 'channel' }],
+    'a full dry run, progress through a Channel'
+  )
+  const counts = {}
+  for (const k of ['to-create', 'to-update', 'unchanged', 'skipped', 'invalid']) {
+    counts[k] = await plan.getAttribute(`data-${k}`)
+  }
+  assert.deepEqual(
+    counts,
+    { 'to-create': '40', 'to-update': '1260', unchanged: '1100', skipped: '30', invalid: '5' },
+    'the counts of the plan'
+  )
+  const text = await plan.innerText()
+  assert.match(text, /1,260/, 'counts formatted')
+  assert.match(text, /anna@example\.com/, 'a sample to update')
+  assert.match(text, /\(no email\) — no email/, 'an invalid sample with its reason')
+  assert.match(text, /upsert is off/, 'skips explained by the upsert option')
+  const change = page.getByTestId('dry-run-sample-change')
+  assert.match(await change.innerText(), /didomi_newsletter\s+false\s+→\s+true/, 'before → after')
+  assert.match(await change.innerText(), /didomi_topics\s+\(empty\)\s+→\s+sports;news/, 'empty')
+  assert.equal(await page.getByTestId('sync-status').innerText(), 'Succeeded', 'final status')
+  await page.screenshot({ path: join(shots, 'sync-dry-run-plan.png') })
+  await plan.screenshot({ path: join(shots, 'sync-dry-run-plan-detail.png') })
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('push: streamed progress, final result, link to its History entry', async () => {
+  const { page, errors } = await openSync(READY)
+  await page.getByTestId('sync-push').click()
+  const bar = page.getByTestId('sync-progress')
+  await bar.waitFor()
+  assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'one run at a time')
+  assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), true, 'one run at a time')
+  await page.screenshot({ path: join(shots, 'sync-starting.png') })
+
+  await page.evaluate(() =>
+    window.__sync.emit({
+      phase: 'writing',
+      read: 2437,
+      toWrite: 1300,
+      written: 400,
+      created: 20,
+      updated: 380,
+      unchanged: 1100,
+      skipped: 30,
+      invalid: 5,
+      failed: 3,
+      ratePerS: 152.4,
+      etaSeconds: 58,
+      elapsedMs: 4200
+    })
+  )
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="sync-progress"]')?.dataset.written === '400'
+  )
+  assert.equal(await attr(page, 'sync-progress', 'data-to-write'), '1300', 'to write')
+  const text = await bar.innerText()
+  assert.match(text, /Writing to HubSpot/, 'phase')
+  assert.match(text, /31%/, '(400 + 3) / 1300')
+  assert.match(text, /2,437\s*read/, 'read')
+  assert.match(text, /152\/s/, 'rate')
+  assert.match(text, /58 s left/, 'time left')
+  assert.match(text, /3\s*failed/, 'failed')
+  assert.equal(
+    await page.getByRole('progressbar').getAttribute('aria-valuenow'),
+    '31',
+    'the bar is an accessible progressbar'
+  )
+  await page.screenshot({ path: join(shots, 'sync-running.png') })
+
+  // Switching screens keeps the run; coming back shows it still going.
+  await page.getByTestId('nav-history').click()
+  await page.getByTestId('screen-history').waitFor()
+  await page.getByTestId('nav-sync').click()
+  assert.equal(await attr(page, 'sync-progress', 'data-written'), '400', 'progress kept')
+
+  await page.evaluate(() => {
+    window.__sync.emit({ written: 1297, failed: 3, etaSeconds: 0, elapsedMs: 9000 })
+    window.__sync.finish('Partial', '3 records were refused by HubSpot.')
+  })
+  const status = page.getByTestId('sync-status')
+  await status.waitFor()
+  assert.equal(await status.innerText(), 'Partial', 'final status')
+  assert.equal(await page.getByTestId('sync-progress').count(), 0, 'the bar is gone')
+  const result = await page.getByTestId('sync-result-counts').innerText()
+  assert.match(result, /Written\s*1,297/, 'written count')
+  assert.match(result, /Failed\s*3/, 'failed count')
+  await page.screenshot({ path: join(shots, 'sync-result-partial.png') })
+
+  await page.getByTestId('sync-open-history').click()
+  await page.getByTestId('screen-history').waitFor()
+  const row = page.locator('[data-testid="history-run"][aria-selected="true"]')
+  await row.waitFor()
+  assert.equal(await row.getAttribute('data-run-id'), '4', 'the run just made is selected')
+  assert.equal(await row.getAttribute('data-status'), 'Partial', 'with its status')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('cancel: stops the run, the result says Cancelled with the counts reached', async () => {
+  const { page } = await openSync(READY)
+  await page.getByTestId('sync-push').click()
+  await page.getByTestId('sync-progress').waitFor()
+  await page.evaluate(() =>
+    window.__sync.emit({ read: 2437, toWrite: 1300, written: 200, created: 10, ratePerS: 80 })
+  )
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="sync-progress"]')?.dataset.written === '200'
+  )
+  await page.getByTestId('sync-cancel').click()
+  const status = page.getByTestId('sync-status')
+  await status.waitFor()
+  assert.ok((await calls(page)).includes('sync_cancel'), 'cancel reached the backend')
+  assert.equal(await status.innerText(), 'Cancelled', 'status Cancelled')
+  assert.match(
+    await page.getByTestId('sync-result-counts').innerText(),
+    /Written\s*200/,
+    'the counts reached before the stop'
+  )
+  assert.equal(await page.getByTestId('sync-cancel').count(), 0, 'no cancel once stopped')
+  assert.equal(await page.getByTestId('sync-push').isDisabled(), false, 'a new run can start')
+  await page.screenshot({ path: join(shots, 'sync-cancelled.png') })
+  await page.close()
+})
+
+test('history: runs table, chart, per-record failures with paging, CSV export', async () => {
+  const { page, errors } = await harness.open(READY)
+  await page.getByTestId('nav-history').click()
+  await page.getByTestId('screen-history').waitFor()
+  const rows = page.getByTestId('history-run')
+  await rows.first().waitFor()
+  assert.equal(await rows.count(), 3, 'one row per run')
+  assert.deepEqual(
+    await rows.evaluateAll((els) => els.map((e) => [e.dataset.runId, e.dataset.status])),
+    [
+      ['3', 'Partial'],
+      ['2', 'Succeeded'],
+      ['1', 'Succeeded']
+    ],
+    'newest first, with status'
+  )
+  assert.match(await rows.nth(1).innerText(), /Dry run \(full\)/, 'mode of a dry run')
+  assert.match(await rows.nth(0).innerText(), /1 min 12 s/, 'duration')
+  assert.equal(await attr(page, 'history-chart', 'data-bars'), '2', 'dry runs are not charted')
+  assert.equal(
+    await page.locator('[data-testid="history-chart"] rect.bar-failed').count(),
+    2,
+    'a failed bar per push'
+  )
+
+  // The newest run is selected: its failures first page.
+  const records = page.getByTestId('history-records')
+  await records.waitFor()
+  assert.equal(await records.locator('tbody tr').count(), 50, 'a page of 50')
+  const first = await records.locator('tbody tr').first().innerText()
+  assert.match(first, /person0@example\.com/, 'email')
+  assert.match(first, /VALIDATION_ERROR/, 'HubSpot error category')
+  assert.match(first, /0b6f3d2e-0000-4000-8000-000000000000/, 'correlation id')
+  assert.match(first, /not one of the allowed options/, 'message')
+  await page.screenshot({ path: join(shots, 'history.png') })
+  await records.screenshot({ path: join(shots, 'history-records.png') })
+  await page.getByTestId('history-records-next').click()
+  await page.getByTestId('history-records-page').filter({ hasText: 'Page 2' }).waitFor()
+  await page.getByTestId('history-records-next').click()
+  await page.getByTestId('history-records-page').filter({ hasText: 'Page 3' }).waitFor()
+  assert.equal(await records.locator('tbody tr').count(), 50, 'third page')
+  assert.match(await records.locator('tbody tr').last().innerText(), /nocontact29@example\.com/)
+  assert.equal(await page.getByTestId('history-records-next').isDisabled(), true, 'last page')
+  assert.deepEqual(
+    (await callArgs(page, 'history_records')).map((a) => a.offset),
+    [0, 50, 100],
+    'pages asked by offset'
+  )
+  await page.screenshot({ path: join(shots, 'history-page-3.png') })
+
+  await page.getByTestId('history-export-csv').click()
+  const done = page.getByTestId('history-export-done')
+  await done.waitFor()
+  assert.match(await done.innerText(), /Saved 120 rows to \/tmp\/dhs-dialog\/failures-3\.csv/)
+  assert.deepEqual(await callArgs(page, 'history_export_failures_csv'), [{ runId: 3 }], 'run id')
+
+  // A run without failures: no records, export disabled.
+  await rows.nth(2).click()
+  await page.getByTestId('history-records-empty').waitFor()
+  assert.equal(await page.getByTestId('history-export-csv').isDisabled(), true, 'nothing to export')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
+test('history is empty before the first run', async () => {
+  const { page } = await harness.open({ ...READY, sync: { emptyHistory: true } })
+  await page.getByTestId('nav-history').click()
+  await page.getByTestId('history-empty').waitFor()
+  await page.screenshot({ path: join(shots, 'history-empty.png') })
+  await page.close()
+})
+
+test('Sync and History fit 1024×700 without horizontal scrolling', async () => {
+  const { page } = await harness.open(READY, 1024, 700)
+  for (const id of ['sync', 'history']) {
+    await page.getByTestId(`nav-${id}`).click()
+    await page.getByTestId(`screen-${id}`).waitFor()
+    if (id === 'sync') {
+      await page.getByTestId('sync-dry-run').click()
+      await page.getByTestId('dry-run-plan').waitFor()
+    } else {
+      // The dry run just made is selected: a run with no failures.
+      await page.getByTestId('history-records-empty').waitFor()
+      await page.getByTestId('history-run').nth(1).click()
+      await page.getByTestId('history-records').waitFor()
+    }
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth
+    )
+    assert.ok(overflow <= 0, `${id}: no horizontal overflow (got ${overflow}px)`)
+    await page.screenshot({ path: join(shots, `${id}-1024x700.png`) })
+  }
+  await page.close()
+})
