@@ -75,6 +75,23 @@ test('the core refuses a stale mapping: its message (naming the entries) and a l
   await page.close()
 })
 
+test('a run started before a reload: the error says so and the run can be stopped from here', async () => {
+  const refusal = {
+    code: 'SyncAlreadyRunning',
+    message: 'A sync is already running: wait for it to finish or cancel it, then start again.'
+  }
+  const { page } = await openSync({ ...READY, sync: { refuse: refusal } })
+  await page.getByTestId('sync-push').click()
+  const alert = page.locator('[data-testid="error"][data-code="SyncAlreadyRunning"]')
+  await alert.waitFor()
+  assert.match(await alert.innerText(), /already running/, 'the core message is shown')
+  assert.equal(await page.getByTestId('sync-blocked').count(), 0, 'not a setup problem')
+  await page.getByTestId('sync-cancel-other').click()
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'sync_cancel'))
+  assert.equal(await page.getByTestId('error').count(), 0, 'the alert is dismissed')
+  await page.close()
+})
+
 test('dry run: the plan with counts, samples and the property changes of a sample contact', async () => {
   const { page, errors } = await openSync(READY)
   await page.getByTestId('sync-full').check()

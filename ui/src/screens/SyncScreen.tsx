@@ -62,6 +62,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   const before = blockedBefore(status, settings)
   const refused = run.error === null ? null : blockedFromError(run.error)
   const blocked = before ?? refused
+  const otherRun = (run.error?.code as string | undefined) === 'SyncAlreadyRunning'
   const canStart = !run.running && before === null
   const upsert = settings?.options.upsert ?? null
   const mapped = settings?.mapping.entries.length ?? 0
@@ -100,6 +101,21 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
       )}
       {run.error !== null && refused === null && (
         <ErrorAlert error={run.error} onDismiss={dismissSyncError} />
+      )}
+      {otherRun && (
+        // A run started before this window was (re)loaded: it can be stopped from here.
+        <div className="row">
+          <Button
+            className="btn btn-danger-outline btn-small"
+            data-testid="sync-cancel-other"
+            onPress={() => {
+              dismissSyncError()
+              backend.syncCancel().catch((e: BackendError) => setListError(e))
+            }}
+          >
+            Stop the running sync
+          </Button>
+        </div>
       )}
       {listError !== null && <ErrorAlert error={listError} onDismiss={() => setListError(null)} />}
 
