@@ -10,3 +10,9 @@ mod hubspot_private;
 mod didomi;
 // Secrets never leak into settings, DTOs, errors or logs.
 mod canary;
+// Options: upsert, bidirectional account check and idempotent HubSpot setup.
+mod options;
+// Mapping: rows, compatible properties, duplicates, create, suggest, stale, mapping_ready.
+mod mapping;
+// Export/import: round trip, no secret, bad-file corpus, warnings, v0 migration, changed file.
+mod config_file;

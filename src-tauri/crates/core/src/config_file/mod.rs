@@ -135,11 +135,18 @@ pub struct ExportSummary {
 
 fn serde_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> ImportProblem {
     let inner = e.inner();
-    let path = e.path().to_string();
+    // serde_path_to_error writes `?` for a segment it could not name (e.g. where the JSON
+    // ended); keep the named part.
+    let mut path = e.path().to_string();
+    while let Some(stripped) = path.strip_suffix(".?") {
+        path = stripped.to_owned();
+    }
+    let line = u32::try_from(inner.line()).ok().filter(|l| *l > 0);
     ImportProblem {
         path: if path.is_empty() || path == "?" { ".".into() } else { path },
-        line: u32::try_from(inner.line()).ok().filter(|l| *l > 0),
-        column: u32::try_from(inner.column()).ok().filter(|c| *c > 0),
+        line,
+        // serde_json gives column 0 at the start of a line (e.g. at the end of the input).
+        column: line.and(u32::try_from(inner.column()).ok().map(|c| c.max(1))),
         message: format!("{inner}. Fix the file or export it again"),
     }
 }
