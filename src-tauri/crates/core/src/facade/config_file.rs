@@ -290,8 +290,9 @@ pub(super) fn export_file(settings: &Settings, schemas: Option<&Schemas>) -> Con
             .iter()
             .map(|e| {
                 let row = schemas.and_then(|s| s.rows.iter().find(|r| r.item == e.item));
-                let prop = schemas
-                    .and_then(|s| s.all_properties().into_iter().find(|p| p.name == e.property));
+                let prop = schemas.and_then(|s| {
+                    s.properties.iter().chain(s.archived.iter()).find(|p| p.name == e.property)
+                });
                 ExportEntry {
                     item: e.item.clone(),
                     kind: e.item.kind(),
