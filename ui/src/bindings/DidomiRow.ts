@@ -37,4 +37,9 @@ path: string,
 /**
  * For preference rows: `single` or `multi`.
  */
-preferenceType: string | null, };
+preferenceType: string | null, 
+/**
+ * For preference rows whose value labels cannot be read back (a `;` in a label, two equal
+ * labels): why, so the screen offers only value ids. `None` = labels are fine.
+ */
+labelsProblem: string | null, };

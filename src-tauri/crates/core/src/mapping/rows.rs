@@ -46,6 +46,9 @@ pub struct DidomiRow {
     pub path: String,
     /// For preference rows: `single` or `multi`.
     pub preference_type: Option<String>,
+    /// For preference rows whose value labels cannot be read back (a `;` in a label, two equal
+    /// labels): why, so the screen offers only value ids. `None` = labels are fine.
+    pub labels_problem: Option<String>,
 }
 
 /// One value of a preference with its label (input of the `;` encoding).
@@ -152,6 +155,7 @@ impl DidomiConfig {
                     path: label.clone(),
                     label: label.clone(),
                     preference_type: None,
+                    labels_problem: None,
                 });
             }
             let ctx = Walk {
@@ -211,6 +215,10 @@ impl DidomiConfig {
                 preference_label: Some(name.clone()),
                 path: path.clone(),
                 preference_type: Some(type_),
+                labels_problem: crate::mapping::encoding::ambiguity(
+                    &self.preference_values(&pref.id, ctx.lang),
+                    crate::mapping::ValueEncoding::Labels,
+                ),
             });
             for v in self.values_of(pref, ctx.lang) {
                 let vpath = format!("{path}{PATH_SEPARATOR}{}", v.label);
@@ -229,6 +237,7 @@ impl DidomiConfig {
                         preference_label: Some(name.clone()),
                         path: vpath.clone(),
                         preference_type: None,
+                        labels_problem: None,
                     });
                 }
                 // Nested preferences sit in the value (`values[].selected_preferences`) or in
@@ -419,6 +428,7 @@ pub(crate) mod tests {
         assert_eq!(rows[1].kind, ItemKind::Text, "a preference is a text row");
         assert_eq!(rows[2].kind, ItemKind::Boolean, "a value is a boolean row");
         assert_eq!(rows[1].preference_type.as_deref(), Some("multi"), "preference type kept");
+        assert_eq!(rows[1].labels_problem, None, "distinct labels are fine");
         assert_eq!(rows[5].purpose_label, "Newsletter", "nested rows keep the purpose label");
         assert_eq!(c.language(), "en", "English when present");
         let fr = c.rows("fr");
@@ -436,6 +446,19 @@ pub(crate) mod tests {
         assert_eq!(c.rows("de")[0].label, "Werbung", "label in that language");
         assert_eq!(DidomiConfig::default().language(), "en", "English fallback");
         assert!(DidomiConfig::default().rows("en").is_empty(), "no tree, no rows");
+    }
+
+    #[test]
+    fn ambiguous_labels_are_flagged_on_the_preference_row() {
+        let tree: Vec<ConfigTree> = serde_json::from_value(serde_json::json!([{
+            "selected_purposes": [ { "purpose_id": "p", "purpose": {"id": "p", "description": "P"},
+              "selected_preferences": [ { "preference": { "id": "f", "type": "multi", "name": "F",
+                "values": [ {"id": "a", "name": "News; daily"}, {"id": "b", "name": "Other"} ] } } ] } ] }]))
+        .expect("parses");
+        let c = DidomiConfig { tree: tree.into_iter().next(), ..Default::default() };
+        let rows = c.rows("en");
+        let problem = rows[1].labels_problem.as_deref().expect("flagged");
+        assert!(problem.contains("\"News; daily\""), "the label is named: {problem}");
     }
 
     #[test]
