@@ -23,6 +23,8 @@ type Json = Record<string, unknown>
 export interface SyncScenario {
   /** `sync_run` refuses with this error (e.g. `MappingStale`). */
   refuse?: { code: string; message: string }
+  /** `sync_check` refuses with this error (the check before any run). */
+  check?: { code: string; message: string }
   /** Start with no run in the history. */
   emptyHistory?: boolean
 }
@@ -240,6 +242,9 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
         }
       })
     }
+    case 'sync_check':
+      if (scenario.check !== undefined) throw scenario.check
+      return null
     case 'sync_cancel':
       // The core stops after the batches in flight, then the run answers as Cancelled.
       if (sync.pending !== null) setTimeout(() => sync.finish('Cancelled'), 50)

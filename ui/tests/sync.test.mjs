@@ -54,6 +54,24 @@ test('empty mapping: blocked with a link to Mapping', async () => {
   await page.close()
 })
 
+test('a stale mapping found by the check before any run: named, buttons disabled, link to Mapping', async () => {
+  const stale = {
+    code: 'MappingStale',
+    message:
+      'The sync cannot run: 1 mapping(s) no longer hold. Fix them on the Mapping screen. HubSpot property didomi_old_topics was deleted.'
+  }
+  const { page } = await openSync({ ...READY, sync: { check: stale } })
+  const blocked = page.getByTestId('sync-blocked')
+  await blocked.waitFor()
+  assert.equal(await blocked.getAttribute('data-code'), 'MappingStale', 'the core code is kept')
+  assert.match(await blocked.innerText(), /didomi_old_topics was deleted/, 'the entry is named')
+  assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), true, 'no dry run')
+  assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no push')
+  assert.ok(!(await calls(page)).includes('sync_run'), 'nothing was started')
+  await page.screenshot({ path: join(shots, 'sync-blocked-stale-check.png') })
+  await page.close()
+})
+
 test('the core refuses a stale mapping: its message (naming the entries) and a link to Mapping', async () => {
   const refusal = {
     code: 'MappingStale',

@@ -103,6 +103,13 @@ export const syncRun = (
   return call('sync_run', { request, onProgress: channel })
 }
 
+/**
+ * Checks, without starting anything, that a sync could run: both systems connected, something
+ * mapped and no mapping entry stale against freshly read schemas. Rejects with the refusal
+ * (`MappingStale` names every stale entry).
+ */
+export const syncCheck = (): Promise<void> => call('sync_check')
+
 /** Asks the running sync to stop after the batches in flight (its `syncRun` then resolves). */
 export const syncCancel = (): Promise<void> => call('sync_cancel')
 

@@ -23,6 +23,7 @@ import {
   formatDuration,
   formatTime,
   modeLabel,
+  type Blocked,
   type FixScreen
 } from '../lib/syncFormat'
 import { cancelSync, dismissSyncError, startSync, useSyncRun } from '../lib/syncRun'
@@ -60,10 +61,32 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   }, [run.running])
 
   const before = blockedBefore(status, settings)
+  const beforeKnown = before === null
+  // By value: the settings object is renewed by every status poll.
+  const mappingKey = JSON.stringify(settings?.mapping ?? null)
+  // What only the core knows before a run (stale entries against the live schemas), asked
+  // whenever the screen opens ready to run or the saved mapping changes.
+  const [checked, setChecked] = useState<Blocked | null>(null)
+  useEffect(() => {
+    if (!beforeKnown || run.running) return
+    let live = true
+    backend.syncCheck().then(
+      () => live && setChecked(null),
+      (e: BackendError) => {
+        if (!live) return
+        const refusal = blockedFromError(e)
+        // Other failures (HubSpot down…) are not a reason to block: the run reports them.
+        setChecked(refusal)
+      }
+    )
+    return () => {
+      live = false
+    }
+  }, [beforeKnown, mappingKey, run.running])
   const refused = run.error === null ? null : blockedFromError(run.error)
-  const blocked = before ?? refused
+  const blocked = before ?? refused ?? checked
   const otherRun = (run.error?.code as string | undefined) === 'SyncAlreadyRunning'
-  const canStart = !run.running && before === null
+  const canStart = !run.running && before === null && checked === null
   const upsert = settings?.options.upsert ?? null
   const mapped = settings?.mapping.entries.length ?? 0
 
