@@ -226,3 +226,27 @@ async fn archived_property_is_stale_and_blocks_a_sync() {
         e.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_row_gone_from_didomi_is_stale_after_a_restart() {
+    let h = connected(52150).await;
+    h.core
+        .mapping_save(Mapping { entries: vec![entry(purpose(NEWSLETTER), "sim_bool_checkbox")] })
+        .await
+        .expect("saves");
+    // Settings saved by an earlier run that mapped a purpose the organization has since deleted.
+    let mut settings = h.core.settings();
+    settings.mapping.entries.push(entry(purpose("retired_purpose-Zz99"), "sim_yes_no_radio"));
+    let restarted = dhs_core::Core::new(
+        h.core.env().clone(),
+        settings,
+        h.secrets.clone(),
+        Box::new(|_| Ok(())),
+    );
+    let view = restarted.mapping_load(false).await.expect("loads");
+    assert_eq!(view.stale.len(), 1, "only the removed row: {:?}", view.stale);
+    assert_eq!(view.stale[0].reason, StaleReason::DidomiItemRemoved, "reason");
+    assert!(view.stale[0].message.contains("retired_purpose-Zz99"), "{}", view.stale[0].message);
+    let e = restarted.mapping_ready().await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::MappingStale, "sync refused: {e:?}");
+}
