@@ -30,6 +30,8 @@ pub struct Crm {
     pub contacts: ContactStore,
     /// The source of seeded values (`IMPORT`).
     pub seeded: Arc<Source>,
+    /// The portal's "Didomi Changed" workflow ([`super::workflow`]).
+    pub workflow: super::workflow::Workflow,
 }
 
 /// Which properties to render.
@@ -183,13 +185,16 @@ impl Crm {
     ) -> Result<u64, ApiError> {
         self.email_conflict(values, None)?;
         let mut c = Contact::new(now);
+        let mut set = Vec::new();
         for (p, v) in values {
-            if !v.is_empty() {
-                c.change(*p, v, now, source, &self.seeded);
+            if !v.is_empty() && c.change(*p, v, now, source, &self.seeded) {
+                set.push(*p);
             }
         }
         c.updated_ms = now;
-        Ok(self.contacts.push(c))
+        let id = self.contacts.push(c);
+        super::workflow::after_change(self, id, &set, now);
+        Ok(id)
     }
 
     /// Applies validated values to contact `id`; checks email uniqueness; bumps
@@ -216,11 +221,13 @@ impl Crm {
             }
         }
         let c = self.contacts.get_mut(id).expect("checked above");
-        let mut changed = false;
+        let mut changed_props = Vec::new();
         for (p, v) in values {
-            changed |= c.change(*p, v, now, source, &seeded);
+            if c.change(*p, v, now, source, &seeded) {
+                changed_props.push(*p);
+            }
         }
-        if changed {
+        if !changed_props.is_empty() {
             c.updated_ms = c.updated_ms.max(now);
         }
         let new_email = c.stored(email_idx).map(str::to_string);
@@ -229,6 +236,7 @@ impl Crm {
                 self.contacts.reindex_email(&e, id);
             }
         }
+        super::workflow::after_change(self, id, &changed_props, now);
         Ok(())
     }
 

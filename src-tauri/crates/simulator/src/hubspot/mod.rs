@@ -26,6 +26,7 @@ pub mod crm;
 pub mod errors;
 pub mod limits;
 pub mod oauth;
+pub mod portal_page;
 pub mod properties;
 pub mod query;
 pub mod search;
@@ -33,6 +34,7 @@ pub mod standard_properties;
 pub mod store;
 pub mod tokens;
 pub mod values;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,7 +182,7 @@ fn new_crm(seed_people: Option<(u64, u64)>, now: i64, user_id: u64) -> Crm {
             contacts.push(c);
         }
     }
-    Crm { props, contacts, seeded: crm::seeded_source() }
+    Crm { props, contacts, seeded: crm::seeded_source(), workflow: Default::default() }
 }
 
 impl HubSpot {
@@ -540,6 +542,7 @@ pub fn router(state: Arc<HubSpot>) -> axum::Router {
         .merge(crm)
         .merge(oauth::routes())
         .merge(admin::routes())
+        .merge(workflow::routes().merge(portal_page::routes()))
         .fallback(|| async {
             errors::ApiError::not_found(
                 "Resource not found (the simulator does not serve this path)",
