@@ -44,6 +44,16 @@ pub fn run() {
             commands::hubspot::hubspot_disconnect,
             commands::didomi::didomi_connect,
             commands::didomi::didomi_disconnect,
+            commands::options::options_set_upsert,
+            commands::options::options_enable_bidirectional,
+            commands::options::options_disable_bidirectional,
+            commands::mapping::mapping_load,
+            commands::mapping::mapping_save,
+            commands::mapping::mapping_create_property,
+            commands::mapping::mapping_suggest,
+            commands::config_file::config_export,
+            commands::config_file::config_import_preview,
+            commands::config_file::config_import_apply,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Didomi HubSpot Sync");

@@ -22,6 +22,7 @@ type Row = {
   preferenceLabel: string | null
   path: string
   preferenceType: string | null
+  labelsProblem: string | null
 }
 type Prop = {
   name: string
@@ -99,10 +100,18 @@ function smallTree(): Row[] {
       purposeLabel: label,
       preferenceLabel: null,
       path: label,
-      preferenceType: null
+      preferenceType: null,
+      labelsProblem: null
     })
   }
-  const pref = (pid: string, plabel: string, id: string, label: string, values: string[]) => {
+  const pref = (
+    pid: string,
+    plabel: string,
+    id: string,
+    label: string,
+    values: string[],
+    labelsProblem: string | null = null
+  ) => {
     rows.push({
       item: { kind: 'preference', purposeId: pid, preferenceId: id },
       kind: 'text',
@@ -111,7 +120,8 @@ function smallTree(): Row[] {
       purposeLabel: plabel,
       preferenceLabel: label,
       path: `${plabel} › ${label}`,
-      preferenceType: null
+      preferenceType: 'multi',
+      labelsProblem
     })
     for (const v of values) {
       rows.push({
@@ -122,13 +132,21 @@ function smallTree(): Row[] {
         purposeLabel: plabel,
         preferenceLabel: label,
         path: `${plabel} › ${label} › ${v}`,
-        preferenceType: null
+        preferenceType: null,
+        labelsProblem: null
       })
     }
   }
   purpose('newsletter', 'Newsletter')
   pref('newsletter', 'Newsletter', 'topics', 'Topics', ['Sports', 'Politics'])
-  pref('newsletter', 'Newsletter', 'frequency', 'Frequency', ['Daily', 'Weekly'])
+  pref(
+    'newsletter',
+    'Newsletter',
+    'frequency',
+    'Frequency',
+    ['Daily', 'Weekly'],
+    'Two values are both labelled “Weekly”, so labels cannot be read back.'
+  )
   purpose('marketing', 'Marketing emails')
   purpose('analytics', 'Analytics')
   return rows
@@ -147,7 +165,8 @@ function bigTree(n: number): Row[] {
       purposeLabel: pl,
       preferenceLabel: null,
       path: pl,
-      preferenceType: null
+      preferenceType: null,
+      labelsProblem: null
     })
     for (let f = 0; f < 2 && rows.length < n; f++) {
       const fl = `Preference ${p}.${f}`
@@ -160,7 +179,8 @@ function bigTree(n: number): Row[] {
         purposeLabel: pl,
         preferenceLabel: fl,
         path: `${pl} › ${fl}`,
-        preferenceType: null
+        preferenceType: null,
+        labelsProblem: null
       })
       for (let v = 0; v < 3 && rows.length < n; v++) {
         rows.push({
@@ -171,7 +191,8 @@ function bigTree(n: number): Row[] {
           purposeLabel: pl,
           preferenceLabel: fl,
           path: `${pl} › ${fl} › Value ${v}`,
-          preferenceType: null
+          preferenceType: null,
+          labelsProblem: null
         })
       }
     }
@@ -396,11 +417,18 @@ export function pmpMock(cmd: string, args: Json, sc: PmpScenario): unknown {
         encoding: 'labels'
       }
       const invalid = kind === 'invalid'
+      const marketing: Entry = {
+        item: { kind: 'purpose', purposeId: 'marketing' },
+        property: 'marketing_emails',
+        encoding: 'labels'
+      }
       return {
         path: '/home/user/didomi-hubspot-config.json',
         preview: {
           token: 'sha256:abc',
           fileVersion: 1,
+          exportedAt: '2026-11-20T10:00:00Z',
+          entries: 2,
           warnings: ['The file was exported from HubSpot portal 777, not the connected 4242.'],
           errors: invalid
             ? [
@@ -413,11 +441,19 @@ export function pmpMock(cmd: string, args: Json, sc: PmpScenario): unknown {
               ]
             : [],
           diff: {
-            added: [{ ...added, path: 'Newsletter' }],
+            added: [{ entry: added, row: 'Newsletter', propertyLabel: 'Newsletter consent' }],
             changed: [
               {
-                before: { ...s.saved[0], path: 'Marketing emails' },
-                after: { ...s.saved[0], property: 'sports', path: 'Marketing emails' }
+                before: {
+                  entry: marketing,
+                  row: 'Marketing emails',
+                  propertyLabel: 'Marketing emails'
+                },
+                after: {
+                  entry: { ...marketing, property: 'sports' },
+                  row: 'Marketing emails',
+                  propertyLabel: 'Sports'
+                }
               }
             ],
             removed: [],
@@ -430,8 +466,9 @@ export function pmpMock(cmd: string, args: Json, sc: PmpScenario): unknown {
     case 'config_import_apply':
       if (args.token !== 'sha256:abc') {
         throw {
-          code: 'ImportInvalid',
-          message: 'The file changed since the preview. Import it again.'
+          code: 'ImportChanged',
+          message:
+            'The file changed since it was previewed. Preview it again, check the changes, then apply'
         }
       }
       s.saved = [

@@ -2,5 +2,8 @@
 //! to [`crate::error::CommandError`]. Grouped by screen area.
 
 pub mod app;
+pub mod config_file;
 pub mod didomi;
 pub mod hubspot;
+pub mod mapping;
+pub mod options;

@@ -22,9 +22,16 @@ export interface ImportDialogProps {
   onCancel: () => void
 }
 
-function entryText(e: MappingEntryView): string {
+function target(v: MappingEntryView): string {
+  const e = v.entry
   const enc = e.item.kind === 'preference' ? ` (as ${e.encoding})` : ''
-  return `${e.path ?? describeItem(e.item)} → ${e.property}${enc}`
+  const label =
+    v.propertyLabel !== '' && v.propertyLabel !== e.property ? ` “${v.propertyLabel}”` : ''
+  return `${e.property}${label}${enc}`
+}
+
+function entryText(v: MappingEntryView): string {
+  return `${v.row !== '' ? v.row : describeItem(v.entry.item)} → ${target(v)}`
 }
 
 /** The modal preview of an import. */
@@ -46,7 +53,10 @@ export function ImportDialog({ picked, busy, unsaved, onApply, onCancel }: Impor
         <Dialog className="dialog" data-testid="import-dialog">
           <Heading slot="title">Import a configuration</Heading>
           <p className="muted path-line">
-            From <code>{picked.path}</code> (file version {preview.fileVersion})
+            From <code>{picked.path}</code> ({preview.entries} mapping row
+            {preview.entries === 1 ? '' : 's'}
+            {preview.exportedAt !== null && `, exported ${preview.exportedAt}`}
+            {preview.fileVersion !== null && `, format version ${preview.fileVersion}`})
           </p>
           {preview.errors.length > 0 && (
             <div className="alert alert-error" role="alert" data-testid="import-errors">
@@ -79,10 +89,7 @@ export function ImportDialog({ picked, busy, unsaved, onApply, onCancel }: Impor
                 <DiffList
                   title="Changed"
                   kind="changed"
-                  items={diff.changed.map(
-                    (c) =>
-                      `${entryText(c.before)}  ⇒  ${c.after.property}${c.after.item.kind === 'preference' ? ` (as ${c.after.encoding})` : ''}`
-                  )}
+                  items={diff.changed.map((c) => `${entryText(c.before)}  ⇒  ${target(c.after)}`)}
                 />
                 <DiffList title="Removed" kind="removed" items={diff.removed.map(entryText)} />
                 <DiffList

@@ -32,7 +32,8 @@ const row = (
   purposeLabel: 'News',
   preferenceLabel: depth > 0 ? 'Topics' : null,
   path,
-  preferenceType: null
+  preferenceType: null,
+  labelsProblem: null
 })
 const rows: DidomiRow[] = [
   row(purpose, 'boolean', 0, 'News'),
@@ -83,6 +84,14 @@ describe('mapping draft', () => {
       s.draft.entries.map((e) => e.property),
       'cleared'
     ).toEqual(['sports'])
+  })
+
+  it('writes value ids when the labels of a preference cannot be read back', () => {
+    const odd = rows.map((r) =>
+      r.item.kind === 'preference' ? { ...r, labelsProblem: 'Two values are labelled “A”.' } : r
+    )
+    const s = editReducer(EMPTY_EDIT, { type: 'choose', rows: odd, item: pref, property: 't' })
+    expect(s.draft.entries[0]?.encoding, 'ids forced').toBe('ids')
   })
 
   it('accepts several proposals and reports the refused one on its row', () => {

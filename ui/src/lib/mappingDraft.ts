@@ -90,10 +90,12 @@ export function assignProperty(
     }
   }
   const existing = draft.entries.find((e) => itemKey(e.item) === key)
+  // Labels that cannot be read back (a `;` in one, two alike) leave ids as the only encoding.
+  const idsOnly = (rows.find((r) => itemKey(r.item) === key)?.labelsProblem ?? null) !== null
   const entry: MappingEntry = {
     item,
     property,
-    encoding: encoding ?? existing?.encoding ?? 'labels'
+    encoding: idsOnly ? 'ids' : (encoding ?? existing?.encoding ?? 'labels')
   }
   const entries = existing
     ? draft.entries.map((e) => (e === existing ? entry : e))

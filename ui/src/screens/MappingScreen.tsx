@@ -493,13 +493,13 @@ function MappingRowView(p: RowProps) {
               className="encoding"
               orientation="horizontal"
               aria-label={`Write ${row.label} as`}
-              value={entry?.encoding ?? 'labels'}
+              value={entry?.encoding ?? (row.labelsProblem !== null ? 'ids' : 'labels')}
               isDisabled={entry === undefined}
               onChange={(v) => p.onEncoding(row.item, v as ValueEncoding)}
               data-testid="mapping-encoding"
             >
               <Label className="encoding-label">as</Label>
-              <Radio value="labels" className="seg">
+              <Radio value="labels" className="seg" isDisabled={row.labelsProblem !== null}>
                 labels
               </Radio>
               <Radio value="ids" className="seg">
@@ -518,6 +518,11 @@ function MappingRowView(p: RowProps) {
             </Button>
           )}
         </div>
+        {row.labelsProblem !== null && (
+          <p className="row-note muted" data-testid="mapping-ids-only">
+            Written as value ids: {row.labelsProblem}
+          </p>
+        )}
         {p.creating && (
           <p className="row-note" role="status">
             Creating a HubSpot property…
