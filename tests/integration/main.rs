@@ -10,6 +10,8 @@ mod hubspot_private;
 mod didomi;
 // Secrets never leak into settings, DTOs, errors or logs.
 mod canary;
+// Push engine: upsert/update-only, semantics, invalid/duplicates, incremental/full, dry run, cancel, resume.
+mod sync_push;
 // Options: upsert, bidirectional account check and idempotent HubSpot setup.
 mod options;
 // Mapping: rows, compatible properties, duplicates, create, suggest, stale, mapping_ready.

@@ -171,3 +171,123 @@ pub async fn install(h: &Harness) -> (dhs_core::HubSpotAccount, String) {
     let account = waiter.await.expect("join").expect("install succeeds");
     (account, loc)
 }
+
+/// Starts a simulator with `users` people and `time_scale`, and a core connected to both sides
+/// (HubSpot with the private-app token, Didomi with the seeded key).
+pub async fn start_connected(users: u64, time_scale: f64) -> Harness {
+    let sim = dhs_simulator::start(Config { time_scale, users, ..Config::default() })
+        .await
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let info = &sim.info;
+    let prefill = Prefill {
+        hubspot_client_id: info.hubspot_app.client_id.clone(),
+        hubspot_client_secret: info.hubspot_app.client_secret.as_str().into(),
+        hubspot_private_app_token: info.hubspot_private_app_token.as_str().into(),
+        didomi_api_key: info.didomi_api_key.key.clone(),
+        didomi_api_secret: info.didomi_api_key.secret.as_str().into(),
+        didomi_organization_id: info.didomi_organization_id.clone(),
+    };
+    let env = Environment::sandbox(
+        info.hubspot.parse().expect("hubspot url"),
+        info.didomi.parse().expect("didomi url"),
+        prefill,
+        dir.path().to_path_buf(),
+    );
+    let secrets = SecretStore::memory();
+    let saved: Arc<Mutex<Option<Settings>>> = Arc::default();
+    let sink_saved = saved.clone();
+    let core = Core::new(
+        env,
+        Settings::default(),
+        secrets.clone(),
+        Box::new(move |s| {
+            *sink_saved.lock().unwrap() = Some(s.clone());
+            Ok(())
+        }),
+    );
+    core.set_options(CoreOptions { open_browser: false, ..CoreOptions::default() });
+    let h = Harness { sim, core, secrets, saved, ports: vec![], _dir: dir };
+    let token = h.sim.info.hubspot_private_app_token.clone();
+    h.core.hubspot_connect_private_token(token).await.expect("HubSpot connects");
+    let k = h.sim.info.didomi_api_key.clone();
+    let org = h.sim.info.didomi_organization_id.clone();
+    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
+    h
+}
+
+impl Harness {
+    /// The data folder the core was given (where the sync state database lives).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
+    /// A push job over the core's clients with every purpose, preference and value mapped
+    /// (properties created in the simulated portal), a fresh pacer and the state database in
+    /// [`Harness::data_dir`].
+    pub async fn push_job(&self, upsert: bool, cfg: &dhs_core::sync::EngineConfig) -> dhs_core::sync::PushJob {
+        let hubspot = self.core.hubspot().await.expect("HubSpot client");
+        let didomi = self.core.didomi().await.expect("Didomi client");
+        let tree = didomi.config_tree().await.expect("config tree").expect("a tree");
+        let mapping = dhs_core::sync::automap::full_mapping(&tree);
+        dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, "didomi")
+            .await
+            .expect("properties created");
+        let store = dhs_core::sync::Store::open_in(&self.data_dir()).expect("state database");
+        dhs_core::sync::PushJob {
+            hubspot,
+            didomi,
+            store: Arc::new(store),
+            pacer: Arc::new(cfg.pacer()),
+            mapping,
+            upsert,
+            scope: "test".into(),
+        }
+    }
+
+    /// Every Didomi user, read through the API (the expectation side of a test).
+    pub async fn didomi_users(&self) -> Vec<dhs_core::didomi::consents::ConsentUser> {
+        let didomi = self.core.didomi().await.expect("Didomi client");
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = didomi.users_page(cursor.as_deref()).await.expect("users page");
+            out.extend(page.data);
+            match page.cursor {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => return out,
+            }
+        }
+    }
+}
+
+/// Runs a push with `cfg` and no progress callback or cancel.
+pub async fn push(
+    job: &dhs_core::sync::PushJob,
+    req: dhs_core::SyncRequest,
+    cfg: &dhs_core::sync::EngineConfig,
+) -> Result<dhs_core::RunReport, dhs_core::Error> {
+    dhs_core::sync::push(
+        job.clone(),
+        req,
+        cfg.clone(),
+        Arc::new(|_| {}),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+}
+
+/// A push request (direction Push).
+pub fn push_request(dry_run: bool, full: bool) -> dhs_core::SyncRequest {
+    dhs_core::SyncRequest { direction: dhs_core::SyncDirection::Push, dry_run, full }
+}
+
+/// A fast engine configuration for tests: the simulator's 110 requests per 10 s divided by
+/// `time_scale`, short backoffs.
+pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
+    dhs_core::sync::EngineConfig {
+        backoff_base: std::time::Duration::from_millis(5),
+        backoff_max: std::time::Duration::from_millis(50),
+        ..dhs_core::sync::EngineConfig::default().scaled(time_scale)
+    }
+}

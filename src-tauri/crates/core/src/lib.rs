@@ -43,6 +43,7 @@ pub mod mapping;
 pub mod options;
 pub mod secrets;
 pub mod settings;
+pub mod sync;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
 pub use error::{Error, ErrorCode};
@@ -54,3 +55,7 @@ pub use facade::mapping::{MappingReady, MappingView, Schemas};
 pub use options::BidirectionalSetup;
 pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
 pub use settings::{Settings, SettingsError};
+pub use sync::{
+    DryRunPlan, RecordOutcome, RunCounts, RunReport, RunStatus, RunSummary, SyncDirection,
+    SyncProgress, SyncRequest,
+};

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod config;
+pub mod consents;
 pub mod error;
 pub mod models;
 pub mod session;

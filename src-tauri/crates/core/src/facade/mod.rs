@@ -9,6 +9,7 @@ mod config_file;
 mod didomi;
 pub mod dto;
 mod hubspot;
+mod sync;
 pub mod mapping;
 mod options;
 

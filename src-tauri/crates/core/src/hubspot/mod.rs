@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod client;
+pub mod contacts;
 pub mod error;
 pub mod loopback;
 pub mod models;

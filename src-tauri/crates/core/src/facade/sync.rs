@@ -1,0 +1,228 @@
+//! The sync facade: `sync_run`, `sync_cancel` and the history, over [`crate::sync`].
+//!
+//! One sync at a time per [`Core`]; one [`Pacer`] per HubSpot portal for the whole process (so
+//! two runs against one portal can never double the request rate); the state database lives in
+//! `Environment.data_dir`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{lock, Core};
+use crate::didomi::DidomiClient;
+use crate::error::{Error, ErrorCode};
+use crate::hubspot::HubSpotClient;
+use crate::settings::{HubSpotAuthMode, Settings};
+use crate::sync::{
+    push, EngineConfig, Pacer, PushJob, RecordOutcome, RunReport, RunSummary, Store, SyncDirection,
+    SyncProgress, SyncRequest,
+};
+
+/// Cancel tokens of running syncs, keyed by the address of their `Core`.
+static RUNNING: LazyLock<Mutex<HashMap<usize, CancellationToken>>> =
+    LazyLock::new(Default::default);
+/// One pacer per HubSpot portal (and limit).
+static PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> = LazyLock::new(Default::default);
+/// Open state databases, by data folder.
+static STORES: LazyLock<Mutex<HashMap<PathBuf, Arc<Store>>>> = LazyLock::new(Default::default);
+
+/// The pacer shared by every request to `portal` with this limit.
+pub fn shared_pacer(portal: &str, cfg: &EngineConfig) -> Arc<Pacer> {
+    let key = format!("{portal}/{}/{:?}", cfg.rate_limit, cfg.rate_window);
+    lock(&PACERS).entry(key).or_insert_with(|| Arc::new(cfg.pacer())).clone()
+}
+
+/// The state database of `data_dir` (opened once per process).
+///
+/// # Errors
+/// [`ErrorCode::SyncStateUnavailable`].
+pub fn shared_store(data_dir: &Path) -> Result<Arc<Store>, Error> {
+    let mut stores = lock(&STORES);
+    if let Some(s) = stores.get(data_dir) {
+        return Ok(s.clone());
+    }
+    let s = Arc::new(Store::open_in(data_dir)?);
+    stores.insert(data_dir.to_path_buf(), s.clone());
+    Ok(s)
+}
+
+/// Removes the running mark when the run ends (or its future is dropped).
+struct RunningGuard(usize);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        lock(&RUNNING).remove(&self.0);
+    }
+}
+
+impl Core {
+    fn key(&self) -> usize {
+        self as *const Core as usize
+    }
+
+    /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
+    async fn ensure_ready(
+        &self,
+    ) -> Result<(Arc<HubSpotClient>, Arc<DidomiClient>, Settings), Error> {
+        let settings = self.settings();
+        let hubspot = self.hubspot().await.map_err(|e| {
+            if e.code == ErrorCode::HubSpotNotConnected {
+                Error::new(ErrorCode::HubSpotNotConnected, "HubSpot is not connected, so nothing can be pushed. Connect HubSpot on the Connect screen, then start the sync again.")
+            } else {
+                e
+            }
+        })?;
+        let didomi = self.didomi().await.map_err(|e| {
+            if e.code == ErrorCode::DidomiNotConnected {
+                Error::new(ErrorCode::DidomiNotConnected, "Didomi is not connected, so there is nothing to read. Connect Didomi on the Connect screen, then start the sync again.")
+            } else {
+                e
+            }
+        })?;
+        // Non-empty and nothing stale against freshly read schemas (MappingEmpty / MappingStale
+        // naming every stale entry).
+        let ready = self.mapping_ready().await?;
+        let settings = Settings { mapping: ready.mapping, ..settings };
+        Ok((hubspot, didomi, settings))
+    }
+
+    /// Runs a sync. Refuses to start (clear [`Error`]) while HubSpot or Didomi is not
+    /// connected, the mapping is empty or stale, or another sync runs. Progress goes to `on_progress` at
+    /// most ~10 times a second; `cancel` (or [`Core::sync_cancel`]) stops after the batches in
+    /// flight.
+    ///
+    /// # Errors
+    /// The refusals above; [`ErrorCode::SyncStateUnavailable`]; HubSpot/Didomi errors that
+    /// stopped the run (the run is in the history as `Failed`).
+    pub async fn sync_run(
+        &self,
+        req: SyncRequest,
+        on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,
+        cancel: CancellationToken,
+    ) -> Result<RunReport, Error> {
+        if req.direction != SyncDirection::Push {
+            return Err(Error::invalid_input(
+                "Only the push (Didomi → HubSpot) is available; choose Push and start again.",
+            ));
+        }
+        let (hubspot, didomi, settings) = self.ensure_ready().await?;
+        let _guard = {
+            let mut running = lock(&RUNNING);
+            if running.contains_key(&self.key()) {
+                return Err(Error::new(
+                    ErrorCode::SyncAlreadyRunning,
+                    "A sync is already running: wait for it to finish or cancel it, then start again.",
+                ));
+            }
+            running.insert(self.key(), cancel.clone());
+            RunningGuard(self.key())
+        };
+        let store = shared_store(&self.env.data_dir)?;
+        let cfg = EngineConfig {
+            rate_limit: match settings.hubspot.auth_mode {
+                Some(HubSpotAuthMode::PrivateApp) => 100,
+                _ => 110,
+            },
+            batch_size: settings.options.batch_size.clamp(1, 100) as usize,
+            ..EngineConfig::default()
+        };
+        let portal =
+            settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
+        let org = settings.didomi.organization_id.clone().unwrap_or_default();
+        let job = PushJob {
+            hubspot,
+            didomi,
+            store,
+            pacer: shared_pacer(&portal, &cfg),
+            mapping: settings.mapping.clone(),
+            upsert: settings.options.upsert,
+            scope: format!("{}|{portal}|{org}", self.env.hubspot_api_base),
+        };
+        push(job, req, cfg, Arc::new(on_progress), cancel).await
+    }
+
+    /// Cancels the running sync, if any; it stops after the batches in flight.
+    pub async fn sync_cancel(&self) {
+        if let Some(t) = lock(&RUNNING).get(&self.key()) {
+            t.cancel();
+        }
+    }
+
+    /// The latest runs, newest first.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn history_list(&self, limit: u32) -> Result<Vec<RunSummary>, Error> {
+        Ok(shared_store(&self.env.data_dir)?.list_runs(limit)?)
+    }
+
+    /// The failures and skips of a run, in order.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn history_records(
+        &self,
+        run_id: i64,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<RecordOutcome>, Error> {
+        Ok(shared_store(&self.env.data_dir)?.records(run_id, false, limit, offset)?)
+    }
+
+    /// Writes the failures of a run to `path` as CSV; returns the number of rows.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] for an unknown run or a file that cannot be written;
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn history_failures_csv(&self, run_id: i64, path: PathBuf) -> Result<u64, Error> {
+        let store = shared_store(&self.env.data_dir)?;
+        if store.run(run_id)?.is_none() {
+            return Err(Error::invalid_input(format!(
+                "There is no run {run_id} in the history: pick a run from the History screen."
+            )));
+        }
+        tokio::task::spawn_blocking(move || write_failures_csv(&store, run_id, &path))
+            .await
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("The CSV export stopped: {e}")))?
+    }
+}
+
+/// Streams the failures of `run_id` into a CSV file at `path`.
+///
+/// # Errors
+/// [`ErrorCode::InvalidInput`] when the file cannot be written.
+pub fn write_failures_csv(store: &Store, run_id: i64, path: &Path) -> Result<u64, Error> {
+    let io = |e: &dyn std::fmt::Display| {
+        Error::invalid_input(format!(
+            "The failures could not be written to {}: {e}. Choose a folder you can write to.",
+            path.display()
+        ))
+    };
+    let mut w = csv::Writer::from_path(path).map_err(|e| io(&e))?;
+    w.write_record(["email", "action", "status", "category", "message", "correlation_id"])
+        .map_err(|e| io(&e))?;
+    let mut rows = 0u64;
+    let page = 1000u32;
+    loop {
+        let recs = store.records(run_id, true, page, rows as u32)?;
+        for r in &recs {
+            w.write_record([
+                r.email.as_str(),
+                r.action.as_str(),
+                "failed",
+                r.category.as_deref().unwrap_or(""),
+                r.message.as_str(),
+                r.correlation_id.as_deref().unwrap_or(""),
+            ])
+            .map_err(|e| io(&e))?;
+        }
+        rows += recs.len() as u64;
+        if recs.len() < page as usize {
+            break;
+        }
+    }
+    w.flush().map_err(|e| io(&e))?;
+    Ok(rows)
+}

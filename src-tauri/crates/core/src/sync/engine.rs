@@ -1,0 +1,1125 @@
+//! The push engine: Didomi users → HubSpot contacts, streamed, batched, paced and resumable.
+//!
+//! Flow of one run:
+//! 1. A reader task pages `GET /v1/consents/users` (100 a page) into a small channel (so reading
+//!    and writing overlap and memory stays flat). People whose last write failed are fetched
+//!    first by their `organization_user_id`, so they are retried first.
+//! 2. Each user's email is normalized; invalid ones are reported. Users sharing an email are
+//!    resolved in a sliding window of two batches (the newest `updated_at` wins) and, across the
+//!    whole run, through the state database (`seen_run` + winner).
+//! 3. The mapped values and their fingerprint are computed and compared with the state:
+//!    unchanged people cost nothing; changed people with a known HubSpot id go to the *update*
+//!    queue (batch update by id), unknown ones to the *upsert* queue (batch upsert by email,
+//!    upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
+//!    when upsert is off). A full reconcile and a dry run send everyone through *read* and
+//!    compare with HubSpot's current values. A write whose answer was never recorded (the app
+//!    died) is verified by a read before anything is written again.
+//! 4. Jobs of up to `batch_size` records run with bounded concurrency, every request through the
+//!    shared [`Pacer`]. 429 → pause the pacer and retry (never a record failure); 5xx, timeouts,
+//!    dropped connections and malformed answers → bounded exponential backoff with jitter, then
+//!    each record of the batch fails; 207 → each input its own outcome; a batch rejected whole →
+//!    split in halves until the bad records are isolated.
+//! 5. Every outcome is recorded in the state database in one transaction per batch, before the
+//!    next step; cancel stops reading and starting jobs, and waits for the jobs in flight.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use crate::didomi::consents::ConsentUser;
+use crate::didomi::DidomiClient;
+use crate::error::{Error, ErrorCode};
+use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, MAX_BATCH};
+use crate::hubspot::HubSpotClient;
+use crate::mapping::{Mapping, ValueEncoding};
+use crate::sync::dto::*;
+use crate::sync::pacer::Pacer;
+use crate::sync::store::{ContactState, Outcome, Store};
+use crate::sync::values::{compute, fingerprint, normalize_email, Labels, Values};
+
+/// Samples kept per group of a dry-run plan.
+const SAMPLES: usize = 5;
+/// Failed people fetched first at most (the rest are retried when the stream reaches them).
+const FAILED_FIRST_MAX: u32 = 1000;
+/// 429s in a row on one request before the run gives up.
+const MAX_RATE_LIMITED: u32 = 60;
+
+/// Tunables of the engine. [`EngineConfig::default`] is HubSpot's OAuth-app limit.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Requests allowed per `rate_window` (110 for an OAuth app, 100 for a Free/Starter
+    /// private app).
+    pub rate_limit: u32,
+    /// HubSpot's rolling window (10 s; divided by the simulator's time scale in benchmarks).
+    pub rate_window: Duration,
+    /// Slack added to the window for network delay.
+    pub rate_margin: Duration,
+    /// Records per batch (HubSpot allows 100).
+    pub batch_size: usize,
+    /// Attempts of one request on transient failures before its records fail.
+    pub max_attempts: u32,
+    /// First backoff delay (doubled per attempt, with ±50 % jitter).
+    pub backoff_base: Duration,
+    /// Longest backoff delay.
+    pub backoff_max: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Smallest interval between two progress updates.
+    pub progress_interval: Duration,
+    /// Language of preference value labels.
+    pub lang: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit: 110,
+            rate_window: Duration::from_secs(10),
+            rate_margin: Duration::from_millis(150),
+            batch_size: MAX_BATCH,
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(20),
+            concurrency: 4,
+            progress_interval: Duration::from_millis(100),
+            lang: "en".into(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The same limits with every duration divided by `time_scale` (the simulator's).
+    pub fn scaled(mut self, time_scale: f64) -> Self {
+        let f = time_scale.max(1e-3);
+        self.rate_window = self.rate_window.div_f64(f);
+        self.rate_margin = self.rate_margin.div_f64(f).max(Duration::from_millis(15));
+        self.backoff_base = self.backoff_base.div_f64(f).max(Duration::from_millis(2));
+        self.backoff_max = self.backoff_max.div_f64(f).max(Duration::from_millis(20));
+        self
+    }
+
+    /// The pacer these limits describe.
+    pub fn pacer(&self) -> Pacer {
+        Pacer::new(self.rate_limit, self.rate_window, self.rate_margin)
+    }
+}
+
+/// Everything a push needs.
+#[derive(Debug, Clone)]
+pub struct PushJob {
+    /// HubSpot client (refreshes its own token).
+    pub hubspot: Arc<HubSpotClient>,
+    /// Didomi client.
+    pub didomi: Arc<DidomiClient>,
+    /// State and history.
+    pub store: Arc<Store>,
+    /// The pacer of this portal (share one per portal).
+    pub pacer: Arc<Pacer>,
+    /// The mapping.
+    pub mapping: Mapping,
+    /// Upsert mode.
+    pub upsert: bool,
+    /// Identity of the portal + organization the state belongs to.
+    pub scope: String,
+}
+
+/// Progress callback.
+pub type ProgressFn = Arc<dyn Fn(SyncProgress) + Send + Sync>;
+
+/// Runs a push (or its dry run). The run is recorded in the history whatever happens; the
+/// returned error is for failures that stopped the run (its summary is in the history too).
+///
+/// # Errors
+/// [`ErrorCode::SyncStateUnavailable`] when the database fails; HubSpot/Didomi codes when a
+/// service kept failing or refused the credentials (the run is then `Failed`).
+pub async fn push(
+    job: PushJob,
+    req: SyncRequest,
+    cfg: EngineConfig,
+    on_progress: ProgressFn,
+    cancel: CancellationToken,
+) -> Result<RunReport, Error> {
+    let store = job.store.clone();
+    store.mark_interrupted()?;
+    store.ensure_scope(&job.scope)?;
+    let mode = if req.full { RunMode::Full } else { RunMode::Incremental };
+    let started_at = now_rfc3339();
+    let run_id = store.begin_run(SyncDirection::Push, mode, req.dry_run, &started_at)?;
+    let mut run = Run::new(job, req, cfg, run_id, on_progress);
+    let outcome = run.execute(cancel.clone()).await;
+    let duration = run.started.elapsed().as_millis() as u64;
+    let (status, message, err) = match outcome {
+        Ok(()) if cancel.is_cancelled() => (
+            RunStatus::Cancelled,
+            Some("Cancelled: what was written stays written; the next push picks up the rest.".to_owned()),
+            None,
+        ),
+        Ok(()) if run.counts.failed > 0 => (
+            RunStatus::Partial,
+            Some(format!(
+                "{} record(s) could not be written; see the failures. They are retried first by the next push.",
+                run.counts.failed
+            )),
+            None,
+        ),
+        Ok(()) => (RunStatus::Succeeded, None, None),
+        Err(e) => (RunStatus::Failed, Some(e.message.clone()), Some(e)),
+    };
+    run.flush_records()?;
+    store.finish_run(run_id, status, &run.counts, message.as_deref(), &now_rfc3339(), duration)?;
+    run.emit_progress("finishing", true);
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let summary = store.run(run_id)?.ok_or_else(|| {
+        Error::new(ErrorCode::Internal, "The run vanished from the history database.")
+    })?;
+    let plan = run.req.dry_run.then(|| run.plan.clone());
+    Ok(RunReport { summary, plan })
+}
+
+/// One person on its way through the engine.
+#[derive(Debug, Clone)]
+struct Rec {
+    email: String,
+    ouid: String,
+    user_id: String,
+    updated: String,
+    values: Values,
+    hash: i64,
+    hubspot_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read = 0,
+    Update = 1,
+    Upsert = 2,
+}
+
+#[derive(Debug)]
+struct Job {
+    kind: Kind,
+    recs: Vec<Rec>,
+}
+
+/// Why a request finally failed.
+#[derive(Debug)]
+enum JobError {
+    /// Stop the run.
+    Fatal(Error),
+    /// The whole batch was refused (400, 404, 409...): split it, or fail the single record.
+    Rejected { category: Option<String>, message: String, correlation_id: Option<String> },
+    /// Transient failures outlasted the retries: each record fails.
+    Exhausted { category: Option<String>, message: String, correlation_id: Option<String> },
+}
+
+struct Run {
+    job: PushJob,
+    req: SyncRequest,
+    cfg: EngineConfig,
+    run_id: i64,
+    on_progress: ProgressFn,
+    started: Instant,
+    last_progress: Option<Instant>,
+    counts: RunCounts,
+    plan: DryRunPlan,
+    records: Vec<RecordOutcome>,
+    window: VecDeque<String>,
+    window_recs: HashMap<String, Rec>,
+    queues: [VecDeque<Rec>; 3],
+    split: VecDeque<Job>,
+    labels: Labels,
+    properties: Vec<String>,
+}
+
+impl Run {
+    fn new(
+        job: PushJob,
+        req: SyncRequest,
+        cfg: EngineConfig,
+        run_id: i64,
+        on_progress: ProgressFn,
+    ) -> Self {
+        let mut properties: Vec<String> =
+            job.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        properties.push("email".into());
+        properties.sort();
+        properties.dedup();
+        Self {
+            job,
+            req,
+            cfg,
+            run_id,
+            on_progress,
+            started: Instant::now(),
+            last_progress: None,
+            counts: RunCounts::default(),
+            plan: DryRunPlan::default(),
+            records: Vec::new(),
+            window: VecDeque::new(),
+            window_recs: HashMap::new(),
+            queues: Default::default(),
+            split: VecDeque::new(),
+            labels: Labels::default(),
+            properties,
+        }
+    }
+
+    fn batch(&self) -> usize {
+        self.cfg.batch_size.max(1)
+    }
+
+    async fn execute(&mut self, cancel: CancellationToken) -> Result<(), Error> {
+        if self.job.mapping.entries.iter().any(|e| {
+            e.encoding == ValueEncoding::Labels
+                && matches!(e.item, crate::mapping::DidomiItem::Preference { .. })
+        }) {
+            let didomi = self.job.didomi.clone();
+            let prefs = didomi_retry(&self.cfg, &cancel, || didomi.list_preferences()).await?;
+            self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
+        }
+        let failed_first = self.job.store.failed_ouids(FAILED_FIRST_MAX)?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ConsentUser>, Error>>(4);
+        let reader_cancel = cancel.child_token();
+        let reader = tokio::spawn(read_users(
+            self.job.didomi.clone(),
+            self.cfg.clone(),
+            failed_first,
+            tx,
+            reader_cancel.clone(),
+        ));
+        let _stop_reader = reader_cancel.clone().drop_guard();
+        let mut in_flight = FuturesUnordered::new();
+        let mut reader_done = false;
+        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut fatal: Option<Error> = None;
+        loop {
+            let stopping = cancel.is_cancelled() || fatal.is_some();
+            if !stopping {
+                while in_flight.len() < self.cfg.concurrency.max(1) {
+                    let Some(job) = self.next_job(reader_done) else { break };
+                    if matches!(job.kind, Kind::Update | Kind::Upsert) {
+                        // Marked before sending: if the app dies before the answer is
+                        // recorded, the next run checks HubSpot instead of writing blindly.
+                        let pending: Vec<(&str, i64)> =
+                            job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
+                        if let Err(e) = self.job.store.set_pending(&pending) {
+                            fatal.get_or_insert(e.into());
+                            self.split.push_front(job);
+                            break;
+                        }
+                    }
+                    in_flight.push(run_job(
+                        self.job.hubspot.clone(),
+                        self.job.pacer.clone(),
+                        self.cfg.clone(),
+                        self.properties.clone(),
+                        job,
+                    ));
+                }
+            }
+            let idle = self.queued() == 0 && self.split.is_empty() && self.window.is_empty();
+            if in_flight.is_empty() && (stopping || (reader_done && idle)) {
+                break;
+            }
+            let want_pages = !reader_done && !stopping && self.queued() < 8 * self.batch();
+            tokio::select! {
+                Some((job, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Err(e) = self.handle(job, result) {
+                        fatal.get_or_insert(e);
+                    }
+                }
+                page = rx.recv(), if want_pages => match page {
+                    Some(Ok(users)) => {
+                        if let Err(e) = self.take_page(users) { fatal.get_or_insert(e); }
+                    }
+                    Some(Err(e)) => { fatal.get_or_insert(e); }
+                    None => {
+                        reader_done = true;
+                        if let Err(e) = self.flush_window(true) { fatal.get_or_insert(e); }
+                    }
+                },
+                _ = cancel.cancelled(), if !stopping => {}
+                _ = ticker.tick() => {
+                    let phase = if reader_done { "writing" } else { "reading" };
+                    self.emit_progress(phase, false);
+                    if let Err(e) = self.flush_records() { fatal.get_or_insert(e); }
+                }
+            }
+        }
+        reader_cancel.cancel();
+        drop(rx); // a reader blocked on a full channel sees it closed and ends
+        let _ = reader.await;
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        self.plan.invalid = self.counts.invalid;
+        self.plan.duplicates = self.counts.duplicates;
+        Ok(())
+    }
+
+    fn queued(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    fn next_job(&mut self, reader_done: bool) -> Option<Job> {
+        if let Some(j) = self.split.pop_front() {
+            return Some(j);
+        }
+        let b = self.batch();
+        let draining = reader_done && self.window.is_empty();
+        for (i, kind) in [Kind::Read, Kind::Update, Kind::Upsert].into_iter().enumerate() {
+            let q = &mut self.queues[i];
+            if q.len() >= b || (draining && !q.is_empty()) {
+                let n = q.len().min(b);
+                return Some(Job { kind, recs: q.drain(..n).collect() });
+            }
+        }
+        None
+    }
+
+    fn take_page(&mut self, users: Vec<ConsentUser>) -> Result<(), Error> {
+        for u in users {
+            self.counts.read += 1;
+            let ouid = u.organization_user_id.clone().unwrap_or_default();
+            let email = match normalize_email(u.organization_user_id.as_deref()) {
+                Ok(e) => e,
+                Err(reason) => {
+                    self.counts.invalid += 1;
+                    if self.plan.samples.invalid.len() < SAMPLES {
+                        self.plan
+                            .samples
+                            .invalid
+                            .push(InvalidSample { email: ouid.clone(), reason: reason.into() });
+                    }
+                    self.records.push(RecordOutcome {
+                        email: if ouid.is_empty() {
+                            format!("(Didomi user {})", u.id)
+                        } else {
+                            ouid
+                        },
+                        action: RecordAction::Invalid,
+                        status: RecordStatus::Skipped,
+                        category: None,
+                        message: format!(
+                            "Not pushed: {reason}. Fix it in Didomi to include this person."
+                        ),
+                        correlation_id: None,
+                    });
+                    continue;
+                }
+            };
+            let values = compute(&u, &self.job.mapping, &self.labels);
+            let rec = Rec {
+                hash: fingerprint(&values),
+                email: email.clone(),
+                ouid,
+                user_id: u.id,
+                updated: u.updated_at.unwrap_or_default(),
+                values,
+                hubspot_id: None,
+            };
+            match self.window_recs.get(&email) {
+                Some(other) => {
+                    if other.user_id == rec.user_id {
+                        // The same user again (fetched first as a failed record): keep one.
+                        continue;
+                    }
+                    let (winner, loser) = if rec.updated > other.updated {
+                        (rec, other.clone())
+                    } else {
+                        (other.clone(), rec)
+                    };
+                    self.duplicate(&loser, &winner.user_id);
+                    self.window_recs.insert(email, winner);
+                }
+                None => {
+                    self.window.push_back(email.clone());
+                    self.window_recs.insert(email, rec);
+                }
+            }
+        }
+        self.flush_window(false)
+    }
+
+    fn duplicate(&mut self, loser: &Rec, winner: &str) {
+        self.counts.duplicates += 1;
+        self.records.push(RecordOutcome {
+            email: loser.ouid.clone(),
+            action: RecordAction::Duplicate,
+            status: RecordStatus::Skipped,
+            category: None,
+            message: format!(
+                "Didomi user {} shares this email with the newer user {winner}, whose consents were pushed. Merge or delete the older user in Didomi.",
+                loser.user_id
+            ),
+            correlation_id: None,
+        });
+    }
+
+    /// Moves people out of the duplicate window: all of them at the end, else all but the
+    /// last two batches.
+    fn flush_window(&mut self, all: bool) -> Result<(), Error> {
+        let keep = if all { 0 } else { 2 * self.batch() };
+        if self.window.len() <= keep {
+            return Ok(());
+        }
+        let n = self.window.len() - keep;
+        let emails: Vec<String> = self.window.drain(..n).collect();
+        let recs: Vec<Rec> = emails.iter().filter_map(|e| self.window_recs.remove(e)).collect();
+        self.route(recs)
+    }
+
+    fn route(&mut self, recs: Vec<Rec>) -> Result<(), Error> {
+        let keys: Vec<&str> = recs.iter().map(|r| r.email.as_str()).collect();
+        let states = self.job.store.states(&keys)?;
+        let mut observed = Vec::with_capacity(recs.len());
+        let mut routed = Vec::with_capacity(recs.len());
+        let none = ContactState::default();
+        for mut rec in recs {
+            let st = states.get(&rec.email).unwrap_or(&none);
+            if st.seen_run == Some(self.run_id)
+                && st.user_id.as_deref() != Some(rec.user_id.as_str())
+            {
+                // Another user with this email was already handled in this run.
+                let older = st.user_updated.clone().unwrap_or_default();
+                if rec.updated <= older {
+                    let winner = st.user_id.clone().unwrap_or_default();
+                    self.duplicate(&rec, &winner);
+                    continue;
+                }
+                let loser = Rec {
+                    user_id: st.user_id.clone().unwrap_or_default(),
+                    ouid: st.ouid.clone().unwrap_or_else(|| rec.ouid.clone()),
+                    ..rec.clone()
+                };
+                self.duplicate(&loser, &rec.user_id);
+            } else if st.seen_run == Some(self.run_id) {
+                continue; // the same user seen twice (failed-first fetch, then the stream)
+            }
+            rec.hubspot_id = st.hubspot_id.clone();
+            routed.push((rec, st.clone()));
+        }
+        for (rec, _) in &routed {
+            observed.push((
+                rec.email.clone(),
+                rec.user_id.clone(),
+                rec.updated.clone(),
+                rec.ouid.clone(),
+            ));
+        }
+        let obs: Vec<(&str, &str, &str, &str)> = observed
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        self.job.store.observe(self.run_id, &obs)?;
+        let mut skipped_again = Vec::new();
+        for (rec, st) in routed {
+            if rec.values.is_empty() {
+                self.counts.unchanged += 1;
+                self.plan.unchanged += 1;
+                continue;
+            }
+            let verify = st.pending_hash == Some(rec.hash);
+            let kind = if self.req.full || self.req.dry_run || verify {
+                if !self.req.full && !verify && self.unchanged(&rec, &st) {
+                    continue;
+                }
+                Kind::Read
+            } else if self.unchanged(&rec, &st) {
+                continue;
+            } else if st.hash == Some(rec.hash)
+                && st.outcome == Some(Outcome::Skipped)
+                && !self.job.upsert
+            {
+                skipped_again.push(rec);
+                continue;
+            } else if rec.hubspot_id.is_some() {
+                Kind::Update
+            } else if self.job.upsert {
+                Kind::Upsert
+            } else {
+                Kind::Read
+            };
+            if matches!(kind, Kind::Update | Kind::Upsert) {
+                self.counts.to_write += 1;
+            }
+            self.queues[kind as usize].push_back(rec);
+        }
+        for rec in skipped_again {
+            self.skip(&rec);
+        }
+        Ok(())
+    }
+
+    /// Incremental: the values were already written (or skipped) as they are now.
+    fn unchanged(&mut self, rec: &Rec, st: &ContactState) -> bool {
+        let same = st.hash == Some(rec.hash)
+            && st.outcome == Some(Outcome::Written)
+            && st.pending_hash.is_none();
+        if same {
+            self.counts.unchanged += 1;
+            self.plan.unchanged += 1;
+        }
+        same
+    }
+
+    fn skip(&mut self, rec: &Rec) {
+        self.counts.skipped += 1;
+        self.plan.skipped_no_contact += 1;
+        if self.plan.samples.skipped.len() < SAMPLES {
+            self.plan.samples.skipped.push(rec.email.clone());
+        }
+        self.records.push(RecordOutcome {
+            email: rec.email.clone(),
+            action: RecordAction::Skip,
+            status: RecordStatus::Skipped,
+            category: None,
+            message: "No HubSpot contact has this email and upsert mode is off: turn upsert mode on to create it.".into(),
+            correlation_id: None,
+        });
+    }
+
+    fn fail(
+        &mut self,
+        rec: &Rec,
+        action: RecordAction,
+        category: Option<String>,
+        message: String,
+        correlation_id: Option<String>,
+    ) {
+        self.counts.failed += 1;
+        self.records.push(RecordOutcome {
+            email: rec.email.clone(),
+            action,
+            status: RecordStatus::Failed,
+            category,
+            message,
+            correlation_id,
+        });
+    }
+
+    fn handle(&mut self, job: Job, result: Result<BatchResponse, JobError>) -> Result<(), Error> {
+        let resp = match result {
+            Ok(r) => r,
+            // The in-flight marks stay: the next run verifies those records before writing.
+            Err(JobError::Fatal(e)) => return Err(e),
+            Err(JobError::Rejected { category, message, correlation_id }) if job.recs.len() > 1 => {
+                tracing::debug!(n = job.recs.len(), %message, "batch rejected whole; splitting it");
+                let _ = (category, correlation_id);
+                let mut recs = job.recs;
+                let tail = recs.split_off(recs.len() / 2);
+                self.split.push_back(Job { kind: job.kind, recs });
+                self.split.push_back(Job { kind: job.kind, recs: tail });
+                return Ok(());
+            }
+            Err(
+                JobError::Rejected { category, message, correlation_id }
+                | JobError::Exhausted { category, message, correlation_id },
+            ) => {
+                let action = action_of(job.kind);
+                let mut items = Vec::new();
+                for rec in &job.recs {
+                    self.fail(
+                        rec,
+                        action,
+                        category.clone(),
+                        message.clone(),
+                        correlation_id.clone(),
+                    );
+                    items.push(rec.email.clone());
+                }
+                if !self.req.dry_run {
+                    let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
+                        items.iter().map(|e| (e.as_str(), Outcome::Failed, 0, None)).collect();
+                    self.job.store.record(&rows)?;
+                }
+                return Ok(());
+            }
+        };
+        match job.kind {
+            Kind::Read => self.after_read(job.recs, resp),
+            Kind::Update | Kind::Upsert => self.after_write(job.kind, job.recs, resp),
+        }
+    }
+
+    fn after_read(&mut self, recs: Vec<Rec>, resp: BatchResponse) -> Result<(), Error> {
+        let mut found: HashMap<String, (String, BTreeMap<String, Option<String>>)> = HashMap::new();
+        for r in resp.results {
+            let email = r
+                .properties
+                .get("email")
+                .cloned()
+                .flatten()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase();
+            found.insert(email, (r.id, r.properties));
+        }
+        let mut rows: Vec<(String, Outcome, i64, Option<String>)> = Vec::new();
+        for mut rec in recs {
+            match found.get(&rec.email) {
+                Some((id, current)) => {
+                    rec.hubspot_id = Some(id.clone());
+                    let changes: Vec<PropertyChange> = rec
+                        .values
+                        .iter()
+                        .filter(|(p, v)| {
+                            current.get(*p).cloned().flatten().as_deref() != Some(v.as_str())
+                        })
+                        .map(|(p, v)| PropertyChange {
+                            property: p.clone(),
+                            before: current.get(p).cloned().flatten(),
+                            after: Some(v.clone()),
+                        })
+                        .collect();
+                    if changes.is_empty() {
+                        self.counts.unchanged += 1;
+                        self.plan.unchanged += 1;
+                        if !self.req.dry_run {
+                            rows.push((
+                                rec.email.clone(),
+                                Outcome::Written,
+                                rec.hash,
+                                Some(id.clone()),
+                            ));
+                        }
+                        continue;
+                    }
+                    if self.req.dry_run {
+                        self.plan.to_update += 1;
+                        self.counts.to_write += 1;
+                        if self.plan.samples.update.len() < SAMPLES {
+                            self.plan.samples.update.push(rec.email.clone());
+                        }
+                        if self.plan.sample_changes.is_none() {
+                            self.plan.sample_changes =
+                                Some(SampleChanges { email: rec.email.clone(), changes });
+                        }
+                        continue;
+                    }
+                    self.counts.to_write += 1;
+                    self.queues[Kind::Update as usize].push_back(rec);
+                }
+                None if self.job.upsert => {
+                    if self.req.dry_run {
+                        self.plan.to_create += 1;
+                        self.counts.to_write += 1;
+                        if self.plan.samples.create.len() < SAMPLES {
+                            self.plan.samples.create.push(rec.email.clone());
+                        }
+                        if self.plan.sample_changes.is_none() {
+                            let changes = rec
+                                .values
+                                .iter()
+                                .map(|(p, v)| PropertyChange {
+                                    property: p.clone(),
+                                    before: None,
+                                    after: Some(v.clone()),
+                                })
+                                .collect();
+                            self.plan.sample_changes =
+                                Some(SampleChanges { email: rec.email.clone(), changes });
+                        }
+                        continue;
+                    }
+                    self.counts.to_write += 1;
+                    self.queues[Kind::Upsert as usize].push_back(rec);
+                }
+                None => {
+                    self.skip(&rec);
+                    if !self.req.dry_run {
+                        rows.push((
+                            rec.email.clone(),
+                            Outcome::Skipped,
+                            rec.hash,
+                            Some(String::new()),
+                        ));
+                    }
+                }
+            }
+        }
+        let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
+            rows.iter().map(|(e, o, h, id)| (e.as_str(), *o, *h, id.as_deref())).collect();
+        self.job.store.record(&rows)?;
+        Ok(())
+    }
+
+    fn after_write(
+        &mut self,
+        kind: Kind,
+        recs: Vec<Rec>,
+        resp: BatchResponse,
+    ) -> Result<(), Error> {
+        let mut by_trace: HashMap<String, &crate::hubspot::contacts::BatchRecord> = HashMap::new();
+        for r in &resp.results {
+            if let Some(t) = &r.object_write_trace_id {
+                by_trace.insert(t.clone(), r);
+            }
+        }
+        // Errors by trace id, else by the input id (record id or email).
+        let mut errors: HashMap<String, &crate::hubspot::models::ApiErrorBody> = HashMap::new();
+        for e in &resp.errors {
+            let (ids, traces) = error_keys(e);
+            for k in traces
+                .into_iter()
+                .chain(ids.into_iter().map(|i| format!("id:{}", i.to_lowercase())))
+            {
+                errors.entry(k).or_insert(e);
+            }
+        }
+        let mut rows: Vec<(String, Outcome, i64, Option<String>)> = Vec::new();
+        for (i, rec) in recs.into_iter().enumerate() {
+            let trace = i.to_string();
+            let input_id = match kind {
+                Kind::Update => rec.hubspot_id.clone().unwrap_or_default(),
+                _ => rec.email.clone(),
+            };
+            let err = errors
+                .get(&trace)
+                .or_else(|| errors.get(&format!("id:{}", input_id.to_lowercase())));
+            if let Some(e) = err {
+                let category = e.category.clone().or_else(|| e.error_type.clone());
+                if kind == Kind::Update && category.as_deref() == Some("OBJECT_NOT_FOUND") {
+                    // The contact was deleted or merged: forget the id and go by email.
+                    let mut rec = rec;
+                    rec.hubspot_id = None;
+                    rows.push((rec.email.clone(), Outcome::Failed, 0, Some(String::new())));
+                    self.counts.to_write = self.counts.to_write.saturating_sub(1);
+                    if self.job.upsert {
+                        self.counts.to_write += 1;
+                        self.queues[Kind::Upsert as usize].push_back(rec);
+                    } else {
+                        self.queues[Kind::Read as usize].push_back(rec);
+                    }
+                    continue;
+                }
+                let message =
+                    e.message.clone().unwrap_or_else(|| "HubSpot refused this record".into());
+                let detail = e
+                    .errors
+                    .iter()
+                    .filter_map(|s| s.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let message =
+                    if detail.is_empty() { message } else { format!("{message} ({detail})") };
+                self.fail(&rec, action_of(kind), category, message, e.correlation_id.clone());
+                rows.push((rec.email.clone(), Outcome::Failed, 0, None));
+                continue;
+            }
+            let result = by_trace.get(&trace).copied();
+            let id =
+                result.map(|r| r.id.clone()).filter(|s| !s.is_empty()).or(rec.hubspot_id.clone());
+            let created = result.and_then(|r| r.new).unwrap_or(false);
+            self.counts.written += 1;
+            if created {
+                self.counts.created += 1;
+            } else {
+                self.counts.updated += 1;
+            }
+            rows.push((rec.email.clone(), Outcome::Written, rec.hash, id));
+        }
+        let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
+            rows.iter().map(|(e, o, h, id)| (e.as_str(), *o, *h, id.as_deref())).collect();
+        self.job.store.record(&rows)?;
+        Ok(())
+    }
+
+    fn flush_records(&mut self) -> Result<(), Error> {
+        if !self.records.is_empty() {
+            self.job.store.add_records(self.run_id, &self.records)?;
+            self.records.clear();
+        }
+        self.job.store.save_counts(self.run_id, &self.counts)?;
+        Ok(())
+    }
+
+    fn emit_progress(&mut self, phase: &str, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .last_progress
+                .is_some_and(|t| now.duration_since(t) < self.cfg.progress_interval)
+        {
+            return;
+        }
+        self.last_progress = Some(now);
+        let elapsed = self.started.elapsed();
+        let rate = self.counts.written as f64 / elapsed.as_secs_f64().max(1e-3);
+        let left = self.counts.to_write.saturating_sub(self.counts.written + self.counts.failed);
+        let c = self.counts;
+        (self.on_progress)(SyncProgress {
+            run_id: self.run_id,
+            phase: phase.into(),
+            read: c.read,
+            to_write: c.to_write,
+            written: c.written,
+            created: c.created,
+            updated: c.updated,
+            unchanged: c.unchanged,
+            skipped: c.skipped,
+            invalid: c.invalid,
+            duplicates: c.duplicates,
+            failed: c.failed,
+            rate_per_s: rate,
+            eta_seconds: (rate > 0.0).then(|| left as f64 / rate),
+            elapsed_ms: elapsed.as_millis() as u64,
+        });
+    }
+}
+
+fn action_of(kind: Kind) -> RecordAction {
+    match kind {
+        Kind::Upsert => RecordAction::Create,
+        _ => RecordAction::Update,
+    }
+}
+
+/// Sends one job with the pacer, retries and error classification. Returns the job back.
+async fn run_job(
+    hubspot: Arc<HubSpotClient>,
+    pacer: Arc<Pacer>,
+    cfg: EngineConfig,
+    properties: Vec<String>,
+    job: Job,
+) -> (Job, Result<BatchResponse, JobError>) {
+    let mut attempt = 0u32;
+    let mut limited = 0u32;
+    let inputs: Vec<WriteInput> = match job.kind {
+        Kind::Read => Vec::new(),
+        Kind::Update => job
+            .recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| WriteInput {
+                id: r.hubspot_id.clone().unwrap_or_default(),
+                id_property: None,
+                properties: r.values.clone(),
+                object_write_trace_id: i.to_string(),
+            })
+            .collect(),
+        Kind::Upsert => job
+            .recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| WriteInput {
+                id: r.email.clone(),
+                id_property: Some("email".into()),
+                properties: r.values.clone(),
+                object_write_trace_id: i.to_string(),
+            })
+            .collect(),
+    };
+    let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
+    loop {
+        pacer.acquire().await;
+        let result = match job.kind {
+            Kind::Read => hubspot.contacts_read_by_email(&emails, &properties).await,
+            Kind::Update => hubspot.contacts_update(&inputs).await,
+            Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
+        };
+        let e = match result {
+            Ok(r) => return (job, Ok(r)),
+            Err(e) => e,
+        };
+        use crate::hubspot::Error as H;
+        let category = match &e {
+            H::Api { body, .. } => body.kind().map(str::to_owned),
+            _ => None,
+        };
+        let correlation_id = e.correlation_id().map(str::to_owned);
+        match &e {
+            H::Api { status: 429, body, retry_after } => {
+                if body.policy_name.as_deref() == Some("DAILY") {
+                    return (job, Err(JobError::Fatal(e.into())));
+                }
+                limited += 1;
+                if limited > MAX_RATE_LIMITED {
+                    return (job, Err(JobError::Fatal(e.into())));
+                }
+                let wait = retry_after
+                    .unwrap_or_else(|| backoff(&cfg, cfg.rate_window / 20, limited.min(5)));
+                tracing::debug!(?wait, "HubSpot 429; pausing every request");
+                pacer.pause(wait).await;
+            }
+            H::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {
+                attempt += 1;
+                if attempt >= cfg.max_attempts {
+                    let message = format!("HubSpot kept failing ({e}) after {attempt} attempts; the next push retries this record first");
+                    return (job, Err(JobError::Exhausted { category, message, correlation_id }));
+                }
+                tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;
+            }
+            H::Api { status: 401 | 403, .. }
+            | H::NotConnected
+            | H::ReconnectNeeded(_)
+            | H::Keychain(_)
+            | H::OAuth { .. } => {
+                return (job, Err(JobError::Fatal(e.into())));
+            }
+            H::Api { .. } => {
+                let message = e.to_string();
+                return (job, Err(JobError::Rejected { category, message, correlation_id }));
+            }
+            H::Transport(_) | H::Decode { .. } | H::Other(_) => {
+                attempt += 1;
+                if attempt >= cfg.max_attempts {
+                    let message = format!("HubSpot could not be reached or answered garbage ({e}) after {attempt} attempts; the next push retries this record first");
+                    return (
+                        job,
+                        Err(JobError::Exhausted { category: None, message, correlation_id: None }),
+                    );
+                }
+                tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;
+            }
+        }
+    }
+}
+
+/// `base · 2^(attempt-1)`, capped, with ±50 % jitter.
+fn backoff(cfg: &EngineConfig, base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(cfg.backoff_max);
+    exp.mul_f64(rand::rng().random_range(0.5..1.5))
+}
+
+/// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).
+async fn didomi_retry<T, F, Fut>(
+    cfg: &EngineConfig,
+    cancel: &CancellationToken,
+    mut call: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::didomi::Result<T>>,
+{
+    use crate::didomi::Error as D;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let transient = match &e {
+                    D::Api { status, .. } => *status >= 500 || *status == 429,
+                    D::Transport(_) | D::Decode { .. } => true,
+                    _ => false,
+                };
+                attempt += 1;
+                if !transient || attempt >= cfg.max_attempts || cancel.is_cancelled() {
+                    return Err(e.into());
+                }
+                let wait = match &e {
+                    D::Api { retry_after: Some(r), .. } => *r,
+                    _ => backoff(cfg, cfg.backoff_base, attempt),
+                };
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// The reader task: failed people first, then every page of users.
+async fn read_users(
+    didomi: Arc<DidomiClient>,
+    cfg: EngineConfig,
+    failed_first: Vec<String>,
+    tx: tokio::sync::mpsc::Sender<Result<Vec<ConsentUser>, Error>>,
+    cancel: CancellationToken,
+) {
+    for chunk in failed_first.chunks(100) {
+        let mut users = Vec::new();
+        for ouid in chunk {
+            let org = didomi.organization_id().to_owned();
+            let r = didomi_retry(&cfg, &cancel, || {
+                let (d, org, ouid) = (didomi.clone(), org.clone(), ouid.clone());
+                async move {
+                    d.get::<crate::didomi::consents::UsersPage>(
+                        "/v1/consents/users",
+                        &[("organization_id", &org), ("organization_user_id", &ouid)],
+                    )
+                    .await
+                }
+            })
+            .await;
+            match r {
+                Ok(page) => users.extend(page.data),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+            if cancel.is_cancelled() {
+                return;
+            }
+        }
+        if tx.send(Ok(users)).await.is_err() {
+            return;
+        }
+    }
+    let mut cursor: Option<String> = None;
+    loop {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let page = {
+            let c = cursor.clone();
+            didomi_retry(&cfg, &cancel, || {
+                let (d, c) = (didomi.clone(), c.clone());
+                async move { d.users_page(c.as_deref()).await }
+            })
+            .await
+        };
+        match page {
+            Ok(p) => {
+                let next = p.cursor.filter(|c| !c.is_empty());
+                let done = next.is_none() || p.data.is_empty();
+                if tx.send(Ok(p.data)).await.is_err() || done {
+                    return;
+                }
+                cursor = next;
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let cfg = EngineConfig { backoff_max: Duration::from_secs(2), ..EngineConfig::default() };
+        let base = Duration::from_millis(100);
+        for attempt in 1..=10 {
+            let d = backoff(&cfg, base, attempt);
+            let nominal = (base * (1 << (attempt - 1))).min(cfg.backoff_max);
+            assert!(
+                d >= nominal.mul_f64(0.5) && d <= nominal.mul_f64(1.5),
+                "attempt {attempt}: {d:?} around {nominal:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scaled_config_divides_the_window() {
+        let c = EngineConfig::default().scaled(10.0);
+        assert_eq!(c.rate_window, Duration::from_secs(1), "window ÷ time scale");
+        assert!(c.pacer().per_second() > 100.0 && c.pacer().per_second() <= 110.0, "≈110 req/s");
+    }
+}

@@ -1,0 +1,23 @@
+//! The push sync (Didomi → HubSpot): engine, pacer, state database and run history.
+//!
+//! - [`dto`]: the types that cross to the UI ([`SyncRequest`], [`SyncProgress`], [`RunReport`]…);
+//! - [`engine`]: [`engine::push`], the streamed, batched, paced and resumable push;
+//! - [`pacer`]: the sliding-window request pacer (one per portal);
+//! - [`store`]: the SQLite state (per-email fingerprints, HubSpot ids, in-flight marks) and
+//!   history (runs, per-record failures and skips, CSV export);
+//! - [`values`]: the mapped property values of a Didomi user, the email rule, fingerprints.
+//!
+//! The `Core` facade (`sync_run`, `sync_cancel`, `history_*`) wraps these for the app; the
+//! headless CLI calls [`engine::push`] directly with its own clients.
+
+pub mod automap;
+pub mod dto;
+pub mod engine;
+pub mod pacer;
+pub mod store;
+pub mod values;
+
+pub use dto::*;
+pub use engine::{push, EngineConfig, PushJob};
+pub use pacer::Pacer;
+pub use store::Store;

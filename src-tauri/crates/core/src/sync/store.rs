@@ -1,0 +1,585 @@
+//! The sync state and run history: one embedded SQLite database (`sync.sqlite3` in the app's
+//! data folder), so memory stays flat whatever the number of people.
+//!
+//! - `contact_state`: per email, the HubSpot record id, the fingerprint of the values last
+//!   handled and how (`written`, `skipped`, `failed`), the fingerprint of a write in flight
+//!   (`pending_hash`: set before a batch is sent, cleared when its answer is recorded — after a
+//!   crash it tells the next run to check HubSpot before writing again), and the Didomi user
+//!   that won the email (newest `updated_at`) with the last run that saw it.
+//! - `runs`, `run_records`: the history, with per-record failures and skips.
+//!
+//! The state is scoped to one HubSpot portal and Didomi organization: when the scope changes,
+//! the per-contact state is dropped (record ids of another portal mean nothing).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::sync::dto::{
+    RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunStatus, RunSummary,
+    SyncDirection,
+};
+
+/// A state-database failure (message says what failed).
+#[derive(Debug, thiserror::Error)]
+#[error("sync state database {path}: {source}")]
+pub struct StoreError {
+    path: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(e: StoreError) -> Self {
+        crate::Error::new(
+            crate::ErrorCode::SyncStateUnavailable,
+            format!(
+                "{e}. Check the free disk space and the permissions of the app data folder; \
+                 if the file is damaged, move it aside (the next push then compares everyone \
+                 with HubSpot again)"
+            ),
+        )
+    }
+}
+
+/// Result alias of this module.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How a person's last values were handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to HubSpot.
+    Written,
+    /// Not written: no contact and upsert off.
+    Skipped,
+    /// The write failed.
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Written => "written",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "written" => Some(Outcome::Written),
+            "skipped" => Some(Outcome::Skipped),
+            "failed" => Some(Outcome::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The stored state of one email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactState {
+    /// HubSpot record id, once known.
+    pub hubspot_id: Option<String>,
+    /// Fingerprint of the values last handled.
+    pub hash: Option<i64>,
+    /// How they were handled.
+    pub outcome: Option<Outcome>,
+    /// Fingerprint of a write that was sent but whose answer was never recorded.
+    pub pending_hash: Option<i64>,
+    /// The Didomi user that owns the email (the newest).
+    pub user_id: Option<String>,
+    /// That user's `updated_at`.
+    pub user_updated: Option<String>,
+    /// The `organization_user_id` as Didomi spells it.
+    pub ouid: Option<String>,
+    /// The last run that saw the email.
+    pub seen_run: Option<i64>,
+}
+
+/// The database.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contact_state (
+  email TEXT PRIMARY KEY,
+  hubspot_id TEXT,
+  hash INTEGER,
+  outcome TEXT,
+  pending_hash INTEGER,
+  user_id TEXT,
+  user_updated TEXT,
+  ouid TEXT,
+  seen_run INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contact_state_outcome ON contact_state(outcome);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  direction TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  dry_run INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  status TEXT NOT NULL,
+  counts TEXT NOT NULL,
+  message TEXT
+);
+CREATE TABLE IF NOT EXISTS run_records (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL,
+  email TEXT NOT NULL,
+  action TEXT NOT NULL,
+  status TEXT NOT NULL,
+  category TEXT,
+  message TEXT NOT NULL,
+  correlation_id TEXT
+);
+CREATE INDEX IF NOT EXISTS run_records_run ON run_records(run_id, seq);
+";
+
+/// The database file name inside the data folder.
+pub const FILE_NAME: &str = "sync.sqlite3";
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`.
+    ///
+    /// # Errors
+    /// When the folder or file cannot be created or opened.
+    pub fn open_in(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join(FILE_NAME);
+        let err = |source| StoreError { path: path.display().to_string(), source };
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self { path, conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c).map_err(|source| StoreError { path: self.path.display().to_string(), source })
+    }
+
+    /// Drops the per-contact state when `scope` (portal + organization + mapping owner) is not
+    /// the one the state was built for.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn ensure_scope(&self, scope: &str) -> Result<()> {
+        self.with(|c| {
+            let current: Option<String> = c
+                .query_row("SELECT value FROM meta WHERE key = 'scope'", [], |r| r.get(0))
+                .optional()?;
+            if current.as_deref() != Some(scope) {
+                let tx = c.transaction()?;
+                tx.execute("DELETE FROM contact_state", [])?;
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES('scope', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [scope],
+                )?;
+                tx.commit()?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Marks runs left `Running` by a previous process as `Interrupted`; returns how many.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn mark_interrupted(&self) -> Result<usize> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = 'Interrupted',
+                 message = COALESCE(message, 'The app stopped during this run; the next run resumed it.')
+                 WHERE status = 'Running'",
+                [],
+            )
+        })
+    }
+
+    /// Starts a run row.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn begin_run(
+        &self,
+        direction: SyncDirection,
+        mode: RunMode,
+        dry_run: bool,
+        started_at: &str,
+    ) -> Result<i64> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs(direction, mode, dry_run, started_at, status, counts)
+                 VALUES(?1, ?2, ?3, ?4, 'Running', ?5)",
+                params![
+                    direction.as_str(),
+                    mode.as_str(),
+                    dry_run,
+                    started_at,
+                    serde_json::to_string(&RunCounts::default()).expect("counts serialize")
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Saves the counts of a running run (so a crash leaves them).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn save_counts(&self, run: i64, counts: &RunCounts) -> Result<()> {
+        let json = serde_json::to_string(counts).expect("counts serialize");
+        self.with(|c| c.execute("UPDATE runs SET counts = ?2 WHERE id = ?1", params![run, json]))
+            .map(|_| ())
+    }
+
+    /// Ends a run.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn finish_run(
+        &self,
+        run: i64,
+        status: RunStatus,
+        counts: &RunCounts,
+        message: Option<&str>,
+        finished_at: &str,
+        duration_ms: u64,
+    ) -> Result<()> {
+        let json = serde_json::to_string(counts).expect("counts serialize");
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = ?2, counts = ?3, message = ?4, finished_at = ?5,
+                 duration_ms = ?6 WHERE id = ?1",
+                params![run, status.as_str(), json, message, finished_at, duration_ms as i64],
+            )
+        })
+        .map(|_| ())
+    }
+
+    /// One run.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn run(&self, id: i64) -> Result<Option<RunSummary>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, direction, mode, dry_run, started_at, finished_at, duration_ms, status,
+                 counts, message FROM runs WHERE id = ?1",
+                [id],
+                row_to_summary,
+            )
+            .optional()
+        })
+    }
+
+    /// The latest runs, newest first.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn list_runs(&self, limit: u32) -> Result<Vec<RunSummary>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, direction, mode, dry_run, started_at, finished_at, duration_ms, status,
+                 counts, message FROM runs ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit], row_to_summary)?;
+            rows.collect()
+        })
+    }
+
+    /// The states of `emails` (absent = never seen).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn states(&self, emails: &[&str]) -> Result<HashMap<String, ContactState>> {
+        self.with(|c| {
+            let mut out = HashMap::with_capacity(emails.len());
+            let mut st = c.prepare_cached(
+                "SELECT hubspot_id, hash, outcome, pending_hash, user_id, user_updated, ouid,
+                 seen_run FROM contact_state WHERE email = ?1",
+            )?;
+            for e in emails {
+                let row = st
+                    .query_row([e], |r| {
+                        Ok(ContactState {
+                            hubspot_id: r.get(0)?,
+                            hash: r.get(1)?,
+                            outcome: r
+                                .get::<_, Option<String>>(2)?
+                                .and_then(|s| Outcome::parse(&s)),
+                            pending_hash: r.get(3)?,
+                            user_id: r.get(4)?,
+                            user_updated: r.get(5)?,
+                            ouid: r.get(6)?,
+                            seen_run: r.get(7)?,
+                        })
+                    })
+                    .optional()?;
+                if let Some(row) = row {
+                    out.insert((*e).to_owned(), row);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records that `run` saw `email` owned by Didomi user `user_id` (the winner).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn observe(&self, run: i64, seen: &[(&str, &str, &str, &str)]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO contact_state(email, user_id, user_updated, ouid, seen_run)
+                     VALUES(?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(email) DO UPDATE SET user_id = excluded.user_id,
+                       user_updated = excluded.user_updated, ouid = excluded.ouid,
+                       seen_run = excluded.seen_run",
+                )?;
+                for (email, user, updated, ouid) in seen {
+                    st.execute(params![email, user, updated, ouid, run])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// Marks writes as in flight (before the batch is sent).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn set_pending(&self, items: &[(&str, i64)]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO contact_state(email, pending_hash) VALUES(?1, ?2)
+                     ON CONFLICT(email) DO UPDATE SET pending_hash = excluded.pending_hash",
+                )?;
+                for (email, hash) in items {
+                    st.execute(params![email, hash])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// Records the outcomes of one batch in one transaction: `(email, outcome, hash,
+    /// hubspot_id)`. `hash` is kept for written and skipped people; a failure keeps the old hash
+    /// (so the record counts as changed next time) and clears the in-flight mark.
+    /// `hubspot_id = Some("")` forgets a stale id.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn record(&self, items: &[(&str, Outcome, i64, Option<&str>)]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut ok = tx.prepare_cached(
+                    "INSERT INTO contact_state(email, outcome, hash, hubspot_id) VALUES(?1, ?2, ?3, NULLIF(?4, ''))
+                     ON CONFLICT(email) DO UPDATE SET outcome = excluded.outcome,
+                       hash = excluded.hash, pending_hash = NULL,
+                       hubspot_id = CASE WHEN ?4 IS NULL THEN hubspot_id ELSE NULLIF(?4, '') END",
+                )?;
+                let mut failed = tx.prepare_cached(
+                    "INSERT INTO contact_state(email, outcome) VALUES(?1, 'failed')
+                     ON CONFLICT(email) DO UPDATE SET outcome = 'failed', pending_hash = NULL,
+                       hubspot_id = CASE WHEN ?2 IS NULL THEN hubspot_id ELSE NULLIF(?2, '') END",
+                )?;
+                for (email, outcome, hash, id) in items {
+                    match outcome {
+                        Outcome::Failed => failed.execute(params![email, id])?,
+                        o => ok.execute(params![email, o.as_str(), hash, id])?,
+                    };
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// The Didomi spellings of the emails whose last write failed (retried first).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn failed_ouids(&self, limit: u32) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT COALESCE(ouid, email) FROM contact_state WHERE outcome = 'failed'
+                 ORDER BY email LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Appends per-record failures and skips of a run.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn add_records(&self, run: i64, records: &[RecordOutcome]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO run_records(run_id, email, action, status, category, message,
+                     correlation_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for r in records {
+                    st.execute(params![
+                        run,
+                        r.email,
+                        r.action.as_str(),
+                        match r.status {
+                            RecordStatus::Failed => "failed",
+                            RecordStatus::Skipped => "skipped",
+                        },
+                        r.category,
+                        r.message,
+                        r.correlation_id
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// The failures and skips of a run, in order.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn records(
+        &self,
+        run: i64,
+        only_failed: bool,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<RecordOutcome>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT email, action, status, category, message, correlation_id FROM run_records
+                 WHERE run_id = ?1 AND (?2 = 0 OR status = 'failed') ORDER BY seq LIMIT ?3 OFFSET ?4",
+            )?;
+            let rows = st.query_map(params![run, only_failed, limit, offset], |r| {
+                Ok(RecordOutcome {
+                    email: r.get(0)?,
+                    action: RecordAction::parse(&r.get::<_, String>(1)?)
+                        .unwrap_or(RecordAction::Update),
+                    status: if r.get::<_, String>(2)? == "failed" {
+                        RecordStatus::Failed
+                    } else {
+                        RecordStatus::Skipped
+                    },
+                    category: r.get(3)?,
+                    message: r.get(4)?,
+                    correlation_id: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Counts of `contact_state` rows per outcome (diagnostics and tests).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn outcome_counts(&self) -> Result<HashMap<String, u64>> {
+        self.with(|c| {
+            let mut st =
+                c.prepare("SELECT COALESCE(outcome, '-'), COUNT(*) FROM contact_state GROUP BY 1")?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+            rows.collect()
+        })
+    }
+}
+
+fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    let counts: String = r.get(8)?;
+    Ok(RunSummary {
+        id: r.get(0)?,
+        direction: SyncDirection::parse(&r.get::<_, String>(1)?).unwrap_or(SyncDirection::Push),
+        mode: if r.get::<_, String>(2)? == "full" { RunMode::Full } else { RunMode::Incremental },
+        dry_run: r.get(3)?,
+        started_at: r.get(4)?,
+        finished_at: r.get(5)?,
+        duration_ms: r.get::<_, Option<i64>>(6)?.map(|d| d.max(0) as u64),
+        status: RunStatus::parse(&r.get::<_, String>(7)?).unwrap_or(RunStatus::Failed),
+        counts: serde_json::from_str(&counts).unwrap_or_default(),
+        message: r.get(9)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_scope_change_drops_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = Store::open_in(dir.path()).expect("opens");
+        s.ensure_scope("portal-1/org").expect("scope");
+        s.set_pending(&[("a@x.com", 7), ("b@x.com", 8)]).expect("pending");
+        s.record(&[
+            ("a@x.com", Outcome::Written, 7, Some("101")),
+            ("b@x.com", Outcome::Failed, 8, None),
+        ])
+        .expect("record");
+        let st = s.states(&["a@x.com", "b@x.com", "c@x.com"]).expect("states");
+        assert_eq!(st["a@x.com"].hubspot_id.as_deref(), Some("101"), "id kept");
+        assert_eq!(st["a@x.com"].hash, Some(7), "hash kept");
+        assert_eq!(st["a@x.com"].pending_hash, None, "in-flight mark cleared");
+        assert_eq!(st["b@x.com"].outcome, Some(Outcome::Failed), "failure kept");
+        assert_eq!(st["b@x.com"].hash, None, "a failure keeps no hash");
+        assert!(!st.contains_key("c@x.com"), "never seen");
+        assert_eq!(s.failed_ouids(10).expect("failed"), ["b@x.com"], "failed listed");
+        s.record(&[("a@x.com", Outcome::Written, 9, Some(""))]).expect("forget id");
+        assert_eq!(s.states(&["a@x.com"]).unwrap()["a@x.com"].hubspot_id, None, "id forgotten");
+        s.ensure_scope("portal-2/org").expect("scope change");
+        assert!(s.states(&["a@x.com"]).unwrap().is_empty(), "state of another portal dropped");
+    }
+
+    #[test]
+    fn history_keeps_runs_and_records_and_marks_interrupted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = Store::open_in(dir.path()).expect("opens");
+        let id =
+            s.begin_run(SyncDirection::Push, RunMode::Full, false, "2026-01-01T00:00:00Z").unwrap();
+        s.add_records(
+            id,
+            &[RecordOutcome {
+                email: "a@x.com".into(),
+                action: RecordAction::Update,
+                status: RecordStatus::Failed,
+                category: Some("VALIDATION_ERROR".into()),
+                message: "bad".into(),
+                correlation_id: Some("c-1".into()),
+            }],
+        )
+        .unwrap();
+        assert_eq!(s.mark_interrupted().unwrap(), 1, "a running run left behind is interrupted");
+        let runs = s.list_runs(10).unwrap();
+        assert_eq!(runs[0].status, RunStatus::Interrupted, "status");
+        assert_eq!(runs[0].mode, RunMode::Full, "mode");
+        let recs = s.records(id, true, 10, 0).unwrap();
+        assert_eq!(recs[0].correlation_id.as_deref(), Some("c-1"), "record kept");
+    }
+}
