@@ -41,6 +41,7 @@ mod facade;
 pub mod hubspot;
 pub mod mapping;
 pub mod options;
+pub mod pull;
 pub mod secrets;
 pub mod settings;
 pub mod sync;
@@ -52,6 +53,7 @@ pub use facade::{
     HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
 };
 pub use facade::mapping::{MappingReady, MappingView, Schemas};
+pub use facade::pull::{CheckStatus, GuideStep, SimulatedWorkflow, WorkflowCheck, WorkflowGuide};
 pub use options::BidirectionalSetup;
 pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
 pub use settings::{Settings, SettingsError};

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod consents;
+pub mod events;
 pub mod error;
 pub mod models;
 pub mod session;

@@ -9,9 +9,10 @@ mod config_file;
 mod didomi;
 pub mod dto;
 mod hubspot;
-mod sync;
 pub mod mapping;
 mod options;
+pub mod pull;
+mod sync;
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;

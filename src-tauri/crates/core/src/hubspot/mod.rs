@@ -12,6 +12,7 @@
 pub mod account;
 pub mod client;
 pub mod contacts;
+pub mod search;
 pub mod error;
 pub mod loopback;
 pub mod models;

@@ -1,0 +1,217 @@
+//! Writing consent events and reading one user (didomi-api.md §2–3): `POST
+//! /v1/consents/events` with one event or an array of at most [`MAX_EVENTS`], each with a
+//! caller-chosen `id` (Didomi refuses an id it already has with 409, which makes a retried
+//! write harmless), optionally `$disable_integrations=true` so Didomi does not forward the
+//! change to the organization's other integrations (its own HubSpot integration among them).
+//!
+//! [`DidomiClient`] only exposes `get`, so [`EventWriter`] sends the POST itself with the
+//! client's session (same 401 → new token → one retry rule) and the API base of the
+//! environment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::didomi::client::DidomiClient;
+use crate::didomi::consents::ConsentUser;
+use crate::didomi::error::{ApiErrorBody, Error, Result};
+use crate::environment::endpoint;
+
+/// Largest batch of events per request.
+pub const MAX_EVENTS: usize = 100;
+
+/// The user an event is for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventUser {
+    /// The organization's id for the user (the email).
+    pub organization_user_id: String,
+}
+
+/// One purpose of an event: `enabled` (absent = keep) and preference values (absent = keep).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventPurpose {
+    /// Purpose id.
+    pub id: String,
+    /// New purpose choice; absent keeps the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Preference id → `{ "value": "<id>,<id>" }` (`""` clears).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, EventValue>,
+}
+
+/// The selected value ids of one preference, comma-separated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventValue {
+    /// Comma-separated value ids.
+    pub value: String,
+}
+
+/// The consents part of an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventConsents {
+    /// Purposes that change.
+    pub purposes: Vec<EventPurpose>,
+}
+
+/// Who wrote the event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delegate {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// One consent event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsentEvent {
+    /// Idempotency key.
+    pub id: String,
+    /// Organization (also in the query).
+    pub organization_id: String,
+    /// Only GDPR is written.
+    pub regulation: String,
+    /// The user.
+    pub user: EventUser,
+    /// What changes.
+    pub consents: EventConsents,
+    /// This app.
+    pub delegate: Delegate,
+}
+
+/// The delegate this app writes as.
+pub fn app_delegate() -> Delegate {
+    Delegate { id: "didomi-hubspot-sync".into(), name: "HubSpot sync desktop app".into() }
+}
+
+/// Sends events with a [`DidomiClient`]'s session.
+#[derive(Debug, Clone)]
+pub struct EventWriter {
+    http: reqwest::Client,
+    base: Url,
+    client: Arc<DidomiClient>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UsersAnswer {
+    #[serde(default)]
+    data: Vec<ConsentUser>,
+}
+
+impl EventWriter {
+    /// A writer for `client`'s organization on the Didomi API at `base`.
+    pub fn new(http: reqwest::Client, base: Url, client: Arc<DidomiClient>) -> Self {
+        Self { http, base, client }
+    }
+
+    /// The organization id.
+    pub fn organization_id(&self) -> &str {
+        self.client.organization_id()
+    }
+
+    /// The users whose `organization_user_id` is exactly `ouid` (usually zero or one).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn users_by_ouid(&self, ouid: &str) -> Result<Vec<ConsentUser>> {
+        let org = self.client.organization_id().to_owned();
+        let a: UsersAnswer = self
+            .client
+            .get("/v1/consents/users", &[("organization_id", &org), ("organization_user_id", ouid)])
+            .await?;
+        Ok(a.data)
+    }
+
+    /// `POST /v1/consents/events` with 1–[`MAX_EVENTS`] events (an array). The batch is all or
+    /// nothing on Didomi's side: a 409 means one of the ids exists already.
+    ///
+    /// # Errors
+    /// See [`Error`]; an empty or oversized batch is an [`Error::Api`] 400 without a request.
+    pub async fn post_events(
+        &self,
+        events: &[ConsentEvent],
+        disable_integrations: bool,
+    ) -> Result<()> {
+        if events.is_empty() || events.len() > MAX_EVENTS {
+            return Err(Error::Api {
+                status: 400,
+                body: ApiErrorBody {
+                    message: Some(format!(
+                        "a batch holds 1 to {MAX_EVENTS} events, not {}",
+                        events.len()
+                    )),
+                    ..Default::default()
+                },
+                retry_after: None,
+            });
+        }
+        let url = endpoint(&self.base, "/v1/consents/events");
+        let org = self.client.organization_id().to_owned();
+        let mut query: Vec<(&str, &str)> = vec![("organization_id", &org)];
+        if disable_integrations {
+            query.push(("$disable_integrations", "true"));
+        }
+        let session = self.client.session();
+        let (token, generation) = session.token().await?;
+        let send = |token: String| {
+            self.http.post(url.clone()).query(&query).bearer_auth(token).json(events).send()
+        };
+        let mut response = send(token.expose().to_owned()).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            let token = session.after_unauthorized(generation).await?;
+            response = send(token.expose().to_owned()).await?;
+        }
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            return Err(Error::Api { status: status.as_u16(), body, retry_after });
+        }
+        // The answer echoes the stored events; a cut body means the write may not have
+        // happened, so it is an error (the retry with the same ids is safe).
+        serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| Error::Decode {
+            path: String::new(),
+            message: e.to_string(),
+            body: String::from_utf8_lossy(&bytes).chars().take(2000).collect(),
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_serializes_like_the_reference() {
+        let mut values = std::collections::BTreeMap::new();
+        values.insert("topics".to_owned(), EventValue { value: "a,b".into() });
+        let e = ConsentEvent {
+            id: "hs-pull-1-2".into(),
+            organization_id: "acme".into(),
+            regulation: "gdpr".into(),
+            user: EventUser { organization_user_id: "jane@example.com".into() },
+            consents: EventConsents {
+                purposes: vec![
+                    EventPurpose { id: "news".into(), enabled: Some(true), values },
+                    EventPurpose { id: "sms".into(), enabled: None, values: Default::default() },
+                ],
+            },
+            delegate: app_delegate(),
+        };
+        let v = serde_json::to_value(&e).expect("serializes");
+        assert_eq!(v["user"]["organization_user_id"], "jane@example.com", "user by OUID");
+        assert_eq!(v["consents"]["purposes"][0]["values"]["topics"]["value"], "a,b", "values");
+        assert!(v["consents"]["purposes"][1].get("enabled").is_none(), "absent enabled keeps");
+        assert!(v["consents"]["purposes"][1].get("values").is_none(), "absent values keep");
+    }
+}

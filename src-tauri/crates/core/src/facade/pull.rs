@@ -1,0 +1,499 @@
+//! The pull facade: `pull_run`, `sync_both`, the pull settings, the workflow guide and its
+//! "Check", and the Sandbox workflow emulation.
+//!
+//! The state and history live in `Environment.data_dir` (the push's `sync.sqlite3` for the
+//! history and fingerprints, `pull.sqlite3` for the pull's own state). HubSpot calls share the
+//! push's per-portal pacer. One pull at a time per [`Core`].
+//!
+//! Sandbox emulation: the core does not know the mode; [`Core::workflow_simulate`] takes the
+//! simulator's HubSpot base URL from the caller (the shell passes it only in Sandbox) and calls
+//! its admin route `PUT /_sim/hubspot/workflow`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use super::sync::{shared_pacer, shared_store};
+use super::{lock, Core};
+use crate::didomi::events::EventWriter;
+use crate::error::{Error, ErrorCode};
+use crate::pull::{pull, PullConfig, PullJob, PullReport, PullSettings, PullState};
+use crate::settings::HubSpotAuthMode;
+use crate::sync::{EngineConfig, Pacer, RunReport, SyncDirection, SyncProgress, SyncRequest};
+
+static RUNNING: LazyLock<Mutex<HashMap<usize, CancellationToken>>> =
+    LazyLock::new(Default::default);
+static STATES: LazyLock<Mutex<HashMap<PathBuf, Arc<PullState>>>> = LazyLock::new(Default::default);
+static SEARCH_PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> =
+    LazyLock::new(Default::default);
+
+/// The pull state of `data_dir` (opened once per process).
+///
+/// # Errors
+/// [`ErrorCode::SyncStateUnavailable`].
+pub fn shared_pull_state(data_dir: &Path) -> Result<Arc<PullState>, Error> {
+    let mut states = lock(&STATES);
+    if let Some(s) = states.get(data_dir) {
+        return Ok(s.clone());
+    }
+    let s = Arc::new(PullState::open_in(data_dir)?);
+    states.insert(data_dir.to_path_buf(), s.clone());
+    Ok(s)
+}
+
+fn search_pacer(portal: &str, cfg: &PullConfig) -> Arc<Pacer> {
+    lock(&SEARCH_PACERS)
+        .entry(portal.to_owned())
+        .or_insert_with(|| Arc::new(cfg.search_pacer()))
+        .clone()
+}
+
+struct RunningGuard(usize);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        lock(&RUNNING).remove(&self.0);
+    }
+}
+
+/// One step of the workflow setup guide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct GuideStep {
+    /// 1-based step number.
+    pub number: u8,
+    /// What to do.
+    pub text: String,
+    /// A deep link into the portal, when the step happens on a page of its own.
+    pub link: Option<String>,
+    /// The admin ticked it.
+    pub checked: bool,
+}
+
+/// The workflow setup guide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct WorkflowGuide {
+    /// Connected portal, if any.
+    #[ts(type = "number | null")]
+    pub portal_id: Option<u64>,
+    /// The portal's workflows page.
+    pub workflows_url: Option<String>,
+    /// The bidirectional option is on.
+    pub bidirectional: bool,
+    /// The counter property ("Didomi Changed").
+    pub counter_property: String,
+    /// The mapped HubSpot properties: the only valid triggers.
+    pub mapped_properties: Vec<String>,
+    /// The eleven steps.
+    pub steps: Vec<GuideStep>,
+    /// The pull settings.
+    pub settings: PullSettings,
+}
+
+/// The result of "Check".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum CheckStatus {
+    /// The counter rose after the last change of a mapped property: the workflow works.
+    Works,
+    /// The counter property does not exist in HubSpot.
+    PropertyMissing,
+    /// No contact has this email.
+    ContactMissing,
+    /// No mapped property of the contact changed yet.
+    NoEdit,
+    /// A mapped property changed but the counter did not rise after it.
+    NoChangeSeen,
+}
+
+/// What "Check" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct WorkflowCheck {
+    /// The verdict.
+    pub status: CheckStatus,
+    /// What it means and what to do.
+    pub message: String,
+    /// The counter's current value.
+    pub counter: Option<String>,
+    /// The mapped property that changed last, if any.
+    pub last_edited_property: Option<String>,
+}
+
+/// The Sandbox workflow as the simulator reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SimulatedWorkflow {
+    /// On or off.
+    pub enabled: bool,
+    /// Its triggers.
+    pub trigger_properties: Vec<String>,
+    /// The counter.
+    pub property: String,
+    /// How often it ran.
+    #[ts(type = "number")]
+    pub increments: u64,
+}
+
+const STEPS: [&str; 11] = [
+    "Open your HubSpot account (the one connected to this app).",
+    "Go to Automation › Workflows.",
+    "Click \"Create workflow\" and choose \"From scratch\" (contact-based).",
+    "Set up triggers › \"When filter criteria is met\": choose changes of the contact properties that should be sent to Didomi. Use only mapped properties (listed below).",
+    "Add an action › Property management › \"Increase or decrease property value\".",
+    "Select the \"Didomi Changed\" property and increase it by 1.",
+    "Click \"Review and publish\".",
+    "Choose whether to enroll existing contacts.",
+    "Next to \"Re-enrollment\", click \"Edit\".",
+    "Turn re-enrollment on and select all the triggers, then save.",
+    "Click \"Turn on\" (top right) to enable the workflow.",
+];
+
+impl Core {
+    fn pull_key(&self) -> usize {
+        self as *const Core as usize
+    }
+
+    fn workflows_url(&self) -> Option<String> {
+        let s = self.settings();
+        let portal = s.hubspot.portal_id.or(s.options.hubspot_account_id)?;
+        let domain = s.hubspot.ui_domain.clone().unwrap_or_else(|| "app.hubspot.com".into());
+        let domain = domain.trim_start_matches("https://").trim_end_matches('/').to_owned();
+        Some(format!("https://{domain}/workflows/{portal}"))
+    }
+
+    /// The pull settings.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn pull_settings(&self) -> Result<PullSettings, Error> {
+        shared_pull_state(&self.env.data_dir)?.settings()
+    }
+
+    /// Saves the pull settings (conflict winner, forwarding, ticked steps, auto-sync).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] for a step outside 1–11 or an interval under 5 minutes;
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn pull_settings_save(&self, mut s: PullSettings) -> Result<PullSettings, Error> {
+        if let Some(bad) = s.checked_steps.iter().find(|n| !(1..=11).contains(*n)) {
+            return Err(Error::invalid_input(format!(
+                "Step {bad} does not exist: the guide has steps 1 to 11."
+            )));
+        }
+        if s.auto_sync_minutes.is_some_and(|m| m < 5) {
+            return Err(Error::invalid_input(
+                "The auto-sync interval must be at least 5 minutes (HubSpot's search allows few requests); choose 5 or more, or turn auto-sync off.",
+            ));
+        }
+        s.checked_steps.sort_unstable();
+        s.checked_steps.dedup();
+        shared_pull_state(&self.env.data_dir)?.save_settings(&s)?;
+        Ok(s)
+    }
+
+    /// The workflow setup guide: the seed's eleven steps with deep links and ticks, the mapped
+    /// properties (the only valid triggers) and the settings.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub async fn workflow_guide(&self) -> Result<WorkflowGuide, Error> {
+        let s = self.settings();
+        let settings = self.pull_settings().await?;
+        let url = self.workflows_url();
+        let steps = STEPS
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let n = i as u8 + 1;
+                GuideStep {
+                    number: n,
+                    text: (*t).to_owned(),
+                    link: match n {
+                        1 => url.as_ref().map(|u| u.replace("/workflows/", "/contacts/")),
+                        2 | 3 | 11 => url.clone(),
+                        _ => None,
+                    },
+                    checked: settings.checked_steps.contains(&n),
+                }
+            })
+            .collect();
+        let mut mapped: Vec<String> =
+            s.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        mapped.dedup();
+        Ok(WorkflowGuide {
+            portal_id: s.hubspot.portal_id,
+            workflows_url: url,
+            bidirectional: s.options.bidirectional,
+            counter_property: s.options.didomi_changed_property.clone(),
+            mapped_properties: mapped,
+            steps,
+            settings,
+        })
+    }
+
+    /// Tells whether the workflow works for a test contact: after the admin edited one of its
+    /// mapped properties in HubSpot, the counter must have risen at or after that edit.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] for an empty email; HubSpot errors.
+    pub async fn workflow_check(&self, email: String) -> Result<WorkflowCheck, Error> {
+        let email = email.trim().to_owned();
+        if email.is_empty() {
+            return Err(Error::invalid_input(
+                "Enter the email of a test contact whose mapped property you edited in HubSpot.",
+            ));
+        }
+        let s = self.settings();
+        let counter = s.options.didomi_changed_property.clone();
+        let hubspot = self.hubspot().await?;
+        if hubspot.get_contact_property(&counter).await?.is_none() {
+            return Ok(WorkflowCheck {
+                status: CheckStatus::PropertyMissing,
+                message: format!("HubSpot has no \"{counter}\" property: turn on the bidirectional flow on the Options screen (it creates \"Didomi Changed\"), then set up the workflow."),
+                counter: None,
+                last_edited_property: None,
+            });
+        }
+        let mapped: Vec<String> = s.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        let mut with_history = mapped.clone();
+        with_history.push(counter.clone());
+        let joined = with_history.join(",");
+        let path = format!("{}/{}", crate::hubspot::paths::contacts(), urlencode(&email));
+        let r: Result<ContactWithHistory, crate::hubspot::Error> = hubspot
+            .get(
+                &path,
+                &[
+                    ("idProperty", "email"),
+                    ("properties", &counter),
+                    ("propertiesWithHistory", &joined),
+                ],
+            )
+            .await;
+        let contact = match r {
+            Ok(c) => c,
+            Err(crate::hubspot::Error::Api { status: 404, .. }) => {
+                return Ok(WorkflowCheck {
+                    status: CheckStatus::ContactMissing,
+                    message: format!("No HubSpot contact has the email {email}: check the spelling or pick another test contact."),
+                    counter: None,
+                    last_edited_property: None,
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ts = |h: &HistoryItem| crate::hubspot::search::parse_ms(&h.timestamp).unwrap_or(0);
+        let last_edit = mapped
+            .iter()
+            .filter_map(|p| {
+                contact
+                    .properties_with_history
+                    .get(p)
+                    .and_then(|h| h.iter().map(|x| (ts(x), x)).max_by_key(|x| x.0))
+                    .map(|(t, x)| (t, p.clone(), x.source_type.clone()))
+            })
+            .filter(|(_, _, src)| src.as_deref() != Some("IMPORT"))
+            .max_by_key(|x| x.0);
+        let counter_value = contact.properties.get(&counter).cloned().flatten();
+        let last_bump =
+            contact.properties_with_history.get(&counter).and_then(|h| h.iter().map(ts).max());
+        let Some((edit_ms, prop, _)) = last_edit else {
+            return Ok(WorkflowCheck {
+                status: CheckStatus::NoEdit,
+                message: format!("No mapped property of {email} was changed yet: edit one of them ({}) in HubSpot, wait a few seconds, then check again.", mapped.join(", ")),
+                counter: counter_value,
+                last_edited_property: None,
+            });
+        };
+        if last_bump.is_some_and(|b| b >= edit_ms) {
+            return Ok(WorkflowCheck {
+                status: CheckStatus::Works,
+                message: format!("The workflow works: \"{counter}\" rose to {} after {prop} changed. The next pull sends this contact to Didomi.", counter_value.as_deref().unwrap_or("?")),
+                counter: counter_value,
+                last_edited_property: Some(prop),
+            });
+        }
+        Ok(WorkflowCheck {
+            status: CheckStatus::NoChangeSeen,
+            message: format!("{prop} changed but \"{counter}\" did not rise after it. Check that the workflow is turned on, that {prop} is one of its triggers, and that re-enrollment is on for every trigger (steps 4, 10 and 11); HubSpot may also take a minute to run it — check again shortly."),
+            counter: counter_value,
+            last_edited_property: Some(prop),
+        })
+    }
+
+    /// Sandbox only: turns the simulator's workflow on or off with the mapped properties as
+    /// triggers. `admin_base` is the simulator's HubSpot base URL (the shell passes it only in
+    /// Sandbox).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidInput`] when the simulator refuses (e.g. no "Didomi Changed" yet);
+    /// [`ErrorCode::HubSpotUnavailable`] when it does not answer.
+    pub async fn workflow_simulate(
+        &self,
+        admin_base: &url::Url,
+        enabled: bool,
+    ) -> Result<SimulatedWorkflow, Error> {
+        let s = self.settings();
+        let mut triggers: Vec<String> =
+            s.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        triggers.dedup();
+        if enabled && triggers.is_empty() {
+            return Err(Error::invalid_input("Nothing is mapped yet: map at least one property on the Mapping screen; the simulated workflow uses the mapped properties as triggers."));
+        }
+        let url = crate::environment::endpoint(admin_base, "/_sim/hubspot/workflow");
+        let body = serde_json::json!({"enabled": enabled, "triggerProperties": triggers, "property": s.options.didomi_changed_property});
+        let r = self.http.put(url).json(&body).send().await.map_err(|e| {
+            Error::new(
+                ErrorCode::HubSpotUnavailable,
+                format!(
+                    "The Sandbox simulator did not answer ({e}); restart the app in Sandbox mode."
+                ),
+            )
+        })?;
+        let ok = r.status().is_success();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        if !ok {
+            return Err(Error::invalid_input(format!(
+                "The simulated workflow could not be set: {}. Turn on the bidirectional flow on the Options screen first.",
+                v["error"].as_str().unwrap_or("unknown error")
+            )));
+        }
+        serde_json::from_value(v).map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("The simulator answered an unexpected shape: {e}"),
+            )
+        })
+    }
+
+    /// Runs a pull (HubSpot → Didomi). Refuses to start while HubSpot or Didomi is not
+    /// connected, nothing is mapped, the bidirectional flow is off, or another pull runs.
+    ///
+    /// # Errors
+    /// The refusals above; [`ErrorCode::SyncStateUnavailable`]; HubSpot/Didomi errors that
+    /// stopped the run (it is `Failed` in the history).
+    pub async fn pull_run(
+        &self,
+        dry_run: bool,
+        on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,
+        cancel: CancellationToken,
+    ) -> Result<PullReport, Error> {
+        let settings = self.settings();
+        if !settings.options.bidirectional {
+            return Err(Error::invalid_input(
+                "The bidirectional flow is off: turn it on on the Options screen (it creates \"Didomi Changed\"), set up the HubSpot workflow on the Workflow screen, then pull.",
+            ));
+        }
+        if settings.mapping.is_empty() {
+            return Err(Error::new(ErrorCode::MappingEmpty, "Nothing is mapped yet: map at least one Didomi item to a HubSpot property on the Mapping screen, then pull again."));
+        }
+        let hubspot = self.hubspot().await?;
+        let didomi = self.didomi().await?;
+        let _guard = {
+            let mut running = lock(&RUNNING);
+            if running.contains_key(&self.pull_key()) {
+                return Err(Error::new(ErrorCode::SyncAlreadyRunning, "A pull is already running: wait for it to finish or cancel it, then start again."));
+            }
+            running.insert(self.pull_key(), cancel.clone());
+            RunningGuard(self.pull_key())
+        };
+        let store = shared_store(&self.env.data_dir)?;
+        let state = shared_pull_state(&self.env.data_dir)?;
+        let engine = EngineConfig {
+            rate_limit: match settings.hubspot.auth_mode {
+                Some(HubSpotAuthMode::PrivateApp) => 100,
+                _ => 110,
+            },
+            ..EngineConfig::default()
+        };
+        let cfg = PullConfig::default();
+        let portal =
+            settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
+        let org = settings.didomi.organization_id.clone().unwrap_or_default();
+        let job = PullJob {
+            events: EventWriter::new(
+                self.http.clone(),
+                self.env.didomi_api_base.clone(),
+                didomi.clone(),
+            ),
+            hubspot,
+            didomi,
+            store,
+            settings: state.settings()?,
+            state,
+            pacer: shared_pacer(&portal, &engine),
+            search_pacer: search_pacer(&portal, &cfg),
+            mapping: settings.mapping.clone(),
+            counter_property: settings.options.didomi_changed_property.clone(),
+            scope: format!("{}|{portal}|{org}", self.env.hubspot_api_base),
+            portal,
+        };
+        pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await
+    }
+
+    /// Push then pull, with one cancel token; the pull does not start when the push failed or
+    /// was cancelled.
+    ///
+    /// # Errors
+    /// As [`Core::sync_run`] and [`Core::pull_run`].
+    pub async fn sync_both(
+        &self,
+        dry_run: bool,
+        on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,
+        cancel: CancellationToken,
+    ) -> Result<(RunReport, Option<PullReport>), Error> {
+        let on_progress = Arc::new(on_progress);
+        let p = on_progress.clone();
+        let push = self
+            .sync_run(
+                SyncRequest { direction: SyncDirection::Push, dry_run, full: false },
+                move |x| p(x),
+                cancel.clone(),
+            )
+            .await?;
+        if cancel.is_cancelled() {
+            return Ok((push, None));
+        }
+        let p = on_progress.clone();
+        let pulled = self.pull_run(dry_run, move |x| p(x), cancel).await?;
+        Ok((push, Some(pulled)))
+    }
+
+    /// Cancels the running pull, if any.
+    pub async fn pull_cancel(&self) {
+        if let Some(t) = lock(&RUNNING).get(&self.pull_key()) {
+            t.cancel();
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryItem {
+    timestamp: String,
+    #[serde(default)]
+    source_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactWithHistory {
+    #[serde(default)]
+    properties: HashMap<String, Option<String>>,
+    #[serde(default)]
+    properties_with_history: HashMap<String, Vec<HistoryItem>>,
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,523 @@
+//! HubSpot values back into Didomi terms, and what one contact's pull must write.
+//!
+//! - boolean property of a purpose → `enabled` (`"true"`/`"false"`, case-insensitive);
+//! - boolean property of a value → that value selected or not in its preference (a single
+//!   preference takes only that value when it is selected);
+//! - text property of a preference → the value ids it names, parsed from labels or ids as the
+//!   mapping entry says ([`decode_preference`]); a token that matches no value is the
+//!   record's error, never guessed;
+//! - an unset HubSpot property has no opinion: nothing is written for it.
+//!
+//! Only items whose decoded value differs from the user's current Didomi state are written.
+//! When Didomi changed the same item since the last sync too, it is a conflict: the
+//! [`ConflictWinner`] setting decides (Didomi by default) and every conflict is reported.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::didomi::consents::{ConsentUser, PreferenceChoice, PurposeChoice};
+use crate::didomi::events::{EventPurpose, EventValue};
+use crate::didomi::models::Preference;
+use crate::mapping::{decode_preference, DidomiItem, Mapping, ValueEncoding, ValueLabel};
+use crate::sync::values::Values;
+
+/// Which side wins when both changed the same item since the last sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ConflictWinner {
+    /// Didomi's value stays (the next push writes it to HubSpot). The default.
+    #[default]
+    Didomi,
+    /// HubSpot's value is written to Didomi.
+    HubSpot,
+}
+
+/// The values and type of every preference of the library.
+#[derive(Debug, Clone, Default)]
+pub struct PreferenceBook {
+    values: HashMap<String, (Vec<ValueLabel>, bool)>,
+}
+
+impl PreferenceBook {
+    /// From the preferences library, labels in `lang`.
+    pub fn new(prefs: &[Preference], lang: &str) -> Self {
+        let values = prefs
+            .iter()
+            .map(|p| {
+                let vals = p
+                    .values
+                    .iter()
+                    .map(|v| ValueLabel { id: v.id.clone(), label: v.name.text(lang) })
+                    .collect();
+                (p.id.clone(), (vals, p.type_ == "single"))
+            })
+            .collect();
+        Self { values }
+    }
+
+    fn values(&self, preference_id: &str) -> &[ValueLabel] {
+        self.values.get(preference_id).map(|(v, _)| v.as_slice()).unwrap_or(&[])
+    }
+
+    fn single(&self, preference_id: &str) -> bool {
+        self.values.get(preference_id).is_some_and(|(_, s)| *s)
+    }
+}
+
+/// One item where both sides changed since the last sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Conflict {
+    /// The contact's email.
+    pub email: String,
+    /// The HubSpot property.
+    pub property: String,
+    /// HubSpot's value.
+    pub hubspot: String,
+    /// Didomi's value, written as the push would write it (`None` = no choice).
+    pub didomi: Option<String>,
+    /// Who won.
+    pub winner: ConflictWinner,
+}
+
+/// What the pull knows about the last sync of a contact.
+#[derive(Debug, Clone, Default)]
+pub struct LastSync {
+    /// The values (as the push writes them) both sides agreed on at the last pull.
+    pub baseline: Option<Values>,
+    /// The push state's fingerprint of the values last synced (either direction).
+    pub hash: Option<i64>,
+}
+
+/// The decision for one contact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    /// Purposes to put in the event (empty = nothing to write).
+    pub purposes: Vec<EventPurpose>,
+    /// Properties whose value is written, with Didomi's value before and HubSpot's after.
+    pub changes: Vec<(String, Option<String>, String)>,
+    /// Conflicts.
+    pub conflicts: Vec<Conflict>,
+    /// Properties that could not be read (the record's errors).
+    pub errors: Vec<String>,
+    /// The user's state once the event is applied.
+    pub after: ConsentUser,
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Canonical form of one item's value, to compare both sides whatever the text spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Canon {
+    Bool(bool),
+    Set(BTreeSet<String>),
+}
+
+fn canon_hubspot(
+    item: &DidomiItem,
+    text: &str,
+    encoding: ValueEncoding,
+    book: &PreferenceBook,
+) -> Result<Canon, String> {
+    match item {
+        DidomiItem::Purpose { .. } | DidomiItem::Value { .. } => parse_bool(text)
+            .map(Canon::Bool)
+            .ok_or_else(|| format!("\"{text}\" is not true or false")),
+        DidomiItem::Preference { preference_id, .. } => {
+            let ids = decode_preference(text, encoding, book.values(preference_id))
+                .map_err(|e| e.to_string())?;
+            if ids.len() > 1 && book.single(preference_id) {
+                return Err(format!(
+                    "\"{text}\" names {} values but the preference takes one",
+                    ids.len()
+                ));
+            }
+            Ok(Canon::Set(ids.into_iter().collect()))
+        }
+    }
+}
+
+fn canon_didomi(item: &DidomiItem, user: &ConsentUser) -> Option<Canon> {
+    let choice = |p: &str, pref: &str| -> Option<BTreeSet<String>> {
+        user.purpose(p)
+            .and_then(|c| c.values.get(pref))
+            .map(|c| c.ids().map(str::to_owned).collect())
+    };
+    match item {
+        DidomiItem::Purpose { purpose_id } => {
+            user.purpose(purpose_id).and_then(|p| p.enabled).map(Canon::Bool)
+        }
+        DidomiItem::Preference { purpose_id, preference_id } => {
+            choice(purpose_id, preference_id).map(Canon::Set)
+        }
+        DidomiItem::Value { purpose_id, preference_id, value_id } => {
+            choice(purpose_id, preference_id).map(|s| Canon::Bool(s.contains(value_id)))
+        }
+    }
+}
+
+fn purpose_mut<'a>(user: &'a mut ConsentUser, id: &str) -> &'a mut PurposeChoice {
+    if let Some(i) = user.consents.purposes.iter().position(|p| p.id == id) {
+        return &mut user.consents.purposes[i];
+    }
+    user.consents.purposes.push(PurposeChoice { id: id.to_owned(), ..Default::default() });
+    user.consents.purposes.last_mut().expect("just pushed")
+}
+
+/// Decides what the pull writes for one contact: HubSpot's mapped `hubspot` values against
+/// the Didomi `user` (`None` = no user yet), given the last sync.
+pub fn decide(
+    email: &str,
+    hubspot: &BTreeMap<String, Option<String>>,
+    user: Option<&ConsentUser>,
+    mapping: &Mapping,
+    book: &PreferenceBook,
+    labels: &crate::sync::values::Labels,
+    last: &LastSync,
+    winner: ConflictWinner,
+) -> Decision {
+    let empty = ConsentUser::default();
+    let user = user.unwrap_or(&empty);
+    let current = crate::sync::values::compute(user, mapping, labels);
+    let didomi_unchanged = last.hash == Some(crate::sync::values::fingerprint(&current));
+    let baseline = last
+        .baseline
+        .as_ref()
+        .filter(|b| last.hash.is_some() && last.hash == Some(crate::sync::values::fingerprint(b)));
+    let mut d = Decision { after: user.clone(), ..Default::default() };
+    // Preference rows first, then value rows (which refine the same preferences).
+    let mut entries: Vec<_> = mapping.entries.iter().collect();
+    entries.sort_by_key(|e| matches!(e.item, DidomiItem::Value { .. }));
+    for entry in entries {
+        let Some(text) = hubspot.get(&entry.property).and_then(|v| v.as_deref()) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let hs = match canon_hubspot(&entry.item, text, entry.encoding, book) {
+            Ok(c) => c,
+            Err(why) => {
+                d.errors.push(format!("{}: {why}", entry.property));
+                continue;
+            }
+        };
+        if canon_didomi(&entry.item, &d.after) == Some(hs.clone()) {
+            continue;
+        }
+        let didomi_text = current.get(&entry.property).cloned();
+        let didomi_changed = if didomi_unchanged {
+            false
+        } else if let Some(b) = baseline {
+            b.get(&entry.property) != didomi_text.as_ref()
+        } else {
+            didomi_text.is_some()
+        };
+        let hubspot_changed = match baseline.and_then(|b| b.get(&entry.property)) {
+            Some(base) => {
+                canon_hubspot(&entry.item, base, entry.encoding, book).ok() != Some(hs.clone())
+            }
+            None => true,
+        };
+        if didomi_changed && !hubspot_changed {
+            continue; // Didomi's own change: the push carries it to HubSpot.
+        }
+        if didomi_changed {
+            d.conflicts.push(Conflict {
+                email: email.to_owned(),
+                property: entry.property.clone(),
+                hubspot: text.to_owned(),
+                didomi: didomi_text.clone(),
+                winner,
+            });
+            if winner == ConflictWinner::Didomi {
+                continue;
+            }
+        }
+        apply(&mut d.after, &entry.item, &hs, book);
+        d.changes.push((entry.property.clone(), didomi_text, text.to_owned()));
+    }
+    d.purposes = event_purposes(user, &d.after);
+    d
+}
+
+fn apply(user: &mut ConsentUser, item: &DidomiItem, value: &Canon, book: &PreferenceBook) {
+    match (item, value) {
+        (DidomiItem::Purpose { purpose_id }, Canon::Bool(b)) => {
+            purpose_mut(user, purpose_id).enabled = Some(*b);
+        }
+        (DidomiItem::Preference { purpose_id, preference_id }, Canon::Set(ids)) => {
+            // Keep the library's value order.
+            let order = book.values(preference_id);
+            let mut sorted: Vec<&String> = ids.iter().collect();
+            sorted.sort_by_key(|id| order.iter().position(|v| &v.id == *id).unwrap_or(usize::MAX));
+            let value = sorted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+            purpose_mut(user, purpose_id)
+                .values
+                .insert(preference_id.clone(), PreferenceChoice { value });
+        }
+        (DidomiItem::Value { purpose_id, preference_id, value_id }, Canon::Bool(b)) => {
+            let single = book.single(preference_id);
+            let p = purpose_mut(user, purpose_id);
+            let mut ids: Vec<String> = p
+                .values
+                .get(preference_id)
+                .map(|c| c.ids().map(str::to_owned).collect())
+                .unwrap_or_default();
+            if *b {
+                if single {
+                    ids.clear();
+                }
+                if !ids.contains(value_id) {
+                    ids.push(value_id.clone());
+                }
+            } else {
+                ids.retain(|i| i != value_id);
+            }
+            p.values.insert(preference_id.clone(), PreferenceChoice { value: ids.join(",") });
+        }
+        _ => {}
+    }
+}
+
+/// The event purposes that turn `before` into `after` (only what differs).
+fn event_purposes(before: &ConsentUser, after: &ConsentUser) -> Vec<EventPurpose> {
+    let mut out = Vec::new();
+    for p in &after.consents.purposes {
+        let old = before.purpose(&p.id);
+        let enabled = (old.and_then(|o| o.enabled) != p.enabled).then_some(p.enabled).flatten();
+        let values: BTreeMap<String, EventValue> = p
+            .values
+            .iter()
+            .filter(|(k, v)| old.and_then(|o| o.values.get(*k)) != Some(*v))
+            .map(|(k, v)| (k.clone(), EventValue { value: v.value.clone() }))
+            .collect();
+        if enabled.is_some() || !values.is_empty() {
+            out.push(EventPurpose { id: p.id.clone(), enabled, values });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::MappingEntry;
+    use crate::sync::values::{fingerprint, Labels};
+
+    fn book() -> (PreferenceBook, Labels) {
+        let mut b = PreferenceBook::default();
+        let vals = |xs: &[(&str, &str)]| {
+            xs.iter().map(|(i, l)| ValueLabel { id: (*i).into(), label: (*l).into() }).collect()
+        };
+        b.values.insert(
+            "topics".into(),
+            (vals(&[("n", "News"), ("e", "Events"), ("o", "Offers")]), false),
+        );
+        b.values.insert("freq".into(), (vals(&[("d", "Daily"), ("w", "Weekly")]), true));
+        let mut l = Labels::default();
+        for (p, i, lab) in [
+            ("topics", "n", "News"),
+            ("topics", "e", "Events"),
+            ("topics", "o", "Offers"),
+            ("freq", "d", "Daily"),
+            ("freq", "w", "Weekly"),
+        ] {
+            l.insert(p, i, lab);
+        }
+        (b, l)
+    }
+
+    fn mapping() -> Mapping {
+        let e = |item, property: &str, encoding| MappingEntry {
+            item,
+            property: property.into(),
+            encoding,
+        };
+        Mapping {
+            entries: vec![
+                e(
+                    DidomiItem::Purpose { purpose_id: "news".into() },
+                    "c_news",
+                    ValueEncoding::Labels,
+                ),
+                e(
+                    DidomiItem::Preference {
+                        purpose_id: "news".into(),
+                        preference_id: "topics".into(),
+                    },
+                    "c_topics",
+                    ValueEncoding::Labels,
+                ),
+                e(
+                    DidomiItem::Preference {
+                        purpose_id: "news".into(),
+                        preference_id: "freq".into(),
+                    },
+                    "c_freq",
+                    ValueEncoding::Ids,
+                ),
+                e(
+                    DidomiItem::Value {
+                        purpose_id: "news".into(),
+                        preference_id: "topics".into(),
+                        value_id: "o".into(),
+                    },
+                    "c_offers",
+                    ValueEncoding::Labels,
+                ),
+            ],
+        }
+    }
+
+    fn hs(pairs: &[(&str, &str)]) -> BTreeMap<String, Option<String>> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned()))).collect()
+    }
+
+    fn user(json: &str) -> ConsentUser {
+        serde_json::from_str(json).expect("user json")
+    }
+
+    #[test]
+    fn decodes_labels_ids_and_booleans_into_one_event() {
+        let (b, l) = book();
+        let d = decide(
+            "a@x.com",
+            &hs(&[
+                ("c_news", "TRUE"),
+                ("c_topics", "events; news"),
+                ("c_freq", "w"),
+                ("c_offers", "true"),
+            ]),
+            None,
+            &mapping(),
+            &b,
+            &l,
+            &LastSync::default(),
+            ConflictWinner::Didomi,
+        );
+        assert!(d.errors.is_empty(), "all parsed: {:?}", d.errors);
+        assert_eq!(d.purposes.len(), 1, "one purpose touched");
+        let p = &d.purposes[0];
+        assert_eq!(p.enabled, Some(true), "purpose enabled from the boolean");
+        assert_eq!(
+            p.values["topics"].value, "n,e,o",
+            "labels case-insensitive, library order, value row added"
+        );
+        assert_eq!(p.values["freq"].value, "w", "ids parsed");
+        assert!(d.conflicts.is_empty(), "no Didomi value: no conflict");
+    }
+
+    #[test]
+    fn unknown_tokens_are_errors_and_equal_values_write_nothing() {
+        let (b, l) = book();
+        let u = user(
+            r#"{"consents":{"purposes":[{"id":"news","enabled":true,"values":{"topics":{"value":"e,n"}}}]}}"#,
+        );
+        let d = decide(
+            "a@x.com",
+            &hs(&[
+                ("c_news", "true"),
+                ("c_topics", "News;Events"),
+                ("c_freq", "hourly"),
+                ("c_offers", "yes"),
+            ]),
+            Some(&u),
+            &mapping(),
+            &b,
+            &l,
+            &LastSync::default(),
+            ConflictWinner::Didomi,
+        );
+        assert!(d.purposes.is_empty(), "same values in another order: nothing to write");
+        assert_eq!(
+            d.errors.len(),
+            2,
+            "the unknown id and the non-boolean are errors: {:?}",
+            d.errors
+        );
+        assert!(
+            d.errors[0].contains("hourly") || d.errors[1].contains("hourly"),
+            "the token is named"
+        );
+    }
+
+    #[test]
+    fn conflicts_follow_the_winner_setting() {
+        let (b, l) = book();
+        let m = mapping();
+        let base: Values =
+            [("c_news".to_owned(), "true".to_owned()), ("c_topics".to_owned(), "News".to_owned())]
+                .into();
+        let last = LastSync { hash: Some(fingerprint(&base)), baseline: Some(base) };
+        // Only Didomi changed (purpose off): the pull leaves it to the push.
+        let now = user(
+            r#"{"consents":{"purposes":[{"id":"news","enabled":false,"values":{"topics":{"value":"n"}}}]}}"#,
+        );
+        let d = decide(
+            "a@x.com",
+            &hs(&[("c_news", "true"), ("c_topics", "News")]),
+            Some(&now),
+            &m,
+            &b,
+            &l,
+            &last,
+            ConflictWinner::HubSpot,
+        );
+        assert!(
+            d.purposes.is_empty() && d.conflicts.is_empty(),
+            "only Didomi changed: nothing pulled"
+        );
+        // Only HubSpot changed: written, no conflict.
+        let same = user(
+            r#"{"consents":{"purposes":[{"id":"news","enabled":true,"values":{"topics":{"value":"n"}}}]}}"#,
+        );
+        let d = decide(
+            "a@x.com",
+            &hs(&[("c_news", "true"), ("c_topics", "Offers")]),
+            Some(&same),
+            &m,
+            &b,
+            &l,
+            &last,
+            ConflictWinner::Didomi,
+        );
+        assert!(d.conflicts.is_empty(), "Didomi unchanged since the sync: no conflict");
+        assert_eq!(d.purposes[0].values["topics"].value, "o", "HubSpot's change written");
+        assert_eq!(d.purposes[0].enabled, None, "the unchanged purpose is not in the event");
+        // Both changed topics.
+        let both = user(
+            r#"{"consents":{"purposes":[{"id":"news","enabled":true,"values":{"topics":{"value":"e"}}}]}}"#,
+        );
+        let hub = hs(&[("c_news", "true"), ("c_topics", "Offers")]);
+        let d = decide("a@x.com", &hub, Some(&both), &m, &b, &l, &last, ConflictWinner::Didomi);
+        assert_eq!(d.conflicts.len(), 1, "both changed topics: one conflict");
+        assert_eq!(d.conflicts[0].didomi.as_deref(), Some("Events"), "Didomi's value reported");
+        assert!(d.purposes.is_empty(), "Didomi wins: nothing written");
+        let d = decide("a@x.com", &hub, Some(&both), &m, &b, &l, &last, ConflictWinner::HubSpot);
+        assert_eq!(d.conflicts[0].winner, ConflictWinner::HubSpot, "winner reported");
+        assert_eq!(d.purposes[0].values["topics"].value, "o", "HubSpot wins: its value is written");
+        // A single preference given two values is the record's error.
+        let d = decide(
+            "a@x.com",
+            &hs(&[("c_freq", "d;w")]),
+            None,
+            &m,
+            &b,
+            &l,
+            &LastSync::default(),
+            ConflictWinner::Didomi,
+        );
+        assert_eq!(d.errors.len(), 1, "two values for a single preference refused");
+    }
+}
