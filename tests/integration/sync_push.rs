@@ -274,12 +274,13 @@ async fn cancel_stops_after_batches_in_flight_and_the_next_run_finishes() {
     let c = r.summary.counts;
     assert!(c.written >= 200 && c.written < want.len() as u64, "stopped part way: {c:?}");
     assert_eq!(records_written(&h) - base, c.written, "what was sent is what was counted");
-    let updates = progress.lock().unwrap();
-    assert!(updates.len() >= 2, "progress was streamed");
-    for w in updates.windows(2) {
-        assert!(w[1].written >= w[0].written, "progress only moves forward");
+    {
+        let updates = progress.lock().unwrap();
+        assert!(updates.len() >= 2, "progress was streamed");
+        for w in updates.windows(2) {
+            assert!(w[1].written >= w[0].written, "progress only moves forward");
+        }
     }
-    drop(updates);
     let r2 = push(&job, push_request(false, false), &test_engine(1.0)).await.expect("next run");
     assert_eq!(r2.summary.status, RunStatus::Succeeded, "finishes");
     assert_eq!(

@@ -1,0 +1,146 @@
+//! `didomi-hubspot-sync`: the app's push engine as a command line, built without Tauri so it
+//! runs on a server with no display or GTK.
+//!
+//! Where the connections come from (first match):
+//! 1. `--sandbox`: an in-process simulator (its own credentials; everything mapped unless
+//!    `--config` says otherwise);
+//! 2. `--hubspot-base-url` / `--didomi-base-url` (or only the credential variables):
+//!    `HUBSPOT_ACCESS_TOKEN` (private-app token or service key), `DIDOMI_API_KEY`,
+//!    `DIDOMI_API_SECRET`, `DIDOMI_ORGANIZATION_ID`;
+//! 3. otherwise the desktop app's saved settings ([`app`]) and OS keychain (Live mode).
+//!
+//! `--config FILE` takes the options and the mapping from an exported configuration file.
+//! Progress goes to stderr, the report (JSON) to stdout. Exit codes: 0 everything written,
+//! 2 partial (some records failed), 1 failed or cancelled.
+
+mod app;
+mod bench;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Pushes Didomi consents and preferences to HubSpot contact properties, headless.
+#[derive(Debug, Parser)]
+#[command(name = "didomi-hubspot-sync", version, about, long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(flatten)]
+    source: Source,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const LONG_ABOUT: &str = "\
+Pushes Didomi consents and preferences to HubSpot contact properties with the desktop app's \
+engine: incremental by default (only people whose mapped values changed since the last \
+successful push), batched (100 contacts a request), paced under HubSpot's rolling limit, \
+resumable after a crash.
+
+Connections, first match:
+  --sandbox                       an in-process simulator (try it without any account)
+  --hubspot-base-url / --didomi-base-url, or the variables below set
+                                  HUBSPOT_ACCESS_TOKEN (private-app token or service key),
+                                  DIDOMI_API_KEY, DIDOMI_API_SECRET, DIDOMI_ORGANIZATION_ID
+  (default)                       the desktop app's saved settings (Live mode) and OS keychain
+
+The options and the mapping come from the app's settings, or from --config FILE (a file the \
+app exported). Progress is written to stderr, the run report as JSON to stdout.
+
+Exit codes: 0 everything written (or nothing to write), 2 partial (some records failed; see \
+the report and the app's History), 1 the run failed or was cancelled (Ctrl-C cancels after the \
+batches in flight).";
+
+/// Where connections, options and state come from.
+#[derive(Debug, Args)]
+struct Source {
+    /// Take the options and mapping from this exported configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run against an in-process simulator instead of HubSpot and Didomi.
+    #[arg(long, global = true)]
+    sandbox: bool,
+    /// People in the sandbox simulator.
+    #[arg(long, global = true, default_value_t = 300, value_name = "N")]
+    sandbox_users: u64,
+    /// HubSpot API host (credentials from HUBSPOT_ACCESS_TOKEN).
+    #[arg(long, global = true, value_name = "URL")]
+    hubspot_base_url: Option<url::Url>,
+    /// Didomi API host (credentials from DIDOMI_API_KEY, DIDOMI_API_SECRET, DIDOMI_ORGANIZATION_ID).
+    #[arg(long, global = true, value_name = "URL")]
+    didomi_base_url: Option<url::Url>,
+    /// Folder of the sync state and history database (default: the app's data folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Create missing contacts (overrides the saved upsert option).
+    #[arg(long, global = true, conflicts_with = "no_upsert")]
+    upsert: bool,
+    /// Skip people without a contact (overrides the saved upsert option).
+    #[arg(long, global = true)]
+    no_upsert: bool,
+    /// Log filter for stderr (e.g. `info`, `dhs_core=debug`).
+    #[arg(long, global = true, default_value = "warn", value_name = "FILTER")]
+    log: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Synchronize.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Benchmark the engine against the simulator binary (separate process) and print JSON.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncCommand {
+    /// Push Didomi → HubSpot.
+    Push(PushArgs),
+}
+
+/// `sync push` flags.
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// Plan only: report what would be created, updated, skipped; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Full reconcile: compare everyone with HubSpot's current values and write every difference.
+    #[arg(long)]
+    full: bool,
+    /// Progress as JSON lines on stderr (instead of text).
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.source.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let rt =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: the async runtime could not start: {e}");
+                return ExitCode::from(1);
+            }
+        };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Sync(SyncCommand::Push(args)) => run::push(&cli.source, &args).await,
+            Command::Bench(args) => bench::run(&args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! `sync push`: build the connections, run the engine, stream progress to stderr, print the
+//! report as JSON on stdout and turn the run status into the exit code.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dhs_core::didomi::{DidomiClient, Session};
+use dhs_core::hubspot::HubSpotClient;
+use dhs_core::mapping::Mapping;
+use dhs_core::settings::SyncOptions;
+use dhs_core::sync::{EngineConfig, PushJob, RunStatus, Store};
+use dhs_core::{
+    Core, Environment, RunReport, SecretStore, SyncDirection, SyncProgress, SyncRequest,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{app, PushArgs, Source};
+
+/// Options and mapping read from `--config`.
+fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (file, _) = dhs_core::config_file::parse(&bytes).map_err(|p| {
+        let at = match (p.line, p.column) {
+            (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+            _ => String::new(),
+        };
+        anyhow::anyhow!(
+            "{} is not a usable configuration file at {}{at}: {}",
+            path.display(),
+            p.path,
+            p.message
+        )
+    })?;
+    let o = file.options;
+    let options = SyncOptions {
+        property_group: o.property_group,
+        batch_size: o.batch_size,
+        upsert: o.upsert,
+        bidirectional: o.bidirectional,
+        hubspot_account_id: o.hubspot_account_id,
+        didomi_changed_property: o.didomi_changed_property,
+    };
+    let entries = file
+        .mappings
+        .into_iter()
+        .map(|e| dhs_core::mapping::MappingEntry {
+            item: e.item,
+            property: e.property,
+            encoding: e.encoding,
+        })
+        .collect();
+    Ok((options, Mapping { entries }))
+}
+
+fn env(name: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        _ => bail!("{name} is not set: export it (see --help) or run without --hubspot-base-url/--didomi-base-url to use the app's saved connection"),
+    }
+}
+
+/// Progress printer: text (or JSON lines) on stderr, at most once a second for text.
+fn progress(json: bool) -> impl Fn(SyncProgress) + Send + Sync + 'static {
+    let last = std::sync::Mutex::new(None::<Instant>);
+    move |p: SyncProgress| {
+        if json {
+            eprintln!("{}", serde_json::to_string(&p).unwrap_or_default());
+            return;
+        }
+        let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+        if p.phase != "finishing" && l.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        *l = Some(Instant::now());
+        let eta = p.eta_seconds.map(|s| format!(", ~{s:.0} s left")).unwrap_or_default();
+        eprintln!(
+            "[{}] read {} · to write {} · written {} (created {}, updated {}) · unchanged {} · skipped {} · invalid {} · duplicates {} · failed {} · {:.0}/s{eta}",
+            p.phase, p.read, p.to_write, p.written, p.created, p.updated, p.unchanged, p.skipped,
+            p.invalid, p.duplicates, p.failed, p.rate_per_s
+        );
+    }
+}
+
+/// Cancels on Ctrl-C / SIGTERM (after the batches in flight).
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut term) = signal(SignalKind::terminate()) else { return };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("cancelling after the batches in flight…");
+        t.cancel();
+    });
+    token
+}
+
+/// The exit code of a run.
+pub fn exit_code(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::Succeeded => 0,
+        RunStatus::Partial => 2,
+        _ => 1,
+    }
+}
+
+/// `sync push`.
+pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
+    let req =
+        SyncRequest { direction: SyncDirection::Push, dry_run: args.dry_run, full: args.full };
+    let from_file = src.config.as_deref().map(config_file).transpose()?;
+    let cancel = cancel_on_signal();
+    let direct = src.hubspot_base_url.is_some()
+        || src.didomi_base_url.is_some()
+        || std::env::var_os("HUBSPOT_ACCESS_TOKEN").is_some();
+    let report = if src.sandbox {
+        sandbox(src, req, from_file, args.json, cancel).await?
+    } else if direct {
+        let http = dhs_core::hubspot::client::http_client();
+        let hs_base = src
+            .hubspot_base_url
+            .clone()
+            .unwrap_or_else(|| "https://api.hubapi.com".parse().expect("url"));
+        let di_base = src
+            .didomi_base_url
+            .clone()
+            .unwrap_or_else(|| "https://api.didomi.io".parse().expect("url"));
+        let hubspot = HubSpotClient::with_token(
+            http.clone(),
+            hs_base.clone(),
+            env("HUBSPOT_ACCESS_TOKEN")?.into(),
+        );
+        let session = Session::new(
+            http.clone(),
+            di_base.clone(),
+            env("DIDOMI_API_KEY")?,
+            env("DIDOMI_API_SECRET")?.into(),
+        );
+        let org = env("DIDOMI_ORGANIZATION_ID")?;
+        let didomi = DidomiClient::new(http, di_base, Arc::new(session), org.clone());
+        let data_dir = match &src.data_dir {
+            Some(d) => d.clone(),
+            None => app::data_dir()?,
+        };
+        let (options, mapping) = match from_file {
+            Some(f) => f,
+            None => {
+                let s = app::load(&data_dir)?;
+                (s.options, s.mapping)
+            }
+        };
+        if mapping.is_empty() {
+            bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
+        }
+        let scope = format!("{hs_base}|token|{org}");
+        run_engine(src, req, hubspot, didomi, &data_dir, options, mapping, scope, args.json, cancel)
+            .await?
+    } else {
+        app_connection(src, req, from_file, args.json, cancel).await?
+    };
+    println!("{}", serde_json::to_string_pretty(&report).context("report to JSON")?);
+    Ok(exit_code(report.summary.status))
+}
+
+async fn run_engine(
+    src: &Source,
+    req: SyncRequest,
+    hubspot: HubSpotClient,
+    didomi: DidomiClient,
+    data_dir: &Path,
+    options: SyncOptions,
+    mapping: Mapping,
+    scope: String,
+    json: bool,
+    cancel: CancellationToken,
+) -> Result<RunReport> {
+    let cfg = EngineConfig {
+        batch_size: options.batch_size.clamp(1, 100) as usize,
+        ..EngineConfig::default()
+    };
+    let store =
+        Store::open_in(data_dir).map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
+    let upsert = if src.upsert {
+        true
+    } else if src.no_upsert {
+        false
+    } else {
+        options.upsert
+    };
+    let job = PushJob {
+        hubspot: Arc::new(hubspot),
+        didomi: Arc::new(didomi),
+        store: Arc::new(store),
+        pacer: Arc::new(cfg.pacer()),
+        mapping,
+        upsert,
+        scope,
+    };
+    dhs_core::sync::push(job, req, cfg, Arc::new(progress(json)), cancel)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))
+}
+
+async fn sandbox(
+    src: &Source,
+    req: SyncRequest,
+    from_file: Option<(SyncOptions, Mapping)>,
+    json: bool,
+    cancel: CancellationToken,
+) -> Result<RunReport> {
+    let sim = dhs_simulator::start(dhs_simulator::Config {
+        users: src.sandbox_users,
+        ..Default::default()
+    })
+    .await
+    .context("starting the sandbox simulator")?;
+    let info = sim.info.clone();
+    let http = dhs_core::hubspot::client::http_client();
+    let hs_base: url::Url = info.hubspot.parse()?;
+    let di_base: url::Url = info.didomi.parse()?;
+    let hubspot = HubSpotClient::with_token(
+        http.clone(),
+        hs_base,
+        info.hubspot_private_app_token.as_str().into(),
+    );
+    let session = Session::new(
+        http.clone(),
+        di_base.clone(),
+        info.didomi_api_key.key.clone(),
+        info.didomi_api_key.secret.as_str().into(),
+    );
+    let didomi =
+        DidomiClient::new(http, di_base, Arc::new(session), info.didomi_organization_id.clone());
+    let (options, mapping) = match from_file {
+        Some(f) => f,
+        None => {
+            let tree = didomi
+                .config_tree()
+                .await
+                .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?
+                .context("the sandbox has no configuration tree")?;
+            (
+                SyncOptions { upsert: true, ..SyncOptions::default() },
+                dhs_core::sync::automap::full_mapping(&tree),
+            )
+        }
+    };
+    dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, &options.property_group)
+        .await
+        .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
+    let tmp;
+    let data_dir = match &src.data_dir {
+        Some(d) => d.as_path(),
+        None => {
+            tmp = std::env::temp_dir()
+                .join(format!("didomi-hubspot-sync-sandbox-{}", std::process::id()));
+            tmp.as_path()
+        }
+    };
+    let scope = format!("sandbox|{}", info.didomi_organization_id);
+    let r = run_engine(src, req, hubspot, didomi, data_dir, options, mapping, scope, json, cancel)
+        .await;
+    sim.shutdown().await;
+    r
+}
+
+async fn app_connection(
+    src: &Source,
+    req: SyncRequest,
+    from_file: Option<(SyncOptions, Mapping)>,
+    json: bool,
+    cancel: CancellationToken,
+) -> Result<RunReport> {
+    let app_dir = app::data_dir()?;
+    let mut settings = app::load(&app_dir)?;
+    if let Some((options, mapping)) = from_file {
+        settings.options = options;
+        settings.mapping = mapping;
+    }
+    if src.upsert {
+        settings.options.upsert = true;
+    } else if src.no_upsert {
+        settings.options.upsert = false;
+    }
+    let data_dir = src.data_dir.clone().unwrap_or_else(|| app_dir.clone());
+    let env = Environment::live(data_dir);
+    let secrets = SecretStore::keyring(env.keyring_service.clone());
+    let sink_dir = app_dir.clone();
+    let core =
+        Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
+    core.sync_run(req, progress(json), cancel)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_status() {
+        assert_eq!(exit_code(RunStatus::Succeeded), 0, "all written");
+        assert_eq!(exit_code(RunStatus::Partial), 2, "partial");
+        assert_eq!(exit_code(RunStatus::Failed), 1, "failed");
+        assert_eq!(exit_code(RunStatus::Cancelled), 1, "cancelled is not success");
+    }
+}
