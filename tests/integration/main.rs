@@ -18,3 +18,5 @@ mod options;
 mod mapping;
 // Export/import: round trip, no secret, bad-file corpus, warnings, v0 migration, changed file.
 mod config_file;
+// Push engine under faults: 429 storms, 5xx/drops/malformed, latency, 207, split, token expiry.
+mod sync_faults;
