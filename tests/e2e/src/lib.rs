@@ -47,6 +47,15 @@ impl Profile {
         dir
     }
 
+    /// The folder the app's save/open dialogs are replaced by (`DHS_TEST_DIALOG_DIR`): exports
+    /// land in `export.json`, imports are read from `import.json`, CSVs are
+    /// `failures-<run>.csv`.
+    pub fn dialog_dir(&self) -> PathBuf {
+        let p = self.dir.path().join("dialogs");
+        std::fs::create_dir_all(&p).expect("dialog folder");
+        p
+    }
+
     /// The URLs the app asked the system browser to open, oldest first.
     pub fn opened_urls(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.path().join("opened-urls.txt"))
@@ -148,6 +157,7 @@ impl App {
             .env("XDG_RUNTIME_DIR", profile.runtime_dir())
             .env("NO_AT_BRIDGE", "1")
             .env("DHS_MODE", "sandbox")
+            .env("DHS_TEST_DIALOG_DIR", profile.dialog_dir())
             .env(
                 "PATH",
                 format!(
@@ -333,6 +343,46 @@ impl App {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("[{}] the app never opened the system browser", self.name)
+    }
+
+    /// Every element with `testid`.
+    pub async fn all(&self, testid: &str) -> Vec<Element> {
+        self.client.find_all(Locator::Css(&Self::css(testid))).await.unwrap_or_default()
+    }
+
+    /// Runs JavaScript in the window and returns its result.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("js {script}: {e}"))
+    }
+
+    /// The base URLs of the in-process simulator, read from the Sandbox status line
+    /// (`HubSpot http://… · Didomi http://…`).
+    pub async fn simulator_urls(&self) -> (String, String) {
+        let text = self.page_text().await;
+        let url_after = |label: &str| {
+            let from = text.find(&format!("{label} http")).map(|i| i + label.len() + 1)?;
+            text[from..].split_whitespace().next().map(|u| u.trim_end_matches('/').to_owned())
+        };
+        (
+            url_after("HubSpot").expect("the status line shows the HubSpot URL"),
+            url_after("Didomi").expect("the status line shows the Didomi URL"),
+        )
+    }
+
+    /// Connects HubSpot (Install, the consent page granted, the loopback callback) and Didomi
+    /// (the Sandbox key), as an admin would on the Connect screen.
+    pub async fn connect_both(&self, profile: &Profile) {
+        self.click("nav-connect").await;
+        let before = profile.opened_urls().len();
+        self.click("hubspot-install").await;
+        let opened = self.wait_opened_url(profile, before).await;
+        let location = consent(&opened, "grant").await.location();
+        let (status, _) = follow(&location).await;
+        assert_eq!(status, 200, "the loopback listener accepts the callback");
+        self.wait_text("hubspot-account", "the connected portal", |t| t.contains("Portal id"))
+            .await;
+        self.click("didomi-connect").await;
+        self.wait_testid("didomi-account").await;
     }
 
     /// Ends the session (which closes the app) and stops tauri-driver.

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /_sim/hubspot/stats` | the [`Stats`](super::Stats) counters |
 //! | `POST /_sim/hubspot/stats/reset` | zeroes them |
-//! | `GET /_sim/hubspot/info` | portal ids, app id, user, contact count |
+//! | `GET /_sim/hubspot/info` | portal ids, app id, user, contact count, the private-app token |
 //! | `POST /_sim/hubspot/contacts/{id}/edit` | `{"property","value","source":"CRM_UI"\|"WORKFLOW"}`: an edit made in the UI or by a workflow |
 //! | `POST /_sim/hubspot/contacts/{id}/increment` | `{"property","by"}`: the workflow "increase property value" action |
 //! | `POST /_sim/hubspot/tokens/revoke-all` | revokes every OAuth token (uninstall) |
@@ -62,6 +62,9 @@ async fn info(State(hs): State<Arc<HubSpot>>) -> Response {
         "appId": hs.app_id(),
         "user": hs.user(),
         "contactCount": hs.contact_count(),
+        // Tests of the desktop app reach the in-process Sandbox simulator only over HTTP; this
+        // token (also printed in the binary's JSON line) lets them read the portal as it is.
+        "privateAppToken": hs.private_app_token(),
     }))
     .into_response()
 }
