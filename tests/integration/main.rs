@@ -20,3 +20,7 @@ mod mapping;
 mod config_file;
 // Push engine under faults: 429 storms, 5xx/drops/malformed, latency, 207, split, token expiry.
 mod sync_faults;
+// Pull (HubSpot → Didomi): counters, decoding, conflicts, idempotent retries, 10k+ walk, faults.
+mod pull;
+// No echo between push and pull with the simulated workflow on.
+mod echo;

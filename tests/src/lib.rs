@@ -225,7 +225,11 @@ impl Harness {
     /// A push job over the core's clients with every purpose, preference and value mapped
     /// (properties created in the simulated portal), a fresh pacer and the state database in
     /// [`Harness::data_dir`].
-    pub async fn push_job(&self, upsert: bool, cfg: &dhs_core::sync::EngineConfig) -> dhs_core::sync::PushJob {
+    pub async fn push_job(
+        &self,
+        upsert: bool,
+        cfg: &dhs_core::sync::EngineConfig,
+    ) -> dhs_core::sync::PushJob {
         let hubspot = self.core.hubspot().await.expect("HubSpot client");
         let didomi = self.core.didomi().await.expect("Didomi client");
         let tree = didomi.config_tree().await.expect("config tree").expect("a tree");
@@ -290,4 +294,80 @@ pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
         backoff_max: std::time::Duration::from_millis(50),
         ..dhs_core::sync::EngineConfig::default().scaled(time_scale)
     }
+}
+
+/// A pull job sharing `push`'s clients, state database, mapping and scope (so the push's
+/// fingerprints and the pull's writes see each other), with "Didomi Changed" created in the
+/// simulated portal, the pull state in [`Harness::data_dir`] and fresh pacers.
+pub async fn pull_job(
+    h: &Harness,
+    push: &dhs_core::sync::PushJob,
+    cfg: &dhs_core::pull::PullConfig,
+    settings: dhs_core::pull::PullSettings,
+) -> dhs_core::pull::PullJob {
+    let counter = "didomi_changed";
+    if push.hubspot.get_contact_property(counter).await.expect("property read").is_none() {
+        push.hubspot
+            .create_contact_property(&dhs_core::options::didomi_changed_property(counter, "didomi"))
+            .await
+            .expect("Didomi Changed created");
+    }
+    let state = dhs_core::pull::PullState::open_in(&h.data_dir()).expect("pull state");
+    dhs_core::pull::PullJob {
+        hubspot: push.hubspot.clone(),
+        didomi: push.didomi.clone(),
+        events: dhs_core::didomi::events::EventWriter::new(
+            dhs_core::hubspot::client::http_client(),
+            h.sim.info.didomi.parse().expect("didomi url"),
+            push.didomi.clone(),
+        ),
+        store: push.store.clone(),
+        state: Arc::new(state),
+        pacer: push.pacer.clone(),
+        search_pacer: Arc::new(cfg.search_pacer()),
+        mapping: push.mapping.clone(),
+        counter_property: counter.into(),
+        settings,
+        scope: push.scope.clone(),
+        portal: h.sim.hubspot.portal_id().to_string(),
+    }
+}
+
+/// A fast pull configuration for a simulator at `time_scale`: short backoffs, no lag.
+pub fn test_pull_config(time_scale: f64) -> dhs_core::pull::PullConfig {
+    dhs_core::pull::PullConfig {
+        backoff_base: std::time::Duration::from_millis(5),
+        backoff_max: std::time::Duration::from_millis(50),
+        ..dhs_core::pull::PullConfig::default().scaled(time_scale)
+    }
+}
+
+/// Runs a pull of `job` (rebuilt from its parts, since a job is consumed) without progress.
+pub async fn run_pull(
+    job: dhs_core::pull::PullJob,
+    dry_run: bool,
+    cfg: &dhs_core::pull::PullConfig,
+) -> Result<dhs_core::pull::PullReport, dhs_core::Error> {
+    dhs_core::pull::pull(
+        job,
+        dry_run,
+        cfg.clone(),
+        Arc::new(|_| {}),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+}
+
+/// Turns the simulated workflow on with the mapped properties of `mapping` as triggers.
+pub fn simulate_workflow(h: &Harness, mapping: &dhs_core::mapping::Mapping) {
+    let mut triggers: Vec<String> = mapping.entries.iter().map(|e| e.property.clone()).collect();
+    triggers.dedup();
+    h.sim
+        .hubspot
+        .set_workflow(dhs_simulator::hubspot::workflow::WorkflowConfig {
+            enabled: true,
+            trigger_properties: triggers,
+            property: "didomi_changed".into(),
+        })
+        .expect("workflow on");
 }

@@ -54,8 +54,10 @@ pub type ProgressFn = Arc<dyn Fn(SyncProgress) + Send + Sync>;
 pub struct PullConfig {
     /// Search page size (≤ 200).
     pub search_limit: u32,
-    /// Searches per second (HubSpot allows 5 per account).
+    /// Searches per [`PullConfig::search_window`] (HubSpot allows 5 per second per account).
     pub searches_per_s: u32,
+    /// The search limit's window (1 s; tests shorten it with the simulator's time scale).
+    pub search_window: Duration,
     /// How far behind the last seen modification the next pull starts (search indexing lag).
     pub lag: Duration,
     /// Attempts per call on transient failures.
@@ -79,6 +81,7 @@ impl Default for PullConfig {
         Self {
             search_limit: 200,
             searches_per_s: 4,
+            search_window: Duration::from_secs(1),
             lag: Duration::from_secs(300),
             max_attempts: 6,
             backoff_base: Duration::from_millis(500),
@@ -94,7 +97,15 @@ impl Default for PullConfig {
 impl PullConfig {
     /// The search pacer these settings ask for.
     pub fn search_pacer(&self) -> Pacer {
-        Pacer::new(self.searches_per_s.max(1), Duration::from_secs(1), Duration::from_millis(50))
+        Pacer::new(self.searches_per_s.max(1), self.search_window, self.search_window / 20)
+    }
+
+    /// The same settings for a simulator whose windows are divided by `time_scale`.
+    pub fn scaled(mut self, time_scale: f64) -> Self {
+        if time_scale.is_finite() && time_scale > 0.0 {
+            self.search_window = self.search_window.div_f64(time_scale);
+        }
+        self
     }
 }
 
@@ -329,6 +340,7 @@ impl Run {
         let ids: Vec<&str> = recs.iter().map(|r| r.id.as_str()).collect();
         let known = self.job.state.contacts(&ids)?;
         let mut todo: Vec<(SearchRecord, i64, String)> = Vec::new();
+        let mut quick: Vec<(String, String, i64, Option<crate::sync::values::Values>)> = Vec::new();
         for r in recs {
             if self.processed.contains(&r.id) {
                 continue;
@@ -344,7 +356,14 @@ impl Run {
             }
             self.processed.insert(r.id.clone());
             self.counts.read += 1;
+            let has_values = self.properties.iter().any(|p| r.value(p).is_some());
             match normalize_email(r.value("email")) {
+                Ok(email) if !has_values => {
+                    // No mapped value in HubSpot: no opinion, nothing to compare or write.
+                    self.counts.unchanged += 1;
+                    self.plan.unchanged += 1;
+                    quick.push((r.id.clone(), email, counter, None));
+                }
                 Ok(email) => todo.push((r, counter, email)),
                 Err(why) => {
                     self.counts.invalid += 1;
@@ -358,16 +377,12 @@ impl Run {
                             r.id
                         ),
                     ));
-                    if !self.dry_run {
-                        self.job.state.record_done(&[(
-                            r.id.clone(),
-                            String::new(),
-                            counter,
-                            None,
-                        )])?;
-                    }
+                    quick.push((r.id.clone(), String::new(), counter, None));
                 }
             }
+        }
+        if !self.dry_run && !quick.is_empty() {
+            self.job.state.record_done(&quick)?;
         }
         if todo.is_empty() {
             return Ok(());

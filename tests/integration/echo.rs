@@ -1,0 +1,90 @@
+//! No echo, with the simulated workflow on (it raises "Didomi Changed" for every change of a
+//! mapped property, our own API writes included, exactly like a real workflow):
+//! - a push followed by a pull writes nothing back to Didomi for the contacts the push wrote;
+//! - a pull followed by a push writes nothing back to HubSpot for the contacts the pull wrote.
+
+use dhs_core::pull::PullSettings;
+use dhs_core::sync::values::normalize_email;
+use dhs_core::sync::RunStatus;
+use dhs_tests::{
+    pull_job, push, push_request, run_pull, simulate_workflow, start_connected, test_engine,
+    test_pull_config,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_then_a_pull_writes_nothing_back_to_didomi() {
+    let h = start_connected(300, 100.0).await;
+    let ecfg = test_engine(100.0);
+    let cfg = test_pull_config(100.0);
+    let job = h.push_job(true, &ecfg).await;
+    let _ = pull_job(&h, &job, &cfg, PullSettings::default()).await; // creates the counter
+    simulate_workflow(&h, &job.mapping);
+    let r = push(&job, push_request(false, false), &ecfg).await.expect("push");
+    assert_eq!(r.summary.status, RunStatus::Succeeded, "push ok: {:?}", r.summary);
+    let pushed = r.summary.counts.written;
+    assert!(pushed > 50, "the push wrote many contacts: {pushed}");
+    let bumped = h.sim.hubspot.workflow().increments;
+    assert!(bumped >= pushed, "the workflow fired for our own writes: {bumped} for {pushed}");
+    let events = h.sim.didomi.events_received();
+    let p = run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("pull");
+    let c = p.run.summary.counts;
+    assert!(c.read >= pushed, "the pull saw every bumped contact: {c:?}");
+    assert_eq!(c.written, 0, "nothing written back: {c:?}");
+    assert!(p.conflicts.is_empty(), "no conflicts: {:?}", p.conflicts);
+    assert_eq!(h.sim.didomi.events_received(), events, "Didomi received no event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_then_a_push_writes_nothing_back_to_hubspot() {
+    let h = start_connected(300, 100.0).await;
+    let ecfg = test_engine(100.0);
+    let cfg = test_pull_config(100.0);
+    let job = h.push_job(true, &ecfg).await;
+    let _ = pull_job(&h, &job, &cfg, PullSettings::default()).await;
+    simulate_workflow(&h, &job.mapping);
+    push(&job, push_request(false, false), &ecfg).await.expect("first push");
+    // Settle: a pull after the push (writes nothing, records the counters).
+    run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("settle");
+    // People edit mapped properties in HubSpot: booleans flipped on 20 contacts.
+    let purpose_prop = job
+        .mapping
+        .entries
+        .iter()
+        .find(|e| matches!(e.item, dhs_core::mapping::DidomiItem::Purpose { .. }))
+        .expect("purpose mapped")
+        .property
+        .clone();
+    let mut edited = 0;
+    for u in h.didomi_users().await {
+        let Ok(email) = normalize_email(u.organization_user_id.as_deref()) else { continue };
+        let Some(c) = h.sim.hubspot.contact_by_email(&email) else { continue };
+        let Some(v) = c.properties.get(&purpose_prop) else { continue };
+        let flipped = if v == "true" { "false" } else { "true" };
+        h.sim.hubspot.set_property_value_as_user(c.id, &purpose_prop, flipped).expect("edit");
+        edited += 1;
+        if edited == 20 {
+            break;
+        }
+    }
+    assert_eq!(edited, 20, "twenty contacts edited");
+    let events = h.sim.didomi.events_received();
+    let p = run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("pull");
+    assert!(
+        p.run.summary.counts.written >= 19,
+        "the edits reached Didomi: {:?}",
+        p.run.summary.counts
+    );
+    assert!(h.sim.didomi.events_received() > events, "events written");
+    let writes = h.sim.hubspot.stats().write_requests;
+    let bumps = h.sim.hubspot.workflow().increments;
+    let r = push(&job, push_request(false, false), &ecfg).await.expect("push after the pull");
+    assert_eq!(r.summary.counts.written, 0, "the push writes nothing back: {:?}", r.summary.counts);
+    assert_eq!(h.sim.hubspot.stats().write_requests, writes, "no HubSpot write request");
+    assert_eq!(h.sim.hubspot.workflow().increments, bumps, "so the workflow did not fire again");
+}
