@@ -21,12 +21,14 @@ import { OptionsScreen } from './screens/OptionsScreen'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
 import { SyncScreen } from './screens/SyncScreen'
+import { WorkflowScreen } from './screens/WorkflowScreen'
 
-type ScreenId = 'connect' | PlaceholderId
+type ScreenId = 'connect' | 'workflow' | PlaceholderId
 const SCREENS: { id: ScreenId; label: string }[] = [
   { id: 'connect', label: 'Connect' },
   { id: 'options', label: PLACEHOLDERS.options.title },
   { id: 'mapping', label: PLACEHOLDERS.mapping.title },
+  { id: 'workflow', label: 'Workflow' },
   { id: 'sync', label: PLACEHOLDERS.sync.title },
   { id: 'history', label: PLACEHOLDERS.history.title }
 ]
@@ -167,6 +169,8 @@ export function App() {
                 setScreen('history')
               }}
             />
+          ) : screen === 'workflow' ? (
+            <WorkflowScreen sandbox={sandbox} onGoToOptions={() => setScreen('options')} />
           ) : screen === 'history' ? (
             <HistoryScreen initialRunId={historyRun} />
           ) : screen === 'options' ? (

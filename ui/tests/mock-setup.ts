@@ -9,6 +9,7 @@ import { mockIPC } from '@tauri-apps/api/mocks'
 
 import { pmpMock, type PmpScenario } from './mock-pmp'
 import { syncMock, type SyncScenario } from './mock-sync'
+import { workflowMock, type WorkflowScenario } from './mock-workflow'
 
 type Json = Record<string, unknown>
 
@@ -53,6 +54,8 @@ const scenario =
         sync?: SyncScenario
         /** Options, Mapping and config-file commands (mock-pmp.ts). */
         pmp?: PmpScenario
+        /** Workflow screen commands (mock-workflow.ts). */
+        workflow?: WorkflowScenario
       }
     }
   ).__mockScenario ?? {}
@@ -199,6 +202,8 @@ mockIPC((cmd, payload) => {
       if (answer !== undefined) return answer
       const pmp = pmpMock(cmd, args, scenario.pmp ?? {})
       if (pmp !== undefined) return pmp
+      const wf = workflowMock(cmd, args, scenario.workflow ?? {})
+      if (wf !== undefined) return wf
       throw { code: 'Internal', message: `mock: unknown command ${cmd}` }
     }
   }

@@ -5,6 +5,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core'
 
 import type { AppInfo } from '../bindings/AppInfo'
+import type { BothReport } from '../bindings/BothReport'
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { DidomiAccount } from '../bindings/DidomiAccount'
 import type { DidomiItem } from '../bindings/DidomiItem'
@@ -12,8 +13,13 @@ import type { HubSpotAccount } from '../bindings/HubSpotAccount'
 import type { InstallStart } from '../bindings/InstallStart'
 import type { Mapping } from '../bindings/Mapping'
 import type { Mode } from '../bindings/Mode'
+import type { PullReport } from '../bindings/PullReport'
+import type { PullSettings } from '../bindings/PullSettings'
 import type { Settings } from '../bindings/Settings'
+import type { SimulatedWorkflow } from '../bindings/SimulatedWorkflow'
 import type { SyncOptions } from '../bindings/SyncOptions'
+import type { WorkflowCheck } from '../bindings/WorkflowCheck'
+import type { WorkflowGuide } from '../bindings/WorkflowGuide'
 import { toBackendError } from './errors'
 import type {
   BidirectionalSetup,
@@ -171,3 +177,41 @@ export const configImportPreview = (): Promise<PickedImport | null> => call('con
 /** Applies the previewed import (refused when the file changed since the preview). */
 export const configImportApply = (token: string): Promise<Settings> =>
   call('config_import_apply', { token })
+
+/** The workflow setup guide: the eleven steps with deep links and ticks, mapped properties, settings. */
+export const workflowGuide = (): Promise<WorkflowGuide> => call('workflow_guide')
+
+/** "Check": did the test contact's "Didomi Changed" rise after its last mapped edit? */
+export const workflowCheck = (email: string): Promise<WorkflowCheck> =>
+  call('workflow_check', { email })
+
+/** Sandbox only: turns the simulated HubSpot workflow on or off. */
+export const workflowSimulate = (enabled: boolean): Promise<SimulatedWorkflow> =>
+  call('workflow_simulate', { enabled })
+
+/** Saves the pull settings (conflict winner, forwarding, ticked steps). */
+export const pullSettingsSave = (settings: PullSettings): Promise<PullSettings> =>
+  call('pull_settings_save', { settings })
+
+/** Runs a pull (HubSpot → Didomi) or its dry run; progress as for `syncRun`. */
+export const pullRun = (
+  dryRun: boolean,
+  onProgress: (progress: SyncProgress) => void
+): Promise<PullReport> => {
+  const channel = new Channel<SyncProgress>()
+  channel.onmessage = onProgress
+  return call('pull_run', { dryRun, onProgress: channel })
+}
+
+/** Push then pull; progress of both arrives on one channel. */
+export const syncBoth = (
+  dryRun: boolean,
+  onProgress: (progress: SyncProgress) => void
+): Promise<BothReport> => {
+  const channel = new Channel<SyncProgress>()
+  channel.onmessage = onProgress
+  return call('sync_both', { dryRun, onProgress: channel })
+}
+
+/** Asks the running pull (or push then pull) to stop. */
+export const pullCancel = (): Promise<void> => call('pull_cancel')
