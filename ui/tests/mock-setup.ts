@@ -115,7 +115,12 @@ mockIPC((cmd, payload) => {
         version: 1,
         hubspot: { clientId: null, portalId: null, scopes: [] },
         didomi: { apiKey: null, organizationId: null, connectedAt: null },
-        options: { propertyGroup: 'didomi', batchSize: 100, upsert: false },
+        options: {
+          propertyGroup: 'didomi',
+          batchSize: 100,
+          upsert: false,
+          bidirectional: scenario.workflow?.bidirectional ?? false
+        },
         mapping: {
           entries: Array.from({ length: scenario.mapped ?? 0 }, (_, i) => ({
             item: { kind: 'purpose', purposeId: `purpose-${i}` },

@@ -20,6 +20,8 @@ export interface WorkflowScenario {
   noPortal?: boolean
   /** `pull_settings_save` refuses. */
   saveFails?: boolean
+  /** The saved options have the bidirectional flow on (Sync screen's pull buttons). */
+  bidirectional?: boolean
 }
 
 const STEPS = Array.from({ length: 11 }, (_, i) => `Step ${i + 1} text`)
@@ -92,7 +94,59 @@ export function workflowMock(cmd: string, args: Json, sc: WorkflowScenario): unk
         property: 'didomi_changed',
         increments: 0
       }
+    case 'pull_run':
+      return pullReport(Boolean(args.dryRun))
+    case 'sync_both':
+      return { push: runReport(41, 'Push', false, 12), pull: pullReport(false) }
+    case 'pull_cancel':
+      return null
     default:
       return undefined
+  }
+}
+
+function runReport(id: number, direction: 'Push' | 'Pull', dryRun: boolean, written: number) {
+  return {
+    summary: {
+      id,
+      direction,
+      mode: 'incremental',
+      dryRun,
+      startedAt: '2026-11-27T17:50:00Z',
+      finishedAt: '2026-11-27T17:50:02Z',
+      durationMs: 2000,
+      status: 'Succeeded',
+      counts: {
+        read: 3,
+        toWrite: written,
+        written,
+        created: 0,
+        updated: written,
+        unchanged: 1,
+        skipped: 0,
+        invalid: 0,
+        duplicates: 0,
+        failed: 0
+      },
+      message: '1 conflict(s): both sides changed the same item; see the records.'
+    },
+    plan: null
+  }
+}
+
+function pullReport(dryRun: boolean) {
+  return {
+    run: runReport(42, 'Pull', dryRun, dryRun ? 0 : 2),
+    conflicts: [
+      {
+        email: 'ada@example.com',
+        property: 'didomi_topics',
+        hubspot: 'Events',
+        didomi: 'News',
+        winner: 'didomi'
+      }
+    ],
+    plan: dryRun ? { toWrite: 2, unchanged: 1, conflicts: 1, invalid: 0, samples: [] } : null,
+    searches: 1
   }
 }

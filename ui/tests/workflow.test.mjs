@@ -146,3 +146,47 @@ test('keyboard: steps can be ticked with the keyboard', async () => {
   await page.getByText('1 of 11 steps done.').waitFor()
   await page.close()
 })
+
+test('Sync screen: Pull and Push then pull, with conflicts listed and a link to History', async () => {
+  const off = await harness.open({ connected: true, mapped: 3 })
+  await off.page.getByTestId('nav-sync').click()
+  await off.page.getByTestId('sync-pull-panel').waitFor()
+  assert.equal(await off.page.getByTestId('sync-pull').isDisabled(), true, 'off: no pull')
+  assert.equal(await off.page.getByTestId('sync-both').isDisabled(), true, 'off: no push+pull')
+  assert.match(
+    await off.page.getByTestId('sync-pull-panel').innerText(),
+    /Turn on the bidirectional/,
+    'says why'
+  )
+  await off.page.close()
+
+  const { page, errors } = await harness.open({
+    connected: true,
+    mapped: 3,
+    workflow: { bidirectional: true }
+  })
+  await page.getByTestId('nav-sync').click()
+  const pull = page.getByTestId('sync-pull')
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sync-pull"]').disabled)
+  await page.getByTestId('sync-pull-dry-run').click()
+  await page.getByTestId('sync-pull-plan').waitFor()
+  assert.match(await page.getByTestId('sync-pull-plan').innerText(), /Would write 2/, 'the plan')
+  await pull.click()
+  await page.getByTestId('sync-pull-counts').waitFor()
+  const conflicts = page.getByTestId('sync-pull-conflicts')
+  assert.match(await conflicts.innerText(), /ada@example\.com/, 'the conflict is listed')
+  assert.match(await conflicts.innerText(), /didomi_topics/, 'with its property')
+  await page.screenshot({ path: join(shots, 'sync-pull-result.png'), fullPage: true })
+  await page.getByTestId('sync-both').click()
+  await page.getByTestId('sync-both-push').waitFor()
+  assert.deepEqual(
+    (await callArgs(page, 'pull_run')).map((a) => a.dryRun),
+    [true, false],
+    'dry run then pull'
+  )
+  assert.equal((await callArgs(page, 'sync_both'))[0].onProgress, 'channel', 'progress channel')
+  await page.getByTestId('sync-pull-open-history').click()
+  await page.getByTestId('screen-history').waitFor()
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})

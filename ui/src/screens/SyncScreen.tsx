@@ -27,6 +27,7 @@ import {
   type FixScreen
 } from '../lib/syncFormat'
 import { cancelSync, dismissSyncError, startSync, useSyncRun } from '../lib/syncRun'
+import { WorkflowPullPanel } from './WorkflowPullPanel'
 import type { RunSummary } from '../lib/syncTypes'
 import '../components/sync.css'
 
@@ -208,6 +209,12 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
           </>
         )}
       </section>
+
+      <WorkflowPullPanel
+        bidirectional={settings?.options.bidirectional ?? false}
+        disabled={run.running || before !== null || checked !== null}
+        onOpenRun={onOpenRun}
+      />
 
       {summary !== null && !run.running && (
         <section className="card result" aria-labelledby="sync-result-title">
