@@ -15,6 +15,12 @@ const COMMANDS: &[&str] = &[
     "hubspot_disconnect",
     "didomi_connect",
     "didomi_disconnect",
+    "sync_check",
+    "sync_run",
+    "sync_cancel",
+    "history_list",
+    "history_records",
+    "history_export_failures_csv",
 ];
 
 fn main() {

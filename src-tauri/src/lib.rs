@@ -54,6 +54,12 @@ pub fn run() {
             commands::config_file::config_export,
             commands::config_file::config_import_preview,
             commands::config_file::config_import_apply,
+            commands::sync::sync_check,
+            commands::sync::sync_run,
+            commands::sync::sync_cancel,
+            commands::sync::history_list,
+            commands::sync::history_records,
+            commands::sync::history_export_failures_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Didomi HubSpot Sync");

@@ -7,3 +7,4 @@ pub mod didomi;
 pub mod hubspot;
 pub mod mapping;
 pub mod options;
+pub mod sync;
