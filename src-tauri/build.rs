@@ -21,6 +21,13 @@ const COMMANDS: &[&str] = &[
     "history_list",
     "history_records",
     "history_export_failures_csv",
+    "workflow_guide",
+    "workflow_check",
+    "workflow_simulate",
+    "pull_settings_save",
+    "pull_run",
+    "sync_both",
+    "pull_cancel",
 ];
 
 fn main() {

@@ -60,6 +60,13 @@ pub fn run() {
             commands::sync::history_list,
             commands::sync::history_records,
             commands::sync::history_export_failures_csv,
+            commands::pull::workflow_guide,
+            commands::pull::workflow_check,
+            commands::pull::workflow_simulate,
+            commands::pull::pull_settings_save,
+            commands::pull::pull_run,
+            commands::pull::sync_both,
+            commands::pull::pull_cancel,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Didomi HubSpot Sync");

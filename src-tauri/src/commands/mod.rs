@@ -7,4 +7,5 @@ pub mod didomi;
 pub mod hubspot;
 pub mod mapping;
 pub mod options;
+pub mod pull;
 pub mod sync;
