@@ -11,6 +11,14 @@ const PHASE: Record<string, string> = {
   finishing: 'Finishing…'
 }
 
+/** What the run is doing, in words. */
+function phaseLabel(p: SyncProgress | null): string {
+  if (p === null) return 'Starting…'
+  // Until a first difference is found there is nothing to write yet, only comparing.
+  if (p.phase === 'writing' && p.toWrite === 0) return 'Comparing with HubSpot…'
+  return PHASE[p.phase] ?? p.phase
+}
+
 /** The bar carries `data-written` and `data-to-write` for the real-window test. */
 export function SyncProgressBar({ progress }: { progress: SyncProgress | null }) {
   const p = progress
@@ -36,7 +44,7 @@ export function SyncProgressBar({ progress }: { progress: SyncProgress | null })
         className="progress"
       >
         <div className="progress-head">
-          <Label>{p === null ? 'Starting…' : (PHASE[p.phase] ?? p.phase)}</Label>
+          <Label>{phaseLabel(p)}</Label>
           <span className="progress-percent">{known ? `${percent}%` : ''}</span>
         </div>
         <div className="progress-track">

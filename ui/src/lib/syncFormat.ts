@@ -4,6 +4,7 @@
  * run, or from the core's refusal after one).
  */
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
+import type { ErrorCode } from '../bindings/ErrorCode'
 import type { Settings } from '../bindings/Settings'
 import type { BackendError } from './errors'
 import type { RunStatus, RunSummary } from './syncTypes'
@@ -113,7 +114,7 @@ export type FixScreen = 'connect' | 'mapping'
 /** Why a sync cannot run and where to fix it. */
 export interface Blocked {
   /** The error code the core uses for this refusal. */
-  code: string
+  code: ErrorCode
   /** What is wrong and what to do. */
   message: string
   /** The screen to open. */
@@ -159,7 +160,7 @@ export function blockedBefore(status: ConnectionStatus, settings: Settings | nul
 }
 
 /** The codes with which the core refuses to start a run, and the screen that fixes each. */
-const REFUSALS: Record<string, { screen: FixScreen; action: string }> = {
+const REFUSALS: Partial<Record<ErrorCode, { screen: FixScreen; action: string }>> = {
   HubSpotNotConnected: { screen: 'connect', action: 'Open Connect' },
   HubSpotReconnectNeeded: { screen: 'connect', action: 'Open Connect' },
   HubSpotMissingScopes: { screen: 'connect', action: 'Open Connect' },
@@ -170,6 +171,6 @@ const REFUSALS: Record<string, { screen: FixScreen; action: string }> = {
 
 /** A refusal of the core to start (its message names what is wrong), or `null` for other errors. */
 export function blockedFromError(error: BackendError): Blocked | null {
-  const fix = REFUSALS[error.code as string]
+  const fix = REFUSALS[error.code]
   return fix === undefined ? null : { code: error.code, message: error.message, ...fix }
 }

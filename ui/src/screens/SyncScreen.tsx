@@ -86,7 +86,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   }, [beforeKnown, mappingKey, run.running])
   const refused = run.error === null ? null : blockedFromError(run.error)
   const blocked = before ?? refused ?? checked
-  const otherRun = (run.error?.code as string | undefined) === 'SyncAlreadyRunning'
+  const otherRun = run.error?.code === 'SyncAlreadyRunning'
   const canStart = !run.running && before === null && checked === null
   const upsert = settings?.options.upsert ?? null
   const mapped = settings?.mapping.entries.length ?? 0
