@@ -15,6 +15,7 @@
 
 mod app;
 mod bench;
+mod pull;
 mod run;
 
 use std::path::PathBuf;
@@ -97,6 +98,21 @@ enum Command {
 enum SyncCommand {
     /// Push Didomi → HubSpot.
     Push(PushArgs),
+    /// Pull HubSpot → Didomi: the contacts whose "Didomi Changed" rose (bidirectional flow).
+    Pull(PullArgs),
+    /// Push, then pull.
+    Both(PullArgs),
+}
+
+/// `sync pull` / `sync both` flags.
+#[derive(Debug, Args)]
+struct PullArgs {
+    /// Plan only: report what would be written; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Progress as JSON lines on stderr (instead of text).
+    #[arg(long)]
+    json: bool,
 }
 
 /// `sync push` flags.
@@ -133,6 +149,8 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Sync(SyncCommand::Push(args)) => run::push(&cli.source, &args).await,
+            Command::Sync(SyncCommand::Pull(args)) => pull::run(&cli.source, &args, false).await,
+            Command::Sync(SyncCommand::Both(args)) => pull::run(&cli.source, &args, true).await,
             Command::Bench(args) => bench::run(&args).await,
         }
     });

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{app, PushArgs, Source};
 
 /// Options and mapping read from `--config`.
-fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
+pub(crate) fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (file, _) = dhs_core::config_file::parse(&bytes).map_err(|p| {
         let at = match (p.line, p.column) {
@@ -54,7 +54,7 @@ fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
     Ok((options, Mapping { entries }))
 }
 
-fn env(name: &str) -> Result<String> {
+pub(crate) fn env(name: &str) -> Result<String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
         _ => bail!("{name} is not set: export it (see --help) or run without --hubspot-base-url/--didomi-base-url to use the app's saved connection"),
@@ -62,7 +62,7 @@ fn env(name: &str) -> Result<String> {
 }
 
 /// Progress printer: text (or JSON lines) on stderr, at most once a second for text.
-fn progress(json: bool) -> impl Fn(SyncProgress) + Send + Sync + 'static {
+pub(crate) fn progress(json: bool) -> impl Fn(SyncProgress) + Send + Sync + 'static {
     let last = std::sync::Mutex::new(None::<Instant>);
     move |p: SyncProgress| {
         if json {
@@ -84,7 +84,7 @@ fn progress(json: bool) -> impl Fn(SyncProgress) + Send + Sync + 'static {
 }
 
 /// Cancels on Ctrl-C / SIGTERM (after the batches in flight).
-fn cancel_on_signal() -> CancellationToken {
+pub(crate) fn cancel_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
@@ -172,7 +172,7 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
     Ok(exit_code(report.summary.status))
 }
 
-async fn run_engine(
+pub(crate) async fn run_engine(
     src: &Source,
     req: SyncRequest,
     hubspot: HubSpotClient,

@@ -1,0 +1,161 @@
+//! `sync pull` and `sync both`: the bidirectional flow (HubSpot → Didomi) headless, over the
+//! app's saved connection (the `Core` facade, as the app's Pull button) or over base URLs with
+//! credentials from the environment (same variables as `sync push`). The report is printed as
+//! JSON on stdout; the exit code follows the pull's status (0 / 2 partial / 1).
+//!
+//! `--sandbox` is not offered: the in-process simulator has no HubSpot workflow raising "Didomi
+//! Changed", so a pull would find nothing; use the app's Sandbox (Workflow › Simulate).
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use dhs_core::didomi::events::EventWriter;
+use dhs_core::didomi::{DidomiClient, Session};
+use dhs_core::hubspot::HubSpotClient;
+use dhs_core::pull::{PullConfig, PullJob, PullReport, PullState};
+use dhs_core::sync::{EngineConfig, Store};
+use dhs_core::{Core, Environment, SecretStore, SyncDirection, SyncRequest};
+use serde::Serialize;
+
+use crate::run::{cancel_on_signal, config_file, env, exit_code, progress, run_engine};
+use crate::{app, PullArgs, Source};
+
+/// What `sync both` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BothOut {
+    push: dhs_core::RunReport,
+    pull: Option<PullReport>,
+}
+
+/// `sync pull` (`both = false`) or `sync both`.
+pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
+    if src.sandbox {
+        bail!("--sandbox is not available for the pull: the in-process simulator has no HubSpot workflow raising \"Didomi Changed\". Try it in the app's Sandbox (Workflow › Simulate this workflow), or point --hubspot-base-url/--didomi-base-url at a running simulator");
+    }
+    let from_file = src.config.as_deref().map(config_file).transpose()?;
+    let cancel = cancel_on_signal();
+    let direct = src.hubspot_base_url.is_some()
+        || src.didomi_base_url.is_some()
+        || std::env::var_os("HUBSPOT_ACCESS_TOKEN").is_some();
+    if !direct {
+        let app_dir = app::data_dir()?;
+        let mut settings = app::load(&app_dir)?;
+        if let Some((options, mapping)) = from_file {
+            settings.options = options;
+            settings.mapping = mapping;
+        }
+        let data_dir = src.data_dir.clone().unwrap_or_else(|| app_dir.clone());
+        let env = Environment::live(data_dir);
+        let secrets = SecretStore::keyring(env.keyring_service.clone());
+        let sink_dir = app_dir.clone();
+        let core =
+            Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
+        let fail = |e: dhs_core::Error| anyhow::anyhow!("{} ({:?})", e.message, e.code);
+        if both {
+            let (push, pull) =
+                core.sync_both(args.dry_run, progress(args.json), cancel).await.map_err(fail)?;
+            return print_both(push, pull);
+        }
+        let r = core.pull_run(args.dry_run, progress(args.json), cancel).await.map_err(fail)?;
+        println!("{}", serde_json::to_string_pretty(&r).context("report to JSON")?);
+        return Ok(exit_code(r.run.summary.status));
+    }
+    let http = dhs_core::hubspot::client::http_client();
+    let hs_base = src
+        .hubspot_base_url
+        .clone()
+        .unwrap_or_else(|| "https://api.hubapi.com".parse().expect("url"));
+    let di_base = src
+        .didomi_base_url
+        .clone()
+        .unwrap_or_else(|| "https://api.didomi.io".parse().expect("url"));
+    let token = env("HUBSPOT_ACCESS_TOKEN")?;
+    let org = env("DIDOMI_ORGANIZATION_ID")?;
+    let key = env("DIDOMI_API_KEY")?;
+    let secret = env("DIDOMI_API_SECRET")?;
+    let hubspot = || HubSpotClient::with_token(http.clone(), hs_base.clone(), token.clone().into());
+    let didomi = || {
+        let session =
+            Session::new(http.clone(), di_base.clone(), key.clone(), secret.clone().into());
+        DidomiClient::new(http.clone(), di_base.clone(), Arc::new(session), org.clone())
+    };
+    let data_dir = match &src.data_dir {
+        Some(d) => d.clone(),
+        None => app::data_dir()?,
+    };
+    let (options, mapping) = match from_file {
+        Some(f) => f,
+        None => {
+            let s = app::load(&data_dir)?;
+            (s.options, s.mapping)
+        }
+    };
+    if mapping.is_empty() {
+        bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
+    }
+    let scope = format!("{hs_base}|token|{org}");
+    let push = if both {
+        let req =
+            SyncRequest { direction: SyncDirection::Push, dry_run: args.dry_run, full: false };
+        let r = run_engine(
+            src,
+            req,
+            hubspot(),
+            didomi(),
+            &data_dir,
+            options.clone(),
+            mapping.clone(),
+            scope.clone(),
+            args.json,
+            cancel.clone(),
+        )
+        .await?;
+        if cancel.is_cancelled() {
+            return print_both(r, None);
+        }
+        Some(r)
+    } else {
+        None
+    };
+    let db = |e: dhs_core::Error| anyhow::anyhow!(e.message);
+    let store = Store::open_in(&data_dir).map_err(|e| db(e.into()))?;
+    let state = PullState::open_in(&data_dir).map_err(db)?;
+    let cfg = PullConfig::default();
+    let engine = EngineConfig::default();
+    let didomi = Arc::new(didomi());
+    let job = PullJob {
+        hubspot: Arc::new(hubspot()),
+        events: EventWriter::new(http.clone(), di_base.clone(), didomi.clone()),
+        didomi,
+        store: Arc::new(store),
+        settings: state.settings().map_err(db)?,
+        state: Arc::new(state),
+        pacer: Arc::new(engine.pacer()),
+        search_pacer: Arc::new(cfg.search_pacer()),
+        mapping,
+        counter_property: options.didomi_changed_property.clone(),
+        scope,
+        portal: "token".into(),
+    };
+    let r = dhs_core::pull::pull(job, args.dry_run, cfg, Arc::new(progress(args.json)), cancel)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))?;
+    match push {
+        Some(p) => print_both(p, Some(r)),
+        None => {
+            println!("{}", serde_json::to_string_pretty(&r).context("report to JSON")?);
+            Ok(exit_code(r.run.summary.status))
+        }
+    }
+}
+
+fn print_both(push: dhs_core::RunReport, pull: Option<PullReport>) -> Result<u8> {
+    let code = match &pull {
+        Some(p) => exit_code(push.summary.status).max(exit_code(p.run.summary.status)),
+        None => 1,
+    };
+    let out = BothOut { push, pull };
+    println!("{}", serde_json::to_string_pretty(&out).context("report to JSON")?);
+    Ok(code)
+}
