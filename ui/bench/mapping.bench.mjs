@@ -5,7 +5,7 @@
 // HubSpot properties × 300 Didomi rows (tests/mock-pmp.ts) and measures, inside the page with
 // performance.now(), until the next frame after the DOM changed:
 //   - openMs:      click on "Mapping" in the sidebar → all rows rendered
-//   - dropdownMs:  click in a row's property field → the list of properties shown
+//   - dropdownMs:  mouse down in a row's property field → the list of properties shown
 //   - keystrokeMs: a key typed in that field → the filtered list shown (each of 8 keystrokes)
 // Each run is a fresh page; the medians over RUNS runs are printed as JSON on stdout.
 // Run with `npm run bench:mapping` (builds first). The mocked IPC answers at once, so the
@@ -45,26 +45,32 @@ async function oneRun(h) {
     ROWS
   )
 
-  // A boolean row in the middle of the list.
-  const dropdownMs = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const rows = document.querySelectorAll('[data-testid="mapping-row"][data-kind="boolean"]')
-        const input = rows[Math.floor(rows.length / 2)].querySelector(
-          '[data-testid="mapping-combobox"]'
-        )
-        input.scrollIntoView({ block: 'center' })
-        const t0 = performance.now()
-        input.focus()
-        input.click()
-        const check = () => {
-          if (document.querySelector('[role="listbox"] [data-testid="mapping-option"]')) {
-            requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0)))
-          } else requestAnimationFrame(check)
-        }
-        check()
-      })
-  )
+  // A real click (mouse down/up) in the field of a boolean row in the middle of the list; the
+  // clock starts at the page's mousedown.
+  const target = page
+    .locator('[data-testid="mapping-row"][data-kind="boolean"]')
+    .nth(Math.floor(ROWS / 2) - 50)
+    .getByTestId('mapping-combobox')
+  await target.scrollIntoViewIfNeeded()
+  await page.evaluate(() => {
+    window.__dropdown = new Promise((resolve) => {
+      document.addEventListener(
+        'mousedown',
+        () => {
+          const t0 = performance.now()
+          const check = () => {
+            if (document.querySelector('[role="listbox"] [data-testid="mapping-option"]')) {
+              requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0)))
+            } else requestAnimationFrame(check)
+          }
+          check()
+        },
+        { capture: true, once: true }
+      )
+    })
+  })
+  await target.click()
+  const dropdownMs = await page.evaluate(() => window.__dropdown)
 
   // Every keydown starts a clock that stops at the frame after the list's content changed.
   await page.evaluate(() => {

@@ -2,8 +2,13 @@
  * The searchable HubSpot property dropdown of one mapping row: a react-aria `ComboBox` whose
  * list is virtualized (only the visible options are in the DOM), so thousands of properties stay
  * fast. The list is built only while the field has focus; a closed row holds one item.
+ *
+ * `PropertyField` is what rows render: until the user first focuses or presses it, it is a
+ * plain look-alike input (a live ComboBox per row costs ~2 ms, too much for hundreds of rows);
+ * the first focus or press swaps in the live ComboBox, focused (and open after a press). The
+ * input element is replaced then: tests re-query `mapping-combobox` after clicking it.
  */
-import { memo, useContext, useMemo, useState, type Key } from 'react'
+import { memo, useContext, useEffect, useMemo, useRef, useState, type Key } from 'react'
 import {
   Button,
   ComboBox,
@@ -19,6 +24,9 @@ import {
 
 import { filterProperties } from '../lib/mappingDraft'
 import type { HubSpotPropertyOption } from '../lib/mappingTypes'
+
+/** What an unmapped row's field says. */
+const PLACEHOLDER = 'Not mapped — search properties'
 
 /** The key of the "New HubSpot property…" item (not a valid property name). */
 const NEW_KEY = ' new'
@@ -48,7 +56,58 @@ export interface PropertyComboBoxProps {
   onCreate: () => void
   /** Disabled while a property is being created. */
   isDisabled?: boolean
+  /** Focus the input when mounted (set by `PropertyField` when it swaps in the live box). */
+  autoFocus?: boolean
+  /** Open the list when mounted (the swap was caused by a press). */
+  openOnMount?: boolean
 }
+
+/** A row's property field: a cheap look-alike until first used, then the live ComboBox. */
+export const PropertyField = memo(function PropertyField(props: PropertyComboBoxProps) {
+  const [live, setLive] = useState<'focus' | 'press' | null>(null)
+  if (live !== null) {
+    return <PropertyComboBox {...props} autoFocus openOnMount={live === 'press'} />
+  }
+  const p = props.selected === null ? undefined : props.byName.get(props.selected)
+  return (
+    <div className="combo">
+      <div className="combo-group">
+        <input
+          className="combo-input"
+          data-testid="mapping-combobox"
+          role="combobox"
+          aria-expanded="false"
+          aria-autocomplete="list"
+          aria-label={props.ariaLabel}
+          placeholder={PLACEHOLDER}
+          value={p?.label ?? props.selected ?? ''}
+          disabled={props.isDisabled}
+          readOnly
+          onMouseDown={(e) => {
+            // No default focus: the look-alike goes away now and the live input takes focus.
+            e.preventDefault()
+            setLive('press')
+          }}
+          onFocus={() => setLive((v) => v ?? 'focus')}
+        />
+        <button
+          type="button"
+          className="combo-button"
+          tabIndex={-1}
+          aria-label="Show properties"
+          disabled={props.isDisabled}
+          onMouseDown={(e) => {
+            // No default focus: the look-alike goes away now and the live input takes focus.
+            e.preventDefault()
+            setLive('press')
+          }}
+        >
+          ▾
+        </button>
+      </div>
+    </div>
+  )
+})
 
 /** One row's property picker. */
 export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyComboBoxProps) {
@@ -74,6 +133,7 @@ export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyCo
       inputValue={input ?? display}
       isDisabled={props.isDisabled}
       allowsEmptyCollection
+      autoFocus={props.autoFocus}
       onFocusChange={(focused) => {
         if (focused) {
           setActive(true)
@@ -99,7 +159,7 @@ export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyCo
       }}
     >
       <Group className="combo-group">
-        <OpenOnClickInput />
+        <OpenOnClickInput openOnMount={props.openOnMount === true} />
         <Button className="combo-button" aria-label="Show properties">
           ▾
         </Button>
@@ -165,13 +225,20 @@ function PropertyItem({
 }
 
 /** The text input; a click opens the full list (typing filters it, as usual). */
-function OpenOnClickInput() {
+function OpenOnClickInput({ openOnMount }: { openOnMount: boolean }) {
   const state = useContext(ComboBoxStateContext)
+  const opened = useRef(false)
+  useEffect(() => {
+    if (openOnMount && !opened.current && state !== null) {
+      opened.current = true
+      state.open(null, 'manual')
+    }
+  }, [openOnMount, state])
   return (
     <Input
       className="combo-input"
       data-testid="mapping-combobox"
-      placeholder="Not mapped — search properties"
+      placeholder={PLACEHOLDER}
       onClick={() => {
         if (state !== null && !state.isOpen) state.open(null, 'manual')
       }}

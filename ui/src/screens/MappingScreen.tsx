@@ -13,7 +13,7 @@ import type { MappingEntry } from '../bindings/MappingEntry'
 import type { ValueEncoding } from '../bindings/ValueEncoding'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { ImportDialog } from '../components/ImportDialog'
-import { PropertyComboBox } from '../components/PropertyComboBox'
+import { PropertyField } from '../components/PropertyComboBox'
 import * as backend from '../lib/backend'
 import type { BackendError } from '../lib/errors'
 import {
@@ -478,7 +478,7 @@ function MappingRowView(p: RowProps) {
       </div>
       <div className="mapping-right" role="cell">
         <div className="row">
-          <PropertyComboBox
+          <PropertyField
             ariaLabel={`HubSpot property for ${row.path}`}
             candidates={p.candidates}
             byName={p.byName}
