@@ -145,6 +145,22 @@ test('mapping: nested rows with kind badges; each dropdown offers only compatibl
   await page.getByRole('listbox').getByTestId('mapping-option').first().waitFor()
   assert.deepEqual(await optionNames(page), ['sports'], 'typing filters the list')
   await page.keyboard.press('Escape')
+
+  // Keyboard only: focusing the field and typing opens the filtered list.
+  await row(page, 'Analytics').getByTestId('mapping-combobox').focus()
+  await page.keyboard.type('analy')
+  await page.getByRole('listbox').getByTestId('mapping-option').first().waitFor()
+  assert.deepEqual(await optionNames(page), ['analytics_consent'], 'typed without a click')
+  // The first item is “New HubSpot property…”, the match comes second.
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Enter')
+  await page.getByTestId('mapping-dirty').waitFor()
+  assert.equal(
+    await row(page, 'Analytics').getByTestId('mapping-combobox').inputValue(),
+    'Analytics',
+    'arrows and Enter chose the property'
+  )
   assert.deepEqual(errors, [], 'no console errors')
   await page.close()
 })
