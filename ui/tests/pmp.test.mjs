@@ -104,6 +104,7 @@ test('options: a conflicting "Didomi Changed" property is shown as the error it 
   const alert = page.locator('[data-testid="error"][data-code="PropertyConflict"]')
   await alert.waitFor()
   assert.match(await alert.innerText(), /left untouched/, 'says nothing was overwritten')
+  assert.match(await alert.innerText(), /A HubSpot property is in the way/, 'titled for its code')
   assert.equal(await page.getByTestId('options-bidirectional-status').count(), 0, 'not enabled')
   await page.screenshot({ path: join(shots, 'options-conflict.png') })
   assert.deepEqual(errors, [], 'no console errors')

@@ -87,6 +87,24 @@ export function errorTitle(code: ErrorCode): string {
       return 'Didomi is unavailable'
     case 'InvalidInput':
       return 'Please check the form'
+    case 'MappingDuplicateTarget':
+      return 'A HubSpot property is used twice'
+    case 'MappingInvalid':
+      return 'The mapping cannot be saved'
+    case 'MappingStale':
+      return 'The mapping needs attention'
+    case 'MappingEmpty':
+      return 'Nothing is mapped yet'
+    case 'BidirectionalAccountMismatch':
+      return 'Not the connected HubSpot account'
+    case 'PropertyConflict':
+      return 'A HubSpot property is in the way'
+    case 'ImportInvalid':
+      return 'The file cannot be imported'
+    case 'ImportIncompatible':
+      return 'The file does not fit these accounts'
+    case 'ImportChanged':
+      return 'The file changed since the preview'
     case 'Internal':
       return 'Something went wrong'
     default:

@@ -270,7 +270,7 @@ function MappingEditor({ onSettingsChanged }: MappingScreenProps) {
     )
   }
 
-  const mappedCount = draft.entries.length
+  const mappedCount = draft.entries.filter((e) => rowPaths.has(itemKey(e.item))).length
   return (
     <div className="screen screen-mapping" data-testid="screen-mapping">
       <div className="screen-head">

@@ -145,6 +145,7 @@ export function OptionsScreen({ options: saved, status, onChanged }: OptionsScre
               enable()
             }}
           >
+            <p className="muted">Not on yet: confirm the HubSpot account to turn the flow on.</p>
             <Field
               label="HubSpot account id"
               value={account}
