@@ -451,7 +451,7 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
         .pull_run(false, |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .expect_err("refused");
-    assert_eq!(e.code, dhs_core::ErrorCode::InvalidInput, "refused: {e:?}");
+    assert_eq!(e.code, dhs_core::ErrorCode::BidirectionalOff, "refused: {e:?}");
     assert!(e.message.contains("Options screen"), "says what to do: {}", e.message);
     let guide = h.core.workflow_guide().await.expect("guide");
     assert_eq!(guide.steps.len(), 11, "eleven steps");
@@ -482,4 +482,69 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
         .await
         .expect_err("step 12 refused");
     assert!(e.message.contains("12"), "names the bad step: {}", e.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
+    let h = start_connected(200, 100.0).await;
+    let ecfg = test_engine(100.0);
+    let job = h.push_job(true, &ecfg).await; // creates the mapped properties
+    let portal = h.sim.hubspot.portal_id();
+    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional on");
+    let (purpose_prop, purpose, _, _) = props(&job);
+    let entry = job.mapping.entries.iter().find(|e| e.property == purpose_prop).cloned().unwrap();
+    h.core
+        .mapping_save(dhs_core::mapping::Mapping { entries: vec![entry] })
+        .await
+        .expect("mapping saved");
+    // A push through the facade first, so both sides agree (its writes are no "edit").
+    let req = dhs_core::SyncRequest {
+        direction: dhs_core::SyncDirection::Push,
+        dry_run: false,
+        full: false,
+    };
+    h.core.sync_run(req, |_| {}, tokio_util::sync::CancellationToken::new()).await.expect("push");
+    let (id, email) = both_sides(&h, 1).await.remove(0);
+    use dhs_core::CheckStatus as S;
+    let c = h.core.workflow_check("nobody@nowhere.test".into()).await.expect("check");
+    assert_eq!(c.status, S::ContactMissing, "unknown contact: {}", c.message);
+    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    assert_eq!(c.status, S::NoEdit, "nothing edited yet: {}", c.message);
+    let synced = h.sim.hubspot.contact(id).unwrap().properties.get(&purpose_prop).cloned();
+    let other = if synced.as_deref() == Some("true") { "false" } else { "true" };
+    h.sim.hubspot.set_property_value_as_user(id, &purpose_prop, other).expect("edit");
+    h.sim
+        .hubspot
+        .set_property_value_as_user(id, &purpose_prop, synced.as_deref().unwrap_or("false"))
+        .expect("edit back");
+    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    assert_eq!(c.status, S::NoChangeSeen, "no workflow: the counter did not rise: {}", c.message);
+    assert!(c.message.contains("re-enrollment"), "says what to check: {}", c.message);
+    let base: url::Url = h.sim.info.hubspot.parse().unwrap();
+    let w = h.core.workflow_simulate(&base, true).await.expect("simulated");
+    assert_eq!(
+        w.trigger_properties,
+        std::slice::from_ref(&purpose_prop),
+        "the mapped property triggers"
+    );
+    let current = purpose_enabled(&h, &email, &purpose);
+    let flipped = !current.unwrap_or(false);
+    h.sim
+        .hubspot
+        .set_property_value_as_user(id, &purpose_prop, &flipped.to_string())
+        .expect("edit");
+    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    assert_eq!(c.status, S::Works, "the counter rose after the edit: {}", c.message);
+    let r = h
+        .core
+        .pull_run(false, |_| {}, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("pull");
+    assert_eq!(r.run.summary.status, RunStatus::Succeeded, "pull ok: {:?}", r.run.summary);
+    assert!(r.run.summary.counts.written >= 1, "the edit was written: {:?}", r.run.summary.counts);
+    assert_eq!(purpose_enabled(&h, &email, &purpose), Some(flipped), "Didomi holds the edit");
+    let runs = h.core.history_list(5).await.expect("history");
+    assert_eq!(runs[0].direction, dhs_core::SyncDirection::Pull, "the pull is in the History");
+    let off = h.core.workflow_simulate(&base, false).await.expect("off");
+    assert!(!off.enabled, "simulation off");
 }

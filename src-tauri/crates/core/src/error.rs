@@ -91,6 +91,8 @@ pub enum ErrorCode {
     ImportIncompatible,
     /// The import file changed since its preview; preview it again.
     ImportChanged,
+    /// A pull cannot start: the bidirectional flow is off (turn it on in Options).
+    BidirectionalOff,
 }
 
 /// The error type of every [`crate::Core`] operation. Serializes as `{ code, message }`.

@@ -302,7 +302,10 @@ impl Core {
                     .and_then(|h| h.iter().map(|x| (ts(x), x)).max_by_key(|x| x.0))
                     .map(|(t, x)| (t, p.clone(), x.source_type.clone()))
             })
-            .filter(|(_, _, src)| src.as_deref() != Some("IMPORT"))
+            // A person's edit: not this app's (or another integration's) API write, not an import.
+            .filter(|(_, _, src)| {
+                !matches!(src.as_deref(), Some("INTEGRATION" | "IMPORT" | "CALCULATED"))
+            })
             .max_by_key(|x| x.0);
         let counter_value = contact.properties.get(&counter).cloned().flatten();
         let last_bump =
@@ -390,7 +393,8 @@ impl Core {
     ) -> Result<PullReport, Error> {
         let settings = self.settings();
         if !settings.options.bidirectional {
-            return Err(Error::invalid_input(
+            return Err(Error::new(
+                ErrorCode::BidirectionalOff,
                 "The bidirectional flow is off: turn it on on the Options screen (it creates \"Didomi Changed\"), set up the HubSpot workflow on the Workflow screen, then pull.",
             ));
         }

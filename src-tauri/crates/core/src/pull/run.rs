@@ -500,7 +500,10 @@ impl Run {
                 }
                 continue;
             }
-            if d.purposes.is_empty() {
+            if d.purposes.is_empty() && !d.conflicts.is_empty() {
+                // Only conflicts, Didomi kept: listed as skipped records.
+                self.counts.skipped += 1;
+            } else if d.purposes.is_empty() {
                 self.counts.unchanged += 1;
                 self.plan.unchanged += 1;
             } else {
