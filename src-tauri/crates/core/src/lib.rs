@@ -48,12 +48,12 @@ pub mod sync;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
 pub use error::{Error, ErrorCode};
+pub use facade::mapping::{MappingReady, MappingView, Schemas};
+pub use facade::pull::{CheckStatus, GuideStep, SimulatedWorkflow, WorkflowCheck, WorkflowGuide};
 pub use facade::{
     ConnectionStatus, Core, CoreOptions, DidomiAccount, DidomiState, DidomiStatus, HubSpotAccount,
     HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
 };
-pub use facade::mapping::{MappingReady, MappingView, Schemas};
-pub use facade::pull::{CheckStatus, GuideStep, SimulatedWorkflow, WorkflowCheck, WorkflowGuide};
 pub use options::BidirectionalSetup;
 pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
 pub use settings::{Settings, SettingsError};

@@ -8,8 +8,8 @@
 pub mod client;
 pub mod config;
 pub mod consents;
-pub mod events;
 pub mod error;
+pub mod events;
 pub mod models;
 pub mod session;
 

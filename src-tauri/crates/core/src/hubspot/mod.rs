@@ -12,12 +12,12 @@
 pub mod account;
 pub mod client;
 pub mod contacts;
-pub mod search;
 pub mod error;
 pub mod loopback;
 pub mod models;
 pub mod oauth;
 pub mod properties;
+pub mod search;
 
 pub use client::{HubSpotClient, RefreshStats};
 pub use error::{Error, Result};
