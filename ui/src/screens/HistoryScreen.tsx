@@ -213,8 +213,8 @@ function RunDetail({
         </Button>
       </header>
       <p className="muted">
-        {STATUS_HELP[run.status]}
-        {run.message !== null && ` ${run.message}`}
+        {/* The core's own sentence says more than the generic one, and never both. */}
+        {run.message ?? STATUS_HELP[run.status]}
       </p>
       {saved !== null && (
         <p className="notice" role="status" data-testid="history-export-done">

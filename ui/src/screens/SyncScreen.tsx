@@ -210,12 +210,6 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
         )}
       </section>
 
-      <WorkflowPullPanel
-        bidirectional={settings?.options.bidirectional ?? false}
-        disabled={run.running || before !== null || checked !== null}
-        onOpenRun={onOpenRun}
-      />
-
       {summary !== null && !run.running && (
         <section className="card result" aria-labelledby="sync-result-title">
           <header className="card-header">
@@ -234,13 +228,13 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
           <p>
             {summary.dryRun && summary.status === 'Succeeded'
               ? 'Nothing was written to HubSpot.'
-              : STATUS_HELP[summary.status]}{' '}
+              : (summary.message ?? STATUS_HELP[summary.status])}{' '}
             <span className="muted">
               {modeLabel(summary)} · {directionLabel(summary.direction)} · took{' '}
               {formatDuration(summary.durationMs)}
             </span>
           </p>
-          {summary.message !== null && <p className="muted">{summary.message}</p>}
+          {summary.dryRun && summary.message !== null && <p className="muted">{summary.message}</p>}
           {!summary.dryRun && <RunCounts counts={summary.counts} testId="sync-result-counts" />}
           {plan !== null && <DryRunPlanView plan={plan} upsert={upsert} />}
         </section>
@@ -255,6 +249,14 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
           </Button>
         </p>
       )}
+
+      {/* The pull (issue 6) comes after the push and its result, so each result sits under
+          the buttons that made it. */}
+      <WorkflowPullPanel
+        bidirectional={settings?.options.bidirectional ?? false}
+        disabled={run.running || before !== null || checked !== null}
+        onOpenRun={onOpenRun}
+      />
     </div>
   )
 }
