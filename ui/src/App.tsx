@@ -170,7 +170,11 @@ export function App() {
               }}
             />
           ) : screen === 'workflow' ? (
-            <WorkflowScreen sandbox={sandbox} onGoToOptions={() => setScreen('options')} />
+            <WorkflowScreen
+              sandbox={sandbox}
+              simulatorBase={sandbox ? info.environment.hubspotApiBase : null}
+              onGoToOptions={() => setScreen('options')}
+            />
           ) : screen === 'history' ? (
             <HistoryScreen initialRunId={historyRun} />
           ) : screen === 'options' ? (

@@ -127,6 +127,11 @@ test('Sandbox: the simulated workflow switch; Live: no switch; bidirectional off
   await page.getByTestId('workflow-simulate-status').waitFor()
   assert.match(await page.getByTestId('workflow-simulate-status').innerText(), /On: triggers/, 'on')
   assert.deepEqual(await callArgs(page, 'workflow_simulate'), [{ enabled: true }], 'enabled sent')
+  assert.equal(
+    await page.getByTestId('workflow-sim-portal').getAttribute('href'),
+    'http://127.0.0.1:41001/_sim/hubspot/portal',
+    'link to the simulator portal page'
+  )
   await page.close()
   const live = await openWorkflow({ mode: 'Live' })
   assert.equal(await live.page.getByTestId('workflow-simulate').count(), 0, 'no switch in Live')

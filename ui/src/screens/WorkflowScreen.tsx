@@ -24,12 +24,18 @@ import './WorkflowScreen.css'
 export interface WorkflowScreenProps {
   /** Sandbox mode: the simulated workflow switch is offered. */
   sandbox: boolean
+  /** The simulator's HubSpot base URL in Sandbox (for its portal page), else `null`. */
+  simulatorBase?: string | null
   /** Opens the Options screen (to turn the bidirectional flow on). */
   onGoToOptions: () => void
 }
 
 /** The workflow guide, settings, check and Sandbox emulation. */
-export function WorkflowScreen({ sandbox, onGoToOptions }: WorkflowScreenProps) {
+export function WorkflowScreen({
+  sandbox,
+  simulatorBase = null,
+  onGoToOptions
+}: WorkflowScreenProps) {
   const [guide, setGuide] = useState<WorkflowGuide | null>(null)
   const [error, setError] = useState<BackendError | null>(null)
   const [email, setEmail] = useState('')
@@ -273,8 +279,20 @@ export function WorkflowScreen({ sandbox, onGoToOptions }: WorkflowScreenProps) 
           <p className="option-text">
             The simulated HubSpot raises “Didomi Changed” whenever a mapped property changes — also
             when the app’s own push writes it, like a real workflow. Edit contacts as a person would
-            on the simulator’s portal page (<code>/_sim/hubspot/portal</code>), then pull.
+            on the simulator’s portal page, then pull.
           </p>
+          {simulatorBase !== null && (
+            <p>
+              <a
+                href={`${simulatorBase.replace(/\/$/, '')}/_sim/hubspot/portal`}
+                target="_blank"
+                rel="noreferrer"
+                data-testid="workflow-sim-portal"
+              >
+                Open the simulated HubSpot portal
+              </a>
+            </p>
+          )}
           {simulated !== null && (
             <p className="status-ok" role="status" data-testid="workflow-simulate-status">
               {simulated.enabled
