@@ -919,12 +919,13 @@ async fn run_job(
     };
     let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
     loop {
-        pacer.acquire().await;
+        let permit = pacer.acquire().await;
         let result = match job.kind {
             Kind::Read => hubspot.contacts_read_by_email(&emails, &properties).await,
             Kind::Update => hubspot.contacts_update(&inputs).await,
             Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
         };
+        drop(permit); // the answer is in: this request's window starts now
         let e = match result {
             Ok(r) => return (job, Ok(r)),
             Err(e) => e,
@@ -944,9 +945,11 @@ async fn run_job(
                 if limited > MAX_RATE_LIMITED {
                     return (job, Err(JobError::Fatal(e.into())));
                 }
-                let wait = retry_after
-                    .unwrap_or_else(|| backoff(&cfg, cfg.rate_window / 20, limited.min(5)));
-                tracing::debug!(?wait, "HubSpot 429; pausing every request");
+                // No Retry-After (HubSpot sends none for the rolling limit): hold every request
+                // for a tenth of the window (up to three tenths when it repeats); the pacer's log
+                // then paces them again.
+                let wait = retry_after.unwrap_or_else(|| (cfg.rate_window / 10) * limited.min(3));
+                tracing::debug!(?wait, policy = ?body.policy_name, "HubSpot 429; pausing every request");
                 pacer.pause(wait).await;
             }
             H::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {

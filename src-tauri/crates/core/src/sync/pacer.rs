@@ -11,34 +11,61 @@
 //! When HubSpot still says "slow down" (a 429, `Retry-After`), [`Pacer::pause`] holds every
 //! request until the pause ends.
 
-use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 #[derive(Debug)]
+struct Slot {
+    id: u64,
+    /// When the answer came back; `None` while the request is in flight.
+    done: Option<Instant>,
+}
+
+#[derive(Debug)]
 struct State {
-    sent: VecDeque<Instant>,
+    slots: Vec<Slot>,
+    next_id: u64,
     paused_until: Option<Instant>,
 }
 
-/// A sliding-window request pacer.
+/// A sliding-window request pacer. Cheap to share: clone the `Arc`.
 #[derive(Debug)]
 pub struct Pacer {
     limit: usize,
     span: Duration,
-    state: tokio::sync::Mutex<State>,
+    state: Mutex<State>,
+}
+
+/// One request's place in the window. Drop it when the answer arrived (or the request failed):
+/// the window of that request is counted from then, which is never before HubSpot counted it,
+/// so delays between the client and HubSpot's counter cannot push a window over the limit.
+#[derive(Debug)]
+pub struct Permit {
+    pacer: Arc<Pacer>,
+    id: u64,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let mut st = self.pacer.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = st.slots.iter_mut().find(|s| s.id == self.id) {
+            s.done = Some(now);
+        }
+    }
 }
 
 impl Pacer {
-    /// At most `limit` requests per `window`, plus `margin` of slack between the oldest and the
-    /// newest request of a full window.
+    /// At most `limit` requests per `window`, plus `margin` of slack.
     pub fn new(limit: u32, window: Duration, margin: Duration) -> Self {
         Self {
             limit: limit.max(1) as usize,
             span: window + margin,
-            state: tokio::sync::Mutex::new(State {
-                sent: VecDeque::with_capacity(limit as usize + 1),
+            state: Mutex::new(State {
+                slots: Vec::with_capacity(limit as usize + 1),
+                next_id: 0,
                 paused_until: None,
             }),
         }
@@ -49,39 +76,41 @@ impl Pacer {
         self.limit as f64 / self.span.as_secs_f64()
     }
 
-    /// Waits until one more request may be sent, and counts it as sent now.
-    pub async fn acquire(&self) {
+    /// Waits until one more request may be sent and returns its [`Permit`]. A request counts
+    /// from now until `window + margin` after its permit is dropped.
+    pub async fn acquire(self: &Arc<Self>) -> Permit {
         loop {
             let wait_until = {
-                let mut st = self.state.lock().await;
+                let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
                 match st.paused_until {
-                    Some(p) if p > now => Some(p),
+                    Some(p) if p > now => p,
                     _ => {
                         st.paused_until = None;
-                        while st.sent.front().is_some_and(|t| now.duration_since(*t) >= self.span) {
-                            st.sent.pop_front();
+                        let span = self.span;
+                        st.slots.retain(|s| s.done.is_none_or(|d| now.duration_since(d) < span));
+                        if st.slots.len() < self.limit {
+                            let id = st.next_id;
+                            st.next_id += 1;
+                            st.slots.push(Slot { id, done: None });
+                            return Permit { pacer: self.clone(), id };
                         }
-                        if st.sent.len() < self.limit {
-                            st.sent.push_back(now);
-                            None
-                        } else {
-                            st.sent.front().map(|t| *t + self.span)
+                        match st.slots.iter().filter_map(|s| s.done).min() {
+                            Some(oldest) => oldest + span,
+                            // Every slot is in flight: look again shortly.
+                            None => now + span / 100,
                         }
                     }
                 }
             };
-            match wait_until {
-                None => return,
-                Some(t) => tokio::time::sleep_until(t).await,
-            }
+            tokio::time::sleep_until(wait_until).await;
         }
     }
 
     /// Holds every request for `d` from now (a 429 or `Retry-After`). A longer pause already in
     /// force is kept.
     pub async fn pause(&self, d: Duration) {
-        let mut st = self.state.lock().await;
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let until = Instant::now() + d;
         if st.paused_until.is_none_or(|p| p < until) {
             st.paused_until = Some(until);
@@ -92,6 +121,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     /// The largest number of instants inside any half-open window of length `w`.
     fn max_in_window(times: &[Instant], w: Duration) -> usize {
@@ -109,11 +139,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn never_more_than_the_limit_in_any_rolling_window() {
         let window = Duration::from_secs(10);
-        let pacer = Pacer::new(110, window, Duration::from_millis(100));
+        let pacer = Arc::new(Pacer::new(110, window, Duration::from_millis(100)));
         let start = Instant::now();
         let mut times = Vec::new();
         for _ in 0..400 {
-            pacer.acquire().await;
+            drop(pacer.acquire().await);
             times.push(Instant::now());
         }
         assert_eq!(max_in_window(&times, window), 110, "exactly the limit, never more");
@@ -128,14 +158,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_the_window() {
         let window = Duration::from_secs(1);
-        let pacer = std::sync::Arc::new(Pacer::new(10, window, Duration::ZERO));
+        let pacer = Arc::new(Pacer::new(10, window, Duration::ZERO));
         let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for _ in 0..4 {
             let (p, t) = (pacer.clone(), times.clone());
             tasks.push(tokio::spawn(async move {
                 for _ in 0..25 {
-                    p.acquire().await;
+                    drop(p.acquire().await);
                     t.lock().unwrap().push(Instant::now());
                 }
             }));
@@ -150,13 +180,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_request_counts_from_its_answer_not_from_its_send() {
+        let window = Duration::from_secs(10);
+        let pacer = Arc::new(Pacer::new(3, window, Duration::ZERO));
+        let t0 = Instant::now();
+        let held: Vec<Permit> =
+            vec![pacer.acquire().await, pacer.acquire().await, pacer.acquire().await];
+        tokio::time::sleep(Duration::from_secs(4)).await; // slow answers
+        drop(held);
+        drop(pacer.acquire().await);
+        assert_eq!(
+            Instant::now().duration_since(t0),
+            Duration::from_secs(14),
+            "the fourth request waits for a window after the answers, not after the sends"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_request() {
-        let pacer = Pacer::new(100, Duration::from_secs(10), Duration::ZERO);
-        pacer.acquire().await;
+        let pacer = Arc::new(Pacer::new(100, Duration::from_secs(10), Duration::ZERO));
+        drop(pacer.acquire().await);
         let t0 = Instant::now();
         pacer.pause(Duration::from_secs(3)).await;
         pacer.pause(Duration::from_secs(1)).await;
-        pacer.acquire().await;
+        drop(pacer.acquire().await);
         assert!(
             Instant::now().duration_since(t0) >= Duration::from_secs(3),
             "the longer pause holds"
