@@ -56,6 +56,24 @@ pub fn save_hubspot(dir: &Path, settings: &Settings) -> Result<(), String> {
     std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
 }
 
+/// Writes every setting (after a configuration import), keeping keys the CLI does not know.
+pub fn save_all(dir: &Path, settings: &Settings) -> Result<(), String> {
+    let path = dir.join(SETTINGS_FILE);
+    let mut value: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let (Some(obj), serde_json::Value::Object(fresh)) =
+        (value.as_object_mut(), settings.to_json())
+    {
+        obj.extend(fresh);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, value.to_string()).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +102,19 @@ mod tests {
         std::fs::write(dir.path().join(SETTINGS_FILE), "{ nope").expect("write");
         let e = load(dir.path()).unwrap_err();
         assert!(format!("{e:#}").contains("not JSON"), "clear error: {e:#}");
+    }
+
+    #[test]
+    fn save_all_writes_every_setting_and_keeps_unknown_keys() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(SETTINGS_FILE), r#"{"windowState": {"w": 1}}"#)
+            .expect("write");
+        let mut s = Settings::default();
+        s.options.upsert = true;
+        save_all(dir.path(), &s).expect("saves");
+        assert!(load(dir.path()).expect("loads").options.upsert, "options saved");
+        let raw = std::fs::read_to_string(dir.path().join(SETTINGS_FILE)).expect("read");
+        assert!(raw.contains("windowState"), "other keys of the store file are kept: {raw}");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 mod app;
 mod bench;
+mod config;
 mod pull;
 mod run;
 
@@ -47,7 +48,8 @@ Connections, first match:
   (default)                       the desktop app's saved settings (Live mode) and OS keychain
 
 The options and the mapping come from the app's settings, or from --config FILE (a file the \
-app exported). Progress is written to stderr, the run report as JSON to stdout.
+app exported). `config export FILE` / `config import FILE` write and read that file with the \
+app's saved settings. Progress is written to stderr, the run report as JSON to stdout.
 
 Exit codes: 0 everything written (or nothing to write), 2 partial (some records failed; see \
 the report and the app's History), 1 the run failed or was cancelled (Ctrl-C cancels after the \
@@ -90,8 +92,26 @@ enum Command {
     /// Synchronize.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Export or import the options and mapping (the app's saved settings and keychain).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Benchmark the engine against the simulator binary (separate process) and print JSON.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Write the options and mapping to FILE (JSON; no secret).
+    Export {
+        /// Where to write.
+        file: PathBuf,
+    },
+    /// Check FILE against the live Didomi configuration and HubSpot properties, print the
+    /// preview (errors, warnings, changes) on stderr, and apply it when it has no error.
+    Import {
+        /// The exported file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +171,8 @@ fn main() -> ExitCode {
             Command::Sync(SyncCommand::Push(args)) => run::push(&cli.source, &args).await,
             Command::Sync(SyncCommand::Pull(args)) => pull::run(&cli.source, &args, false).await,
             Command::Sync(SyncCommand::Both(args)) => pull::run(&cli.source, &args, true).await,
+            Command::Config(ConfigCommand::Export { file }) => config::export(&file).await,
+            Command::Config(ConfigCommand::Import { file }) => config::import(&file).await,
             Command::Bench(args) => bench::run(&args).await,
         }
     });
