@@ -548,3 +548,39 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
     let off = h.core.workflow_simulate(&base, false).await.expect("off");
     assert!(!off.enabled, "simulation off");
 }
+
+/// Measurement, not a test of speed (ignored): a pull of `PULL_MEASURE_N` (default 5,000)
+/// changed contacts that all carry a mapped value, in a portal of 3 × N contacts. Prints the
+/// time, the searches and the events. Run:
+/// `cargo test --release -p dhs-tests --test integration -- --ignored --nocapture pull::measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run on demand"]
+async fn measure_pull_of_many_changed_contacts() {
+    let n: u64 = std::env::var("PULL_MEASURE_N").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let h = start_connected(n * 3 * 100 / 86, 100.0).await;
+    let job = h.push_job(true, &test_engine(100.0)).await;
+    let cfg = test_pull_config(100.0);
+    let _ = pull_job(&h, &job, &cfg, PullSettings::default()).await;
+    let (purpose_prop, _, _, _) = props(&job);
+    let ids: Vec<u64> = (1001..1001 + n).collect();
+    let t = 1_760_000_000_000;
+    h.sim.hubspot.edit_many_as_user(&ids, &purpose_prop, "true", t).expect("values");
+    h.sim.hubspot.edit_many_as_user(&ids, "didomi_changed", "1", t).expect("counters");
+    let events = h.sim.didomi.events_received();
+    let started = std::time::Instant::now();
+    let r = run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("pull");
+    let took = started.elapsed();
+    let c = r.run.summary.counts;
+    assert_eq!(c.read, n, "every changed contact read");
+    eprintln!(
+        "pull of {n} changed contacts (portal {}): {:.2} s, {:.0} contacts/s, {} searches, {} events written, {} conflicts, {c:?}",
+        h.sim.hubspot.contact_count(),
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64(),
+        r.searches,
+        h.sim.didomi.events_received() - events,
+        r.conflicts.len()
+    );
+}
