@@ -228,7 +228,11 @@ impl App {
     /// Replaces the value of the input with `testid`.
     pub async fn fill(&self, testid: &str, value: &str) {
         let el = self.wait_testid(testid).await;
-        el.clear().await.unwrap_or_else(|e| panic!("clear {testid}: {e}"));
+        // Select all and delete with keys, as a person would: WebDriver's `clear` empties the DOM
+        // value without React (react-aria) seeing it, so the old text would come back.
+        el.send_keys("\u{e009}a\u{e000}\u{e003}")
+            .await
+            .unwrap_or_else(|e| panic!("clear {testid}: {e}"));
         el.send_keys(value).await.unwrap_or_else(|e| panic!("type into {testid}: {e}"));
     }
 
