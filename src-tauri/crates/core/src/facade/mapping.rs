@@ -3,13 +3,10 @@
 //! suggest, and [`Core::mapping_ready`] that a sync calls before it runs.
 //!
 //! The live schemas are read once and cached per `Core` ([`Schemas`]); `mapping_load(true)`
-//! ("Refresh") and `mapping_ready` re-read them. The cache is a side table keyed by the core's
-//! weak self-reference (the `Core` struct is shared with other features, so no field is added
-//! there): a `Weak` keeps its allocation alive, so a new `Core` can never take a dropped one's
-//! entry.
+//! ("Refresh") and `mapping_ready` re-read them.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -77,19 +74,13 @@ pub struct MappingReady {
     pub schemas: Arc<Schemas>,
 }
 
-type CacheEntry = (Weak<Core>, Arc<Schemas>);
-static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
-
 impl Core {
     fn cached_schemas(&self) -> Option<Arc<Schemas>> {
-        let cache = lock(&CACHE);
-        cache.iter().find(|(w, _)| Weak::ptr_eq(w, &self.this)).map(|(_, s)| s.clone())
+        lock(&self.schemas).clone()
     }
 
     fn store_schemas(&self, schemas: Arc<Schemas>) {
-        let mut cache = lock(&CACHE);
-        cache.retain(|(w, _)| w.strong_count() > 0 && !Weak::ptr_eq(w, &self.this));
-        cache.push((self.this.clone(), schemas));
+        *lock(&self.schemas) = Some(schemas);
     }
 
     /// The live schemas: cached unless `refresh` (or none cached yet).

@@ -72,12 +72,25 @@ pub struct Core {
     didomi_account: Mutex<Option<DidomiAccount>>,
     install: tokio::sync::Mutex<Option<hubspot::PendingInstall>>,
     install_cancel: Mutex<CancellationToken>,
+    /// The live schemas last read for the Mapping screen (see `facade/mapping.rs`).
+    schemas: Mutex<Option<Arc<mapping::Schemas>>>,
+    /// The cancel token of the sync running now (push or pull: one at a time).
+    running_sync: Mutex<Option<CancellationToken>>,
     this: Weak<Core>,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core").field("mode", &self.env.mode).finish_non_exhaustive()
+    }
+}
+
+/// Clears the running mark when a run ends (or its future is dropped).
+pub(crate) struct RunningGuard<'a>(&'a Core);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.running_sync) = None;
     }
 }
 
@@ -109,8 +122,31 @@ impl Core {
             didomi_account: Mutex::new(None),
             install: tokio::sync::Mutex::new(None),
             install_cancel: Mutex::new(CancellationToken::new()),
+            schemas: Mutex::new(None),
+            running_sync: Mutex::new(None),
             this: this.clone(),
         })
+    }
+
+    /// Marks a sync as running until the returned guard is dropped, or refuses with
+    /// `SyncAlreadyRunning` when one is (push and pull share the mark: one run at a time).
+    pub(crate) fn begin_run(&self, cancel: CancellationToken) -> Result<RunningGuard<'_>, Error> {
+        let mut running = lock(&self.running_sync);
+        if running.is_some() {
+            return Err(Error::new(
+                ErrorCode::SyncAlreadyRunning,
+                "A sync is already running: wait for it to finish or cancel it, then start again.",
+            ));
+        }
+        *running = Some(cancel);
+        Ok(RunningGuard(self))
+    }
+
+    /// Cancels the running sync, if any; it stops after the batches in flight.
+    pub(crate) fn cancel_running(&self) {
+        if let Some(t) = lock(&self.running_sync).as_ref() {
+            t.cancel();
+        }
     }
 
     /// Changes the OAuth flow tunables.

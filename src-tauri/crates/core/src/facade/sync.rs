@@ -20,9 +20,6 @@ use crate::sync::{
     SyncProgress, SyncRequest,
 };
 
-/// Cancel tokens of running syncs, keyed by the address of their `Core`.
-static RUNNING: LazyLock<Mutex<HashMap<usize, CancellationToken>>> =
-    LazyLock::new(Default::default);
 /// One pacer per HubSpot portal (and limit).
 static PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> = LazyLock::new(Default::default);
 /// Open state databases, by data folder.
@@ -48,20 +45,7 @@ pub fn shared_store(data_dir: &Path) -> Result<Arc<Store>, Error> {
     Ok(s)
 }
 
-/// Removes the running mark when the run ends (or its future is dropped).
-struct RunningGuard(usize);
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        lock(&RUNNING).remove(&self.0);
-    }
-}
-
 impl Core {
-    fn key(&self) -> usize {
-        self as *const Core as usize
-    }
-
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
     async fn ensure_ready(
         &self,
@@ -108,17 +92,7 @@ impl Core {
             ));
         }
         let (hubspot, didomi, settings) = self.ensure_ready().await?;
-        let _guard = {
-            let mut running = lock(&RUNNING);
-            if running.contains_key(&self.key()) {
-                return Err(Error::new(
-                    ErrorCode::SyncAlreadyRunning,
-                    "A sync is already running: wait for it to finish or cancel it, then start again.",
-                ));
-            }
-            running.insert(self.key(), cancel.clone());
-            RunningGuard(self.key())
-        };
+        let _running = self.begin_run(cancel.clone())?;
         let store = shared_store(&self.env.data_dir)?;
         let cfg = EngineConfig {
             rate_limit: match settings.hubspot.auth_mode {
@@ -145,9 +119,7 @@ impl Core {
 
     /// Cancels the running sync, if any; it stops after the batches in flight.
     pub async fn sync_cancel(&self) {
-        if let Some(t) = lock(&RUNNING).get(&self.key()) {
-            t.cancel();
-        }
+        self.cancel_running();
     }
 
     /// The latest runs, newest first.
