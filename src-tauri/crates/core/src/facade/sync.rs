@@ -49,7 +49,7 @@ impl Core {
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
     async fn ensure_ready(
         &self,
-    ) -> Result<(Arc<HubSpotClient>, Arc<DidomiClient>, Settings), Error> {
+    ) -> Result<(Arc<HubSpotClient>, Arc<DidomiClient>, Settings, String), Error> {
         let settings = self.settings();
         let hubspot = self.hubspot().await.map_err(|e| {
             if e.code == ErrorCode::HubSpotNotConnected {
@@ -69,7 +69,8 @@ impl Core {
         // naming every stale entry).
         let ready = self.mapping_ready().await?;
         let settings = Settings { mapping: ready.mapping, ..settings };
-        Ok((hubspot, didomi, settings))
+        // Labels are written in the language the Mapping screen shows, so a pull reads them back.
+        Ok((hubspot, didomi, settings, ready.schemas.language.clone()))
     }
 
     /// Runs a sync. Refuses to start (clear [`Error`]) while HubSpot or Didomi is not
@@ -91,7 +92,7 @@ impl Core {
                 "Only the push (Didomi → HubSpot) is available; choose Push and start again.",
             ));
         }
-        let (hubspot, didomi, settings) = self.ensure_ready().await?;
+        let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
         let _running = self.begin_run(cancel.clone())?;
         let store = shared_store(&self.env.data_dir)?;
         let cfg = EngineConfig {
@@ -100,6 +101,7 @@ impl Core {
                 _ => 110,
             },
             batch_size: settings.options.batch_size.clamp(1, 100) as usize,
+            lang,
             ..EngineConfig::default()
         };
         let portal =
