@@ -312,3 +312,146 @@ async fn options_mapping_export_import_then_push() {
     );
     app.quit().await;
 }
+
+/// Enables the bidirectional flow with the connected portal's id (issue 4's Options screen).
+async fn enable_bidirectional(app: &App, portal_id: &str) {
+    app.click("nav-options").await;
+    app.click("options-bidirectional").await;
+    app.fill("options-account-id", &format!("{portal_id}\u{e007}")).await;
+    app.wait_text("options-bidirectional-status", "the flow on", |t| !t.trim().is_empty()).await;
+}
+
+/// Waits until `testid` shows a final run status; returns it lower-cased.
+async fn final_status(app: &App, testid: &str) -> String {
+    app.wait_text(testid, "a final status", |t| {
+        let t = t.to_lowercase();
+        t.contains("succeeded")
+            || t.contains("partial")
+            || t.contains("failed")
+            || t.contains("cancelled")
+    })
+    .await
+    .to_lowercase()
+}
+
+/// Issue 6 in the window: bidirectional on, a purpose mapped and pushed, the Sandbox workflow
+/// emulated, a contact edited in the simulated portal as a person would, Check sees the counter
+/// rise, a pull writes the change to the Didomi user, and History lists the pull.
+#[tokio::test]
+async fn bidirectional_pull_after_an_edit_in_hubspot() {
+    let profile = Profile::new();
+    let app = App::start("pull", &profile).await;
+    app.connect_both(&profile).await;
+    let (hubspot, didomi) = app.simulator_urls().await;
+    let info: serde_json::Value = reqwest::get(format!("{hubspot}/_sim/hubspot/info"))
+        .await
+        .expect("info")
+        .json()
+        .await
+        .expect("info JSON");
+    enable_bidirectional(&app, &info["portalId"].to_string()).await;
+
+    app.click("nav-mapping").await;
+    app.wait_testid("mapping-row").await;
+    let booleans = rows_of_kind(&app, "boolean").await;
+    let (item, purpose_row) =
+        booleans.iter().find(|(i, _)| i.contains("\"purpose\"")).expect("a purpose row");
+    let item: serde_json::Value = serde_json::from_str(item).expect("data-item is JSON");
+    let purpose_id = item["purposeId"].as_str().expect("purpose id").to_owned();
+    choose(&app, purpose_row, "sim_bool_checkbox").await;
+    app.click("mapping-save").await;
+    for _ in 0..100 {
+        if !app.exists("mapping-dirty").await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    app.click("nav-sync").await;
+    app.click("sync-push").await;
+    assert!(
+        final_status(&app, "sync-status").await.contains("succeeded"),
+        "the first push succeeds"
+    );
+
+    app.click("nav-workflow").await;
+    app.wait_testid("screen-workflow").await;
+    app.click("workflow-simulate").await;
+    app.wait_text("workflow-simulate-status", "the emulated workflow on", |t| t.starts_with("On"))
+        .await;
+    app.screenshot("workflow").await;
+
+    // A contact on both sides whose purpose was pushed: flip it in the simulated portal, as a
+    // person editing the contact in HubSpot would.
+    let (_, contacts) = hubspot_get(
+        &hubspot,
+        "/crm/v3/objects/contacts?limit=100&properties=email,sim_bool_checkbox",
+    )
+    .await;
+    let mut target = None;
+    for c in contacts["results"].as_array().expect("contacts") {
+        let value = c["properties"]["sim_bool_checkbox"].as_str().unwrap_or_default().to_owned();
+        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
+        if value != "true" && value != "false" {
+            continue;
+        }
+        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
+            .await
+            .expect("didomi admin");
+        if r.status().as_u16() == 200 {
+            target = Some((c["id"].as_str().expect("id").to_owned(), email, value == "true"));
+            break;
+        }
+    }
+    let (contact_id, email, was) = target.expect("a contact on both sides with the purpose pushed");
+    let edit = reqwest::Client::new()
+        .post(format!("{hubspot}/_sim/hubspot/contacts/{contact_id}/edit"))
+        .json(&serde_json::json!({"property": "sim_bool_checkbox", "value": (!was).to_string(), "source": "CRM_UI"}))
+        .send()
+        .await
+        .expect("edit in the simulated portal");
+    assert!(edit.status().is_success(), "the portal edit is accepted");
+
+    app.fill("workflow-check-email", &format!("{email}\u{e007}")).await;
+    let check = app.wait_testid("workflow-check-result").await;
+    for _ in 0..100 {
+        if check.attr("data-status").await.ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        check.attr("data-status").await.ok().flatten().as_deref(),
+        Some("works"),
+        "Check sees Didomi Changed rise: {}",
+        check.text().await.unwrap_or_default()
+    );
+
+    app.click("nav-sync").await;
+    app.click("sync-pull").await;
+    let pulled = final_status(&app, "sync-pull-status").await;
+    assert!(pulled.contains("succeeded"), "the pull succeeds: {pulled}");
+    app.screenshot("sync-pull").await;
+
+    let user: serde_json::Value = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
+        .await
+        .expect("didomi user")
+        .json()
+        .await
+        .expect("user JSON");
+    let purpose = user["consents"]["purposes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == purpose_id.as_str()))
+        .unwrap_or_else(|| panic!("the user has the purpose {purpose_id}: {user}"));
+    assert_eq!(
+        purpose["enabled"],
+        serde_json::json!(!was),
+        "the pull wrote the HubSpot edit to Didomi: {user}"
+    );
+
+    app.click("nav-history").await;
+    app.wait_testid("history-run").await;
+    let text = app.page_text().await;
+    assert!(text.contains("HubSpot → Didomi"), "History lists the pull");
+    app.quit().await;
+}
