@@ -105,9 +105,23 @@ export function errorTitle(code: ErrorCode): string {
       return 'The file does not fit these accounts'
     case 'ImportChanged':
       return 'The file changed since the preview'
+    case 'SyncAlreadyRunning':
+      return 'A sync is already running'
+    case 'SyncFailed':
+      return 'The sync stopped'
+    case 'SyncStateUnavailable':
+      return 'The sync history cannot be opened'
+    case 'BidirectionalOff':
+      return 'The bidirectional flow is off'
+    case 'HubSpotRequestRejected':
+      return 'HubSpot refused the request'
+    case 'HubSpotCallbackPortsBusy':
+      return 'No free port for the HubSpot callback'
+    case 'DidomiNotConnected':
+      return 'Didomi is not connected'
+    case 'SettingsInvalid':
+      return 'The saved settings could not be read'
     case 'Internal':
-      return 'Something went wrong'
-    default:
       return 'Something went wrong'
   }
 }

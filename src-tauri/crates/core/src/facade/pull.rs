@@ -25,8 +25,6 @@ use crate::pull::{pull, PullConfig, PullJob, PullReport, PullSettings, PullState
 use crate::settings::HubSpotAuthMode;
 use crate::sync::{EngineConfig, Pacer, RunReport, SyncDirection, SyncProgress, SyncRequest};
 
-static RUNNING: LazyLock<Mutex<HashMap<usize, CancellationToken>>> =
-    LazyLock::new(Default::default);
 static STATES: LazyLock<Mutex<HashMap<PathBuf, Arc<PullState>>>> = LazyLock::new(Default::default);
 static SEARCH_PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> =
     LazyLock::new(Default::default);
@@ -50,14 +48,6 @@ fn search_pacer(portal: &str, cfg: &PullConfig) -> Arc<Pacer> {
         .entry(portal.to_owned())
         .or_insert_with(|| Arc::new(cfg.search_pacer()))
         .clone()
-}
-
-struct RunningGuard(usize);
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        lock(&RUNNING).remove(&self.0);
-    }
 }
 
 /// One step of the workflow setup guide.
@@ -160,10 +150,6 @@ const STEPS: [&str; 11] = [
 ];
 
 impl Core {
-    fn pull_key(&self) -> usize {
-        self as *const Core as usize
-    }
-
     fn workflows_url(&self) -> Option<String> {
         let s = self.settings();
         let portal = s.hubspot.portal_id.or(s.options.hubspot_account_id)?;
@@ -403,14 +389,7 @@ impl Core {
         }
         let hubspot = self.hubspot().await?;
         let didomi = self.didomi().await?;
-        let _guard = {
-            let mut running = lock(&RUNNING);
-            if running.contains_key(&self.pull_key()) {
-                return Err(Error::new(ErrorCode::SyncAlreadyRunning, "A pull is already running: wait for it to finish or cancel it, then start again."));
-            }
-            running.insert(self.pull_key(), cancel.clone());
-            RunningGuard(self.pull_key())
-        };
+        let _running = self.begin_run(cancel.clone())?;
         let store = shared_store(&self.env.data_dir)?;
         let state = shared_pull_state(&self.env.data_dir)?;
         let engine = EngineConfig {
@@ -475,9 +454,7 @@ impl Core {
 
     /// Cancels the running pull, if any.
     pub async fn pull_cancel(&self) {
-        if let Some(t) = lock(&RUNNING).get(&self.pull_key()) {
-            t.cancel();
-        }
+        self.cancel_running();
     }
 }
 
