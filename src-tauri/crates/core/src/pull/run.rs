@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -95,6 +94,15 @@ impl Default for PullConfig {
 }
 
 impl PullConfig {
+    /// The retry policy of this configuration.
+    pub fn retry(&self) -> crate::sync::retry::Backoff {
+        crate::sync::retry::Backoff {
+            max_attempts: self.max_attempts,
+            base: self.backoff_base,
+            max: self.backoff_max,
+        }
+    }
+
     /// The search pacer these settings ask for.
     pub fn search_pacer(&self) -> Pacer {
         Pacer::new(self.searches_per_s.max(1), self.search_window, self.search_window / 20)
@@ -836,8 +844,7 @@ fn outcome(
 
 /// `base · 2^(attempt-1)`, capped, with ±50 % jitter.
 fn backoff(cfg: &PullConfig, base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(cfg.backoff_max);
-    exp.mul_f64(rand::rng().random_range(0.5..1.5))
+    cfg.retry().delay(base, attempt)
 }
 
 /// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).
@@ -857,35 +864,13 @@ where
 async fn didomi_retry_raw<T, F, Fut>(
     cfg: &PullConfig,
     cancel: &CancellationToken,
-    mut call: F,
+    call: F,
 ) -> Result<T, crate::didomi::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::didomi::Result<T>>,
 {
-    use crate::didomi::Error as D;
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                let transient = match &e {
-                    D::Api { status, .. } => *status >= 500 || *status == 429,
-                    D::Transport(_) | D::Decode { .. } => true,
-                    _ => false,
-                };
-                attempt += 1;
-                if !transient || attempt >= cfg.max_attempts || cancel.is_cancelled() {
-                    return Err(e);
-                }
-                let wait = match &e {
-                    D::Api { retry_after: Some(r), .. } => *r,
-                    _ => backoff(cfg, cfg.backoff_base, attempt),
-                };
-                tokio::time::sleep(wait).await;
-            }
-        }
-    }
+    crate::sync::retry::didomi_retry(&cfg.retry(), cancel, call).await
 }
 
 fn now_rfc3339() -> String {

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use crate::didomi::consents::ConsentUser;
@@ -92,6 +91,15 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// The retry policy of this configuration.
+    pub fn retry(&self) -> crate::sync::retry::Backoff {
+        crate::sync::retry::Backoff {
+            max_attempts: self.max_attempts,
+            base: self.backoff_base,
+            max: self.backoff_max,
+        }
+    }
+
     /// The same limits with every duration divided by `time_scale` (the simulator's).
     pub fn scaled(mut self, time_scale: f64) -> Self {
         let f = time_scale.max(1e-3);
@@ -988,43 +996,20 @@ async fn run_job(
 
 /// `base · 2^(attempt-1)`, capped, with ±50 % jitter.
 fn backoff(cfg: &EngineConfig, base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(cfg.backoff_max);
-    exp.mul_f64(rand::rng().random_range(0.5..1.5))
+    cfg.retry().delay(base, attempt)
 }
 
 /// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).
 async fn didomi_retry<T, F, Fut>(
     cfg: &EngineConfig,
     cancel: &CancellationToken,
-    mut call: F,
+    call: F,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::didomi::Result<T>>,
 {
-    use crate::didomi::Error as D;
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                let transient = match &e {
-                    D::Api { status, .. } => *status >= 500 || *status == 429,
-                    D::Transport(_) | D::Decode { .. } => true,
-                    _ => false,
-                };
-                attempt += 1;
-                if !transient || attempt >= cfg.max_attempts || cancel.is_cancelled() {
-                    return Err(e.into());
-                }
-                let wait = match &e {
-                    D::Api { retry_after: Some(r), .. } => *r,
-                    _ => backoff(cfg, cfg.backoff_base, attempt),
-                };
-                tokio::time::sleep(wait).await;
-            }
-        }
-    }
+    super::retry::didomi_retry(&cfg.retry(), cancel, call).await.map_err(Error::from)
 }
 
 /// The reader task: failed people first, then every page of users.
