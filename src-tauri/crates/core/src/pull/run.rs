@@ -777,23 +777,7 @@ impl Run {
         let elapsed = self.started.elapsed();
         let c = self.counts;
         let rate = c.read as f64 / elapsed.as_secs_f64().max(1e-3);
-        (self.on_progress)(SyncProgress {
-            run_id: self.run_id,
-            phase: phase.into(),
-            read: c.read,
-            to_write: c.to_write,
-            written: c.written,
-            created: c.created,
-            updated: c.updated,
-            unchanged: c.unchanged,
-            skipped: c.skipped,
-            invalid: c.invalid,
-            duplicates: c.duplicates,
-            failed: c.failed,
-            rate_per_s: rate,
-            eta_seconds: None,
-            elapsed_ms: elapsed.as_millis() as u64,
-        });
+        (self.on_progress)(SyncProgress::from_counts(self.run_id, phase, &c, rate, None, elapsed));
     }
 }
 

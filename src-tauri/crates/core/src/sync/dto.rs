@@ -158,6 +158,36 @@ pub struct SyncProgress {
     pub elapsed_ms: u64,
 }
 
+impl SyncProgress {
+    /// A progress update of run `run_id` in `phase` with these counts.
+    pub fn from_counts(
+        run_id: i64,
+        phase: &str,
+        c: &RunCounts,
+        rate_per_s: f64,
+        eta_seconds: Option<f64>,
+        elapsed: std::time::Duration,
+    ) -> Self {
+        Self {
+            run_id,
+            phase: phase.into(),
+            read: c.read,
+            to_write: c.to_write,
+            written: c.written,
+            created: c.created,
+            updated: c.updated,
+            unchanged: c.unchanged,
+            skipped: c.skipped,
+            invalid: c.invalid,
+            duplicates: c.duplicates,
+            failed: c.failed,
+            rate_per_s,
+            eta_seconds,
+            elapsed_ms: elapsed.as_millis() as u64,
+        }
+    }
+}
+
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -863,23 +863,14 @@ impl Run {
         let rate = self.counts.written as f64 / elapsed.as_secs_f64().max(1e-3);
         let left = self.counts.to_write.saturating_sub(self.counts.written + self.counts.failed);
         let c = self.counts;
-        (self.on_progress)(SyncProgress {
-            run_id: self.run_id,
-            phase: phase.into(),
-            read: c.read,
-            to_write: c.to_write,
-            written: c.written,
-            created: c.created,
-            updated: c.updated,
-            unchanged: c.unchanged,
-            skipped: c.skipped,
-            invalid: c.invalid,
-            duplicates: c.duplicates,
-            failed: c.failed,
-            rate_per_s: rate,
-            eta_seconds: (rate > 0.0).then(|| left as f64 / rate),
-            elapsed_ms: elapsed.as_millis() as u64,
-        });
+        (self.on_progress)(SyncProgress::from_counts(
+            self.run_id,
+            phase,
+            &c,
+            rate,
+            (rate > 0.0).then(|| left as f64 / rate),
+            elapsed,
+        ));
     }
 }
 
