@@ -94,7 +94,7 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
     if mapping.is_empty() {
         bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
     }
-    let scope = format!("{hs_base}|token|{org}");
+    let scope = dhs_core::sync::state_scope(hs_base.as_str(), "token", &org);
     let push = if both {
         let req =
             SyncRequest { direction: SyncDirection::Push, dry_run: args.dry_run, full: false };

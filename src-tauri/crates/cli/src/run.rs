@@ -162,7 +162,7 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
         if mapping.is_empty() {
             bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
         }
-        let scope = format!("{hs_base}|token|{org}");
+        let scope = dhs_core::sync::state_scope(hs_base.as_str(), "token", &org);
         run_engine(src, req, hubspot, didomi, &data_dir, options, mapping, scope, args.json, cancel)
             .await?
     } else {

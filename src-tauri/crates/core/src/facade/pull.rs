@@ -418,7 +418,7 @@ impl Core {
             search_pacer: search_pacer(&portal, &cfg),
             mapping: settings.mapping.clone(),
             counter_property: settings.options.didomi_changed_property.clone(),
-            scope: format!("{}|{portal}|{org}", self.env.hubspot_api_base),
+            scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
             portal,
         };
         pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await

@@ -114,7 +114,7 @@ impl Core {
             pacer: shared_pacer(&portal, &cfg),
             mapping: settings.mapping.clone(),
             upsert: settings.options.upsert,
-            scope: format!("{}|{portal}|{org}", self.env.hubspot_api_base),
+            scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
         };
         push(job, req, cfg, Arc::new(on_progress), cancel).await
     }

@@ -22,3 +22,10 @@ pub use dto::*;
 pub use engine::{push, EngineConfig, PushJob};
 pub use pacer::Pacer;
 pub use store::Store;
+
+/// The key that ties sync state (per-contact fingerprints, HubSpot ids, pull counters) to one
+/// HubSpot host, portal and Didomi organization. The push and the pull must build it the same
+/// way, or one would not see the other's state (and echo writes back).
+pub fn state_scope(hubspot_base: &str, portal: &str, organization: &str) -> String {
+    format!("{hubspot_base}|{portal}|{organization}")
+}
