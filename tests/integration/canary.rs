@@ -43,7 +43,7 @@ fn capture_logs() -> Captured {
 async fn secrets_never_leak() {
     let logs = capture_logs();
 
-    let h = start(&[51410], 1.0).await;
+    let h = start(&[21410], 1.0).await;
     let canary = "CANARY-5e7c1d-do-not-leak";
     let mut serialized = Vec::new();
 

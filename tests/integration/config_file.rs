@@ -46,7 +46,7 @@ fn saved_mapping() -> Mapping {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_round_trips_and_holds_no_secret() {
-    let h = connected(52210).await;
+    let h = connected(22210).await;
     let portal = h.sim.hubspot.portal_id();
     h.core.options_set_upsert(true).await.expect("upsert");
     h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional");
@@ -104,7 +104,7 @@ async fn export_then_import_round_trips_and_holds_no_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
-    let h = connected(52220).await;
+    let h = connected(22220).await;
     h.core.mapping_save(saved_mapping()).await.expect("saved");
     let before = h.core.settings();
     let props_before = h.sim.hubspot.properties().len();
@@ -176,7 +176,7 @@ async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_portal_warns_v0_migrates_and_a_changed_file_is_refused() {
-    let h = connected(52230).await;
+    let h = connected(22230).await;
     let preview =
         h.core.config_import_preview(fixture("another-portal.json")).await.expect("preview");
     assert!(preview.can_apply, "valid elsewhere too: {:?}", preview.errors);

@@ -7,7 +7,7 @@ use dhs_tests::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_reads_the_pmp_configuration() {
-    let h = start(&[51310], 1.0).await;
+    let h = start(&[21310], 1.0).await;
     let k = h.sim.info.didomi_api_key.clone();
     let org = h.sim.info.didomi_organization_id.clone();
     let account = h
@@ -36,7 +36,7 @@ async fn connect_reads_the_pmp_configuration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_and_wrong_organization_are_distinct() {
-    let h = start(&[51320], 1.0).await;
+    let h = start(&[21320], 1.0).await;
     let k = h.sim.info.didomi_api_key.clone();
     let org = h.sim.info.didomi_organization_id.clone();
     let e = h
@@ -63,7 +63,7 @@ async fn bad_credentials_and_wrong_organization_are_distinct() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_host_is_reported_as_unreachable() {
-    let h = start(&[51330], 1.0).await;
+    let h = start(&[21330], 1.0).await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -81,7 +81,7 @@ async fn unreachable_host_is_reported_as_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_session_token_is_minted_again() {
     // Didomi tokens live 3600 s / 3600 = 1 s.
-    let h = start(&[51340], 3600.0).await;
+    let h = start(&[21340], 3600.0).await;
     let k = h.sim.info.didomi_api_key.clone();
     h.core
         .didomi_connect(

@@ -7,7 +7,7 @@ use dhs_tests::{consent, follow, install, start, start_with, Consent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_success_stores_tokens_and_fills_the_account_card() {
-    let h = start(&[51010, 51011], 1.0).await;
+    let h = start(&[21010, 21011], 1.0).await;
     let (account, _) = install(&h).await;
     let portal = h.sim.hubspot.portal_id();
     assert_eq!(account.portal_id, Some(portal), "portal id from account info");
@@ -36,16 +36,16 @@ async fn install_success_stores_tokens_and_fills_the_account_card() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_first_port_falls_back_to_the_next_registered_one() {
-    let _taken = tokio::net::TcpListener::bind(("127.0.0.1", 51020)).await.unwrap();
-    let h = start(&[51020, 51021], 1.0).await;
+    let _taken = tokio::net::TcpListener::bind(("127.0.0.1", 21020)).await.unwrap();
+    let h = start(&[21020, 21021], 1.0).await;
     let (account, loc) = install(&h).await;
-    assert!(loc.starts_with("http://localhost:51021/oauth/callback"), "second port used: {loc}");
+    assert!(loc.starts_with("http://localhost:21021/oauth/callback"), "second port used: {loc}");
     assert!(account.portal_id.is_some(), "connected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_fails_the_install_with_denied() {
-    let h = start(&[51030], 1.0).await;
+    let h = start(&[21030], 1.0).await;
     h.sim.hubspot.set_redirect_on_deny(true);
     let start = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     let core = h.core.clone();
@@ -62,7 +62,7 @@ async fn deny_fails_the_install_with_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_state_is_ignored_and_the_right_callback_still_completes() {
-    let h = start(&[51040], 1.0).await;
+    let h = start(&[21040], 1.0).await;
     let start = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     let core = h.core.clone();
     let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
@@ -71,7 +71,7 @@ async fn wrong_state_is_ignored_and_the_right_callback_still_completes() {
     };
     let url = url::Url::parse(&loc).unwrap();
     let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-    let forged = format!("http://localhost:51040/oauth/callback?code={code}&state=forged");
+    let forged = format!("http://localhost:21040/oauth/callback?code={code}&state=forged");
     assert_eq!(follow(&forged).await.0, 400, "wrong state refused");
     assert!(!waiter.is_finished(), "still waiting after a wrong state");
     // Pasting a URL with a wrong state is refused too.
@@ -84,7 +84,7 @@ async fn wrong_state_is_ignored_and_the_right_callback_still_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_code_is_reported_as_expired() {
     // Codes live 600 s / 1200 = 0.5 s.
-    let h = start(&[51050], 1200.0).await;
+    let h = start(&[21050], 1200.0).await;
     let start = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     let core = h.core.clone();
     let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
@@ -100,7 +100,7 @@ async fn expired_code_is_reported_as_expired() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paste_fallback_reused_code_and_local_expiry() {
-    let h = start(&[51060], 1.0).await;
+    let h = start(&[21060], 1.0).await;
     // A paste completes the install (the listener is never hit) and wait reports that result.
     let start = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     assert!(start.paste_seconds_left > 3500, "an hour to paste: {}", start.paste_seconds_left);
@@ -142,8 +142,8 @@ async fn paste_fallback_reused_code_and_local_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unregistered_redirect_is_refused_by_hubspot_and_cancel_ends_the_wait() {
-    // The core binds 51070; the app only registers 51071.
-    let h = start_with(&[51070], &[51071], 1.0).await;
+    // The core binds 21070; the app only registers 21071.
+    let h = start_with(&[21070], &[21071], 1.0).await;
     let start = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     let core = h.core.clone();
     let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
@@ -160,16 +160,16 @@ async fn unregistered_redirect_is_refused_by_hubspot_and_cancel_ends_the_wait() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn code_from_another_redirect_uri_is_a_redirect_mismatch() {
-    let h = start(&[51080, 51081], 1.0).await;
-    // Install 1 on 51080: the test takes the code but never delivers it.
+    let h = start(&[21080, 21081], 1.0).await;
+    // Install 1 on 21080: the test takes the code but never delivers it.
     let s1 = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
     let Consent::Redirect(loc) = consent(&s1.authorize_url, "grant").await else { panic!("grant") };
     h.core.hubspot_install_cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // Install 2 lands on 51081 because 51080 is taken now.
-    let _taken = tokio::net::TcpListener::bind(("127.0.0.1", 51080)).await.unwrap();
+    // Install 2 lands on 21081 because 21080 is taken now.
+    let _taken = tokio::net::TcpListener::bind(("127.0.0.1", 21080)).await.unwrap();
     let s2 = h.core.hubspot_install_start(h.client_id(), None).await.unwrap();
-    assert!(s2.redirect_uri.contains("51081"), "second port: {}", s2.redirect_uri);
+    assert!(s2.redirect_uri.contains("21081"), "second port: {}", s2.redirect_uri);
     let code = url::Url::parse(&loc)
         .unwrap()
         .query_pairs()
@@ -188,7 +188,7 @@ async fn code_from_another_redirect_uri_is_a_redirect_mismatch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_timeout_is_reported() {
-    let h = start(&[51090], 1.0).await;
+    let h = start(&[21090], 1.0).await;
     h.core.set_options(CoreOptions {
         open_browser: false,
         callback_timeout: Duration::from_millis(300),

@@ -6,7 +6,7 @@ use dhs_tests::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_token_connects_and_is_validated() {
-    let h = start(&[51210], 1.0).await;
+    let h = start(&[21210], 1.0).await;
     let token = h.sim.info.hubspot_private_app_token.clone();
     let account = h.core.hubspot_connect_private_token(token.clone()).await.expect("connects");
     assert_eq!(account.auth_mode, HubSpotAuthMode::PrivateApp, "mode");
@@ -21,14 +21,14 @@ async fn private_token_connects_and_is_validated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_prefill_is_used_for_an_empty_token() {
-    let h = start(&[51220], 1.0).await;
+    let h = start(&[21220], 1.0).await;
     let account = h.core.hubspot_connect_private_token("  ".into()).await.expect("prefill");
     assert_eq!(account.portal_id, Some(h.sim.hubspot.portal_id()), "simulator portal");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_private_token_is_refused_and_nothing_is_stored() {
-    let h = start(&[51230], 1.0).await;
+    let h = start(&[21230], 1.0).await;
     let e = h.core.hubspot_connect_private_token("pat-na1-wrong".into()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::HubSpotInvalidToken, "invalid token: {e:?}");
     assert!(e.message.contains("paste it again"), "says what to do: {}", e.message);

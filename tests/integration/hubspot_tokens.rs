@@ -13,7 +13,7 @@ fn unauthorized(h: &Harness) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_before_expiry_without_a_401() {
     // Access tokens live 1800 s / 300 = 6 s (refreshed 0.6 s before expiry).
-    let h = start(&[51110], 300.0).await;
+    let h = start(&[21110], 300.0).await;
     install(&h).await;
     let client = h.core.hubspot().await.unwrap();
     let (tokens_before, unauth_before) = (h.token_calls().await, unauthorized(&h));
@@ -29,7 +29,7 @@ async fn refreshes_before_expiry_without_a_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_once_on_401_and_retries() {
-    let h = start(&[51120], 1.0).await;
+    let h = start(&[21120], 1.0).await;
     install(&h).await;
     let access = h.secrets.get(SecretKey::HubSpotAccessToken).await.unwrap().unwrap();
     // Revoke only the access token: HubSpot now answers 401 although it has not expired.
@@ -56,7 +56,7 @@ async fn refreshes_once_on_401_and_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_with_an_expired_token_cause_one_refresh() {
-    let h = start(&[51130], 300.0).await;
+    let h = start(&[21130], 300.0).await;
     install(&h).await;
     let client = h.core.hubspot().await.unwrap();
     let refreshes_before = client.refresh_stats().refreshes;
@@ -77,7 +77,7 @@ async fn concurrent_calls_with_an_expired_token_cause_one_refresh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_refresh_token_means_reconnect_needed() {
-    let h = start(&[51140], 1.0).await;
+    let h = start(&[21140], 1.0).await;
     install(&h).await;
     h.sim.hubspot.revoke_all_tokens();
     let e = h.core.hubspot().await.unwrap().list_contact_properties().await.unwrap_err();
@@ -91,7 +91,7 @@ async fn revoked_refresh_token_means_reconnect_needed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_revokes_and_deletes_every_hubspot_secret() {
-    let h = start(&[51150], 1.0).await;
+    let h = start(&[21150], 1.0).await;
     install(&h).await;
     let refresh = h.secrets.get(SecretKey::HubSpotRefreshToken).await.unwrap().unwrap();
     h.core.hubspot_disconnect().await.expect("disconnect");
@@ -124,7 +124,7 @@ async fn disconnect_revokes_and_deletes_every_hubspot_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_still_deletes_locally_when_hubspot_is_unreachable() {
-    let h = start(&[51160], 1.0).await;
+    let h = start(&[21160], 1.0).await;
     install(&h).await;
     let Harness { sim, core, secrets, .. } = h;
     sim.shutdown().await;
@@ -140,7 +140,7 @@ async fn disconnect_still_deletes_locally_when_hubspot_is_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_core_reuses_stored_tokens() {
-    let h = start(&[51170], 1.0).await;
+    let h = start(&[21170], 1.0).await;
     install(&h).await;
     let settings = h.saved.lock().unwrap().clone().unwrap();
     let tokens_before = h.token_calls().await;

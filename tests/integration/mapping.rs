@@ -33,7 +33,7 @@ fn entry(item: DidomiItem, property: &str) -> MappingEntry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_lists_the_tree_and_only_compatible_properties() {
-    let h = connected(52110).await;
+    let h = connected(22110).await;
     let view = h.core.mapping_load(false).await.expect("loads");
     assert_eq!(view.language, "en", "seeded labels are en+fr: English");
     let paths: Vec<&str> = view.rows.iter().map(|r| r.path.as_str()).collect();
@@ -115,7 +115,7 @@ async fn load_lists_the_tree_and_only_compatible_properties() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_refuses_a_duplicate_target_naming_the_row_and_saves_a_valid_draft() {
-    let h = connected(52120).await;
+    let h = connected(22120).await;
     h.core.mapping_load(false).await.expect("loads");
     let dup = Mapping {
         entries: vec![
@@ -156,7 +156,7 @@ async fn save_refuses_a_duplicate_target_naming_the_row_and_saves_a_valid_draft(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_property_makes_a_compatible_unique_property_in_the_didomi_group() {
-    let h = connected(52130).await;
+    let h = connected(22130).await;
     let b = h.core.mapping_create_property(events()).await.expect("creates");
     assert_eq!(b.name, "didomi_topics_events", "name from the labels");
     assert_eq!(
@@ -191,7 +191,7 @@ async fn create_property_makes_a_compatible_unique_property_in_the_didomi_group(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_property_is_stale_and_blocks_a_sync() {
-    let h = connected(52140).await;
+    let h = connected(22140).await;
     let e = h.core.mapping_ready().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingEmpty, "empty mapping blocks: {e:?}");
     let created = h.core.mapping_create_property(purpose(NEWSLETTER)).await.expect("creates");
@@ -229,7 +229,7 @@ async fn archived_property_is_stale_and_blocks_a_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_row_gone_from_didomi_is_stale_after_a_restart() {
-    let h = connected(52150).await;
+    let h = connected(22150).await;
     h.core
         .mapping_save(Mapping { entries: vec![entry(purpose(NEWSLETTER), "sim_bool_checkbox")] })
         .await

@@ -22,7 +22,7 @@ pub(crate) async fn connected(port: u16) -> Harness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upsert_is_saved_with_the_settings() {
-    let h = connected(52010).await;
+    let h = connected(22010).await;
     let o = h.core.options_set_upsert(true).await.expect("set");
     assert!(o.upsert, "returned options carry upsert");
     let saved = h.saved.lock().unwrap().clone().expect("persisted");
@@ -33,7 +33,7 @@ async fn upsert_is_saved_with_the_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_account_is_refused_and_nothing_is_created() {
-    let h = connected(52020).await;
+    let h = connected(22020).await;
     let portal = h.sim.hubspot.portal_id();
     let other = h.sim.hubspot.other_portal_id();
     for given in [
@@ -61,7 +61,7 @@ async fn wrong_account_is_refused_and_nothing_is_created() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_number_creates_group_and_property_then_reuses_them() {
-    let h = connected(52030).await;
+    let h = connected(22030).await;
     let portal = h.sim.hubspot.portal_id();
     let setup = h.core.options_enable_bidirectional(portal.to_string()).await.expect("enables");
     assert!(setup.group_created && setup.property_created, "both created: {setup:?}");
@@ -90,7 +90,7 @@ async fn right_number_creates_group_and_property_then_reuses_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasted_url_enables() {
-    let h = connected(52040).await;
+    let h = connected(22040).await;
     let portal = h.sim.hubspot.portal_id();
     let url = format!("https://app-eu1.hubspot.com/contacts/{portal}/objects/0-1/views/all/list");
     let setup = h.core.options_enable_bidirectional(url).await.expect("URL accepted");
@@ -100,7 +100,7 @@ async fn pasted_url_enables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicting_property_is_reported_and_left_untouched() {
-    let h = connected(52050).await;
+    let h = connected(22050).await;
     let client = h.core.hubspot().await.expect("client");
     client
         .create_contact_property(&PropertyCreate {

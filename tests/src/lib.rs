@@ -29,6 +29,10 @@ pub fn redirect_uris(ports: &[u16]) -> Vec<String> {
 }
 
 /// Starts a simulator registering `ports` with `time_scale`, and a core in Sandbox mode on it.
+///
+/// Each test picks its own callback ports, all below 32768: Linux hands out 32768–60999 to
+/// outgoing connections and `bind(0)` listeners (the simulator's own), which made a fixed port in
+/// that range busy now and then.
 pub async fn start(ports: &[u16], time_scale: f64) -> Harness {
     start_with(ports, ports, time_scale).await
 }

@@ -290,7 +290,7 @@ mod tests {
 
     #[tokio::test]
     async fn binds_loopback_only_and_accepts_one_matching_callback() {
-        let l = LoopbackListener::bind(&free_ports(5, 47110), Secret::new("st4te")).await.unwrap();
+        let l = LoopbackListener::bind(&free_ports(5, 17110), Secret::new("st4te")).await.unwrap();
         let port = l.port();
         assert!(
             l.local_addrs().iter().all(|a| a.ip().is_loopback()),
@@ -337,7 +337,7 @@ mod tests {
 
     #[tokio::test]
     async fn denial_with_matching_state_ends_the_wait() {
-        let l = LoopbackListener::bind(&free_ports(5, 47120), Secret::new("s")).await.unwrap();
+        let l = LoopbackListener::bind(&free_ports(5, 17120), Secret::new("s")).await.unwrap();
         let port = l.port();
         let waiter = tokio::spawn(l.wait(Duration::from_secs(10), CancellationToken::new()));
         assert_eq!(
@@ -356,11 +356,11 @@ mod tests {
 
     #[tokio::test]
     async fn timeout_and_cancel() {
-        let l = LoopbackListener::bind(&free_ports(5, 47130), Secret::new("s")).await.unwrap();
+        let l = LoopbackListener::bind(&free_ports(5, 17130), Secret::new("s")).await.unwrap();
         let r = l.wait(Duration::from_millis(100), CancellationToken::new()).await;
         assert_eq!(r.unwrap_err(), LoopbackError::Timeout(Duration::from_millis(100)), "timeout");
 
-        let l = LoopbackListener::bind(&free_ports(5, 47140), Secret::new("s")).await.unwrap();
+        let l = LoopbackListener::bind(&free_ports(5, 17140), Secret::new("s")).await.unwrap();
         let cancel = CancellationToken::new();
         let c2 = cancel.clone();
         tokio::spawn(async move {
@@ -373,11 +373,11 @@ mod tests {
 
     #[tokio::test]
     async fn busy_ports_are_skipped_and_all_busy_is_an_error() {
-        let taken = TcpListener::bind(("127.0.0.1", 47150)).await.unwrap();
-        let l = LoopbackListener::bind(&[47150, 47151], Secret::new("s")).await.unwrap();
-        assert_eq!(l.port(), 47151, "first free port used");
-        let e = LoopbackListener::bind(&[47150], Secret::new("s")).await.unwrap_err();
-        assert_eq!(e, LoopbackError::PortsBusy(vec![47150]), "all busy");
+        let taken = TcpListener::bind(("127.0.0.1", 17150)).await.unwrap();
+        let l = LoopbackListener::bind(&[17150, 17151], Secret::new("s")).await.unwrap();
+        assert_eq!(l.port(), 17151, "first free port used");
+        let e = LoopbackListener::bind(&[17150], Secret::new("s")).await.unwrap_err();
+        assert_eq!(e, LoopbackError::PortsBusy(vec![17150]), "all busy");
         drop(taken);
     }
 }
