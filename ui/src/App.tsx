@@ -187,7 +187,7 @@ export function App() {
             <MappingScreen
               status={status}
               onGoToConnect={() => setScreen('connect')}
-              onSettingsChanged={() => void refresh()}
+              onSettingsChanged={refresh}
             />
           ) : (
             <PlaceholderScreen id={screen} />

@@ -216,13 +216,27 @@ impl App {
         self.client.find(Locator::Css(&Self::css(testid))).await.is_ok()
     }
 
-    /// Clicks the element with `testid`.
+    /// Clicks the element with `testid` once it is enabled, as a person waits for a greyed-out
+    /// button: WebDriver's click on a disabled button succeeds and does nothing, so a click that
+    /// lands while a screen is still loading its state would be lost silently.
     pub async fn click(&self, testid: &str) {
-        self.wait_testid(testid)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("[{}] click {testid}: {e}", self.name));
+        let deadline = Instant::now() + WAIT;
+        let el = loop {
+            let el = self.wait_testid(testid).await;
+            if el.is_enabled().await.unwrap_or(false) {
+                break el;
+            }
+            if Instant::now() >= deadline {
+                let shot = self.screenshot(&format!("failed-{}-{testid}-disabled", self.name)).await;
+                panic!(
+                    "[{}] {testid} stayed disabled for {WAIT:?}; screenshot {}",
+                    self.name,
+                    shot.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        el.click().await.unwrap_or_else(|e| panic!("[{}] click {testid}: {e}", self.name));
     }
 
     /// Replaces the value of the input with `testid`.

@@ -42,8 +42,11 @@ export interface MappingScreenProps {
   status: ConnectionStatus
   /** Opens the Connect screen (from the empty state). */
   onGoToConnect: () => void
-  /** Settings changed (save or import): the frame reloads them. */
-  onSettingsChanged: () => void
+  /**
+   * Settings changed (save or import): the frame reloads them. Awaited before the screen says
+   * "saved", so that no other screen is shown the settings from before the save.
+   */
+  onSettingsChanged: () => Promise<void>
 }
 
 /** The Mapping screen (or its empty state when a side is not connected). */
@@ -205,10 +208,10 @@ function MappingEditor({ onSettingsChanged }: MappingScreenProps) {
   const save = () =>
     run('save', async () => {
       const m = await backend.mappingSave(draft)
+      await onSettingsChanged()
       setView((v) => (v === null ? v : { ...v, saved: m, stale: [] }))
       dispatch({ type: 'reset', draft: m })
       setToast(`Mapping saved: ${m.entries.length} row${m.entries.length === 1 ? '' : 's'} mapped.`)
-      onSettingsChanged()
     })
   const discard = () => {
     dispatch({ type: 'reset', draft: saved })
@@ -238,10 +241,11 @@ function MappingEditor({ onSettingsChanged }: MappingScreenProps) {
   const applyImport = (token: string) =>
     run('apply', async () => {
       await backend.configImportApply(token)
+      // The dialog stays until the screen shows the imported configuration.
+      await onSettingsChanged()
+      await reload(false, true)
       setPicked(null)
       setToast('Configuration imported.')
-      onSettingsChanged()
-      await reload(false, true)
     })
 
   if (view === null) {
