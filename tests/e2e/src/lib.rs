@@ -227,7 +227,8 @@ impl App {
                 break el;
             }
             if Instant::now() >= deadline {
-                let shot = self.screenshot(&format!("failed-{}-{testid}-disabled", self.name)).await;
+                let shot =
+                    self.screenshot(&format!("failed-{}-{testid}-disabled", self.name)).await;
                 panic!(
                     "[{}] {testid} stayed disabled for {WAIT:?}; screenshot {}",
                     self.name,
