@@ -57,6 +57,13 @@ fn no_install() -> Error {
     Error::invalid_input("No HubSpot install is in progress. Click Install to start one.")
 }
 
+fn install_cancelled() -> Error {
+    Error::new(
+        ErrorCode::HubSpotOAuthCancelled,
+        "The HubSpot install was cancelled. Click Install to start again.",
+    )
+}
+
 impl Core {
     /// Starts an OAuth install: saves the client id (and the secret to the keychain when given),
     /// binds the loopback listener, builds the authorize URL (scopes, random state, PKCE), opens
@@ -134,6 +141,10 @@ impl Core {
     pub async fn hubspot_install_wait(&self) -> Result<HubSpotAccount, Error> {
         let (id, listener, cancel, mut done_rx) = {
             let mut guard = self.install.lock().await;
+            // Cancelled before this wait began: the cancel took the install away.
+            if guard.is_none() && lock(&self.install_cancel).is_cancelled() {
+                return Err(install_cancelled());
+            }
             let p = guard.as_mut().ok_or_else(no_install)?;
             let listener = p
                 .listener
@@ -164,20 +175,19 @@ impl Core {
             (Err(LoopbackError::PortsBusy(_)), _) => {
                 Err(Error::new(ErrorCode::Internal, "the callback listener was not bound"))
             }
+            // Cancelled while the install was still ours (the cancel could not take it because
+            // this wait held the lock at that moment): nobody else will finish it. Waiting on
+            // `done_rx` here would wait forever, since its sender lives in `pending`.
+            (Err(_), Some(_)) => Err(install_cancelled()),
             // Cancelled, or completed by a paste meanwhile: report the paste's outcome if any.
-            _ => {
-                loop {
-                    if let Some(r) = done_rx.borrow_and_update().clone() {
-                        return r;
-                    }
-                    if done_rx.changed().await.is_err() {
-                        return Err(Error::new(
-                            ErrorCode::HubSpotOAuthCancelled,
-                            "The HubSpot install was cancelled. Click Install to start again.",
-                        ));
-                    }
+            _ => loop {
+                if let Some(r) = done_rx.borrow_and_update().clone() {
+                    return r;
                 }
-            }
+                if done_rx.changed().await.is_err() {
+                    return Err(install_cancelled());
+                }
+            },
         }
     }
 
