@@ -52,28 +52,6 @@ fn props(job: &PushJob) -> (String, String, String, String) {
     (purpose.0, purpose.1, pref.0, pref.1)
 }
 
-/// Emails of contacts present on both sides with a Didomi user, `n` of them.
-async fn both_sides(h: &Harness, n: usize) -> Vec<(u64, String)> {
-    let mut out = Vec::new();
-    for u in h.didomi_users().await {
-        let Ok(email) = normalize_email(u.organization_user_id.as_deref()) else { continue };
-        if u.organization_user_id.as_deref() != Some(email.as_str()) {
-            continue;
-        }
-        if h.sim.didomi.user_by_organization_user_id(&email.to_uppercase()).is_some() {
-            continue; // skip emails with a duplicate user
-        }
-        if let Some(c) = h.sim.hubspot.contact_by_email(&email) {
-            out.push((c.id, email));
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    assert_eq!(out.len(), n, "enough contacts on both sides");
-    out
-}
-
 fn purpose_enabled(h: &Harness, email: &str, purpose: &str) -> Option<bool> {
     let u = h.sim.didomi.user_by_organization_user_id(email).expect("user");
     let v = serde_json::to_value(&u).expect("user json");
@@ -86,7 +64,7 @@ async fn a_risen_counter_is_pulled_once_and_others_are_left_alone() {
     let (h, job) = synced(200, 100.0).await;
     let cfg = test_pull_config(100.0);
     let (purpose_prop, purpose, _, _) = props(&job);
-    let contacts = both_sides(&h, 2).await;
+    let contacts = h.both_sides(2).await;
     let (id, email) = &contacts[0];
     let now = purpose_enabled(&h, email, &purpose);
     let flipped = !now.unwrap_or(false);
@@ -147,7 +125,7 @@ async fn labels_and_ids_parse_back_and_unknown_tokens_are_reported() {
     let prefs = job.didomi.list_preferences().await.expect("prefs");
     let p = prefs.iter().find(|p| p.id == pref).expect("preference in the library");
     let (v0, v1) = (&p.values[0], &p.values[p.values.len() - 1]);
-    let contacts = both_sides(&h, 3).await;
+    let contacts = h.both_sides(3).await;
     let label0 = v0.name.text("en");
     h.sim
         .hubspot
@@ -228,7 +206,7 @@ async fn conflicts_follow_the_setting_and_are_listed() {
             .map(|x| x["values"][&pref]["value"].clone())
             .unwrap_or_default()
     };
-    let contacts = both_sides(&h, 2).await;
+    let contacts = h.both_sides(2).await;
     // Contact 0: only HubSpot changed since the push: no conflict, written.
     let (id0, email0) = &contacts[0];
     h.sim
@@ -284,7 +262,7 @@ async fn a_retried_pull_never_writes_twice() {
     let (h, job) = synced(200, 100.0).await;
     let cfg = test_pull_config(100.0);
     let (purpose_prop, purpose, _, _) = props(&job);
-    let contacts = both_sides(&h, 5).await;
+    let contacts = h.both_sides(5).await;
     for (id, email) in &contacts {
         let now = purpose_enabled(&h, email, &purpose).unwrap_or(false);
         h.sim
@@ -394,7 +372,7 @@ async fn the_pull_survives_the_fault_matrix() {
     let (h, job) = synced(300, 3600.0).await;
     let cfg = test_pull_config(3600.0);
     let (purpose_prop, purpose, _, _) = props(&job);
-    let contacts = both_sides(&h, 40).await;
+    let contacts = h.both_sides(40).await;
     let mut want = Vec::new();
     for (id, email) in &contacts {
         let v = !purpose_enabled(&h, email, &purpose).unwrap_or(false);
@@ -504,7 +482,7 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
         full: false,
     };
     h.core.sync_run(req, |_| {}, tokio_util::sync::CancellationToken::new()).await.expect("push");
-    let (id, email) = both_sides(&h, 1).await.remove(0);
+    let (id, email) = h.both_sides(1).await.remove(0);
     use dhs_core::CheckStatus as S;
     let c = h.core.workflow_check("nobody@nowhere.test".into()).await.expect("check");
     assert_eq!(c.status, S::ContactMissing, "unknown contact: {}", c.message);

@@ -244,9 +244,8 @@ async fn a_batch_rejected_whole_is_split_and_every_record_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_token_expiring_mid_run_is_refreshed_and_nothing_fails() {
     // Time scale 600: HubSpot access tokens live 3 s.
-    let h = start_connected(2000, 600.0).await;
-    h.core.hubspot_disconnect().await.expect("drop the private token");
-    dhs_tests::install(&h).await;
+    // Installed over OAuth on a port of its own, below Linux's ephemeral range.
+    let h = dhs_tests::start_connected_oauth(2000, 600.0, &[21520]).await;
     let cfg = EngineConfig { concurrency: 1, ..test_engine(600.0) };
     let job = h.push_job(true, &cfg).await;
     let want = expected(&h, &job).await;

@@ -47,6 +47,12 @@ pub async fn start_with(ports: &[u16], registered: &[u16], time_scale: f64) -> H
     })
     .await
     .expect("simulator starts");
+    harness_on(sim, ports)
+}
+
+/// A core in Sandbox mode on `sim` (secrets in memory, settings saved to [`Harness::saved`]),
+/// binding the callback `ports` (the environment's defaults when empty).
+pub fn harness_on(sim: dhs_simulator::Simulator, ports: &[u16]) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let info = &sim.info;
     let prefill = Prefill {
@@ -63,7 +69,9 @@ pub async fn start_with(ports: &[u16], registered: &[u16], time_scale: f64) -> H
         prefill,
         dir.path().to_path_buf(),
     );
-    env.redirect_ports = ports.to_vec();
+    if !ports.is_empty() {
+        env.redirect_ports = ports.to_vec();
+    }
     let secrets = SecretStore::memory();
     let saved: Arc<Mutex<Option<Settings>>> = Arc::default();
     let sink_saved = saved.clone();
@@ -182,36 +190,7 @@ pub async fn start_connected(users: u64, time_scale: f64) -> Harness {
     let sim = dhs_simulator::start(Config { time_scale, users, ..Config::default() })
         .await
         .expect("simulator starts");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let info = &sim.info;
-    let prefill = Prefill {
-        hubspot_client_id: info.hubspot_app.client_id.clone(),
-        hubspot_client_secret: info.hubspot_app.client_secret.as_str().into(),
-        hubspot_private_app_token: info.hubspot_private_app_token.as_str().into(),
-        didomi_api_key: info.didomi_api_key.key.clone(),
-        didomi_api_secret: info.didomi_api_key.secret.as_str().into(),
-        didomi_organization_id: info.didomi_organization_id.clone(),
-    };
-    let env = Environment::sandbox(
-        info.hubspot.parse().expect("hubspot url"),
-        info.didomi.parse().expect("didomi url"),
-        prefill,
-        dir.path().to_path_buf(),
-    );
-    let secrets = SecretStore::memory();
-    let saved: Arc<Mutex<Option<Settings>>> = Arc::default();
-    let sink_saved = saved.clone();
-    let core = Core::new(
-        env,
-        Settings::default(),
-        secrets.clone(),
-        Box::new(move |s| {
-            *sink_saved.lock().unwrap() = Some(s.clone());
-            Ok(())
-        }),
-    );
-    core.set_options(CoreOptions { open_browser: false, ..CoreOptions::default() });
-    let h = Harness { sim, core, secrets, saved, ports: vec![], _dir: dir };
+    let h = harness_on(sim, &[]);
     let token = h.sim.info.hubspot_private_app_token.clone();
     h.core.hubspot_connect_private_token(token).await.expect("HubSpot connects");
     let k = h.sim.info.didomi_api_key.clone();
@@ -374,4 +353,75 @@ pub fn simulate_workflow(h: &Harness, mapping: &dhs_core::mapping::Mapping) {
             property: "didomi_changed".into(),
         })
         .expect("workflow on");
+}
+
+/// Like [`start_connected`], but HubSpot is connected over OAuth: the simulated app registers
+/// the loopback `ports` (pick ports of your own below 32768, see [`start`]), the core binds
+/// them, and the install is played through the simulated consent page ([`install`]). With
+/// `time_scale` F the access token lives 1800 s ÷ F.
+pub async fn start_connected_oauth(users: u64, time_scale: f64, ports: &[u16]) -> Harness {
+    let sim = dhs_simulator::start(Config {
+        time_scale,
+        users,
+        redirect_uris: redirect_uris(ports),
+        ..Config::default()
+    })
+    .await
+    .expect("simulator starts");
+    let h = harness_on(sim, ports);
+    install(&h).await;
+    let k = h.sim.info.didomi_api_key.clone();
+    let org = h.sim.info.didomi_organization_id.clone();
+    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
+    h
+}
+
+impl Harness {
+    /// Tokens the simulated HubSpot issued for a `refresh_token` grant (refused refreshes not
+    /// counted).
+    pub fn refresh_grants(&self) -> u64 {
+        self.sim.hubspot.stats().oauth_grants.get("refresh_token").copied().unwrap_or(0)
+    }
+
+    /// `GET /_sim/didomi/events`, only the events of `ouid` when given: each `{event,
+    /// disable_integrations, source}`, oldest first.
+    pub async fn didomi_events(&self, ouid: Option<&str>) -> Vec<serde_json::Value> {
+        let mut url = url::Url::parse(&format!("{}/_sim/didomi/events", self.sim.info.didomi))
+            .expect("admin url");
+        if let Some(o) = ouid {
+            url.query_pairs_mut().append_pair("organization_user_id", o);
+        }
+        let r = reqwest::get(url).await.expect("Didomi admin answers");
+        assert!(r.status().is_success(), "GET /_sim/didomi/events: {}", r.status());
+        let v: serde_json::Value = r.json().await.expect("events JSON");
+        v["data"].as_array().cloned().expect("data array")
+    }
+}
+
+impl Harness {
+    /// `n` contacts present on both sides: the HubSpot record id and the email, which is also the
+    /// exact OUID of a Didomi user that has no differently-cased duplicate.
+    pub async fn both_sides(&self, n: usize) -> Vec<(u64, String)> {
+        let mut out = Vec::new();
+        for u in self.didomi_users().await {
+            let Ok(email) =
+                dhs_core::sync::values::normalize_email(u.organization_user_id.as_deref())
+            else {
+                continue;
+            };
+            if u.organization_user_id.as_deref() != Some(email.as_str())
+                || self.sim.didomi.user_by_organization_user_id(&email.to_uppercase()).is_some()
+            {
+                continue;
+            }
+            if let Some(c) = self.sim.hubspot.contact_by_email(&email) {
+                out.push((c.id, email));
+                if out.len() == n {
+                    break;
+                }
+            }
+        }
+        assert_eq!(out.len(), n, "enough contacts on both sides");
+        out
+    }
 }

@@ -641,3 +641,117 @@ async fn changes_made_in_didomi_ui_and_stats_route() {
     assert_eq!(stats["modified_users"], 1, "one user changed: {stats}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn disable_integrations_is_a_boolean_query_flag_recorded_per_event() {
+    let sim = sim().await;
+    let c = client();
+    let tok = token(&sim, &c).await;
+    let post = |query: &'static str, body: Value| {
+        let url = format!(
+            "{}/v1/consents/events?organization_id={}{query}",
+            sim.info.didomi, sim.info.didomi_organization_id
+        );
+        let req = c.post(url).bearer_auth(&tok).json(&body);
+        async move {
+            let res = req.send().await.expect("answers");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("json"))
+        }
+    };
+    let ev = |id: &str, ouid: &str| {
+        json!({ "id": id, "user": { "organization_user_id": ouid },
+        "consents": { "purposes": [ { "id": "analytics-A8d4Rt", "enabled": true } ] } })
+    };
+    let (a, b) = ("flag.a@example.com", "flag.b@example.com");
+    // A batch with the flag: every event of the request carries it.
+    let (s, res) = post("&$disable_integrations=true", json!([ev("f-1", a), ev("f-2", b)])).await;
+    assert_eq!(s, 201, "accepted: {res}");
+    assert!(
+        res[0].get("disable_integrations").is_none()
+            && res[0].get("$disable_integrations").is_none(),
+        "the API answer is the event, with no field the reference does not describe: {res}"
+    );
+    let (s, _) = post("&$disable_integrations=false", ev("f-3", a)).await;
+    assert_eq!(s, 201, "false is a boolean too");
+    let (s, _) = post("", ev("f-4", a)).await;
+    assert_eq!(s, 201, "absent means forwarded");
+    for (q, what) in [
+        ("&$disable_integrations=yes", "a word"),
+        ("&$disable_integrations=1", "a number"),
+        ("&$disable_integrations", "a bare name"),
+        ("&$disable_integrations=true&$disable_integrations=maybe", "a repeated bad value"),
+        ("&$generate_tcfcs=on", "the sibling flag"),
+    ] {
+        let (s, res) = post(q, ev("f-bad", a)).await;
+        assert_eq!(s, 400, "{what} is refused: {res}");
+        assert_didomi_error(&res, 400, "BadRequest");
+        assert!(res["message"].as_str().unwrap().contains("true or false"), "says why: {res}");
+    }
+    let mut in_body = ev("f-5", a);
+    in_body["$disable_integrations"] = json!(true);
+    let (s, res) = post("", in_body).await;
+    assert_eq!(s, 400, "the flag in the event body is refused: {res}");
+    assert!(
+        res["errors"]["$disable_integrations"].as_str().unwrap().contains("query parameter"),
+        "points to the query parameter: {res}"
+    );
+    assert_eq!(sim.didomi.events_received(), 4, "only the valid writes were stored");
+    assert_eq!(sim.didomi.stats().events_integrations_disabled, 2, "two asked not to forward");
+
+    // A console change is recorded too, never with the flag.
+    sim.didomi
+        .set_consent_as_user(
+            a,
+            PurposeConsent {
+                id: NEWSLETTER.into(),
+                enabled: Some(true),
+                values: Default::default(),
+            },
+        )
+        .expect("UI change");
+    let admin = |q: String| {
+        let c = c.clone();
+        let url = format!("{}/_sim/didomi/events{q}", sim.info.didomi);
+        async move { c.get(url).send().await.expect("admin").json::<Value>().await.expect("json") }
+    };
+    let of_a = admin(format!("?organization_user_id={a}")).await;
+    let rows: Vec<(String, bool, String)> = of_a["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|r| {
+            (
+                r["event"]["id"].as_str().unwrap().to_string(),
+                r["disable_integrations"].as_bool().unwrap(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(of_a["total"], 4, "only that user's events: {of_a}");
+    assert_eq!(
+        rows[..3],
+        [
+            ("f-1".to_string(), true, "api".to_string()),
+            ("f-3".to_string(), false, "api".to_string()),
+            ("f-4".to_string(), false, "api".to_string()),
+        ],
+        "oldest first, with the flag each request carried: {of_a}"
+    );
+    assert_eq!((rows[3].1, rows[3].2.as_str()), (false, "didomi-console"), "the UI change");
+    assert_eq!(of_a["data"][0]["event"]["user"]["organization_user_id"], a, "the stored event");
+    let of_b = admin(format!("?organization_user_id={b}")).await;
+    assert_eq!(
+        (of_b["total"].as_u64(), of_b["data"][0]["disable_integrations"].as_bool()),
+        (Some(1), Some(true)),
+        "the batch's second event carries the flag too: {of_b}"
+    );
+    let all = admin(String::new()).await;
+    assert_eq!(all["total"], 5, "without a filter: every recent event: {all}");
+    let none = admin("?organization_user_id=FLAG.A@example.com".into()).await;
+    assert_eq!(none["total"], 0, "the filter is exact: {none}");
+    let recorded = sim.didomi.recorded_events(Some(b));
+    assert_eq!(recorded.len(), 1, "the same through the library");
+    assert!(recorded[0].disable_integrations, "flag kept");
+    sim.shutdown().await;
+}

@@ -380,6 +380,19 @@ async fn refresh_keeps_the_refresh_token_and_bad_ones_fail() {
     let at = second["access_token"].as_str().expect("at").to_string();
     let err: Value = refresh(at).await.json().await.expect("json");
     assert_eq!(err["status"], "BAD_REFRESH_TOKEN", "an access token is not a refresh token");
+    let grants = sim.hubspot.stats().oauth_grants;
+    assert_eq!(grants.get("authorization_code"), Some(&1), "one code exchanged: {grants:?}");
+    assert_eq!(grants.get("refresh_token"), Some(&1), "refused refreshes are not counted");
+    assert_eq!(sim.hubspot.stats().oauth_requests.get("token"), Some(&4), "every call counted");
+    let over_http: Value = c
+        .get(format!("{}/_sim/hubspot/stats", sim.info.hubspot))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(over_http["oauthGrants"]["refresh_token"], 1, "on the stats route: {over_http}");
 }
 
 #[tokio::test]

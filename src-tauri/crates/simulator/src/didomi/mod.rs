@@ -12,9 +12,10 @@
 //! | `GET /v1/config-trees` | an array with the organization's one tree |
 //! | `GET /v1/consents/users` | `{data, limit, cursor}` (100 per page, `$cursor`, `organization_user_id` filter) |
 //! | `GET /v1/consents/users/{id}` | a user; `$by_organization_user_id` makes `{id}` an OUID |
-//! | `POST /v1/consents/events` | one event or an array of ≤ 100 → `201` with what was stored |
+//! | `POST /v1/consents/events` | one event or an array of ≤ 100 → `201` with what was stored; `?$disable_integrations=true\|false` (and `$generate_tcfcs`) must be booleans, else 400 |
 //! | `GET /_sim/didomi/stats` | counters (no auth, never faulted or limited, like every `/_sim/`) |
 //! | `GET /_sim/didomi/users/{ouid}` | the user with that exact OUID, or 404 |
+//! | `GET /_sim/didomi/events[?organization_user_id=]` | `{total, data: [`[`RecordedEvent`]`]}`: the last (≤ 1000) stored events, oldest first, each `{event, disable_integrations, source}`; only that user's with the filter |
 //! | `POST /_sim/didomi/users/{ouid}/consents` | body: one `PurposeConsent`; a change "made in Didomi's UI" ([`Didomi::set_consent_as_user`]) |
 //!
 //! Errors are `{code, name, message, errors}`: 400 bad input, 401 missing/invalid/expired token,
@@ -45,7 +46,9 @@ use sha2::{Digest, Sha256};
 
 use crate::faults::{didomi_error, didomi_error_with};
 pub use config::PmpConfig;
-pub use users::{ConsentValue, PurposeConsent, User, UserConsents};
+pub use users::{
+    ConsentValue, EventSource, PurposeConsent, RecordedEvent, User, UserConsents, WriteOptions,
+};
 
 /// Page size of `GET /consents/users`.
 pub const USERS_PAGE: usize = 100;
@@ -79,6 +82,9 @@ pub struct DidomiStats {
     pub events_received: u64,
     /// Event writes rejected (400/409).
     pub events_rejected: u64,
+    /// Events accepted with `$disable_integrations=true` (not forwarded to integrations).
+    #[serde(default)]
+    pub events_integrations_disabled: u64,
     /// Tokens minted.
     pub sessions_created: u64,
     /// `POST /sessions` refused.
@@ -183,6 +189,12 @@ impl Didomi {
         self.users.recent_events()
     }
 
+    /// The last (≤ 1000) events stored, oldest first, each with its `$disable_integrations` flag
+    /// and source; only those of the user whose OUID is exactly `ouid`, when given.
+    pub fn recorded_events(&self, ouid: Option<&str>) -> Vec<RecordedEvent> {
+        self.users.recorded_events(ouid)
+    }
+
     /// All counters.
     pub fn stats(&self) -> DidomiStats {
         let u = self.users.stats();
@@ -192,6 +204,7 @@ impl Didomi {
             modified_users: u.modified_users,
             events_received: u.events_received,
             events_rejected: u.events_rejected,
+            events_integrations_disabled: u.events_integrations_disabled,
             sessions_created: self.sessions_created.load(Ordering::Relaxed),
             sessions_rejected: self.sessions_rejected.load(Ordering::Relaxed),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
@@ -214,7 +227,8 @@ impl Didomi {
             "consents": { "purposes": [change] },
             "metadata": { "source": "didomi-console" },
         });
-        self.users.post_events(&event, &self.org, false).map_err(|e| e.message)?;
+        let opts = WriteOptions { source: EventSource::DidomiConsole, disable_integrations: false };
+        self.users.post_events(&event, &self.org, opts).map_err(|e| e.message)?;
         self.user_by_organization_user_id(ouid).ok_or_else(|| "user vanished".to_string())
     }
 
@@ -284,6 +298,19 @@ impl Query {
     fn flag(&self, k: &str) -> bool {
         self.get(k).is_some_and(|v| v.is_empty() || v == "true" || v == "1")
     }
+    /// A boolean query parameter written `k=true` or `k=false` (absent: `false`); any other
+    /// value, or the name without a value, is a 400 (the reference shows `k=true`).
+    fn boolean(&self, k: &str) -> Result<bool, ApiError> {
+        let mut out = false;
+        for (key, v) in self.0.iter().filter(|(key, _)| key == k) {
+            out = match v.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad(&format!("{key} must be true or false, not {v:?}"))),
+            };
+        }
+        Ok(out)
+    }
 }
 
 /// The Didomi routes (with the rate limiter).
@@ -300,6 +327,7 @@ pub fn router(state: Arc<Didomi>) -> Router {
         .route("/v1/consents/events", post(post_events))
         .route("/_sim/didomi/stats", get(sim_stats))
         .route("/_sim/didomi/users/{ouid}", get(sim_user))
+        .route("/_sim/didomi/events", get(sim_events))
         .route("/_sim/didomi/users/{ouid}/consents", post(sim_set_consent))
         .fallback(|| async { didomi_error(StatusCode::NOT_FOUND, "Page not found") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -524,11 +552,20 @@ async fn post_events(
     if let Err(r) = d.authorize(&headers, &q) {
         return r.into_response();
     }
+    let flags = q.boolean("$disable_integrations").and_then(|di| {
+        q.boolean("$generate_tcfcs")?;
+        Ok(di)
+    });
+    let disable_integrations = match flags {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return bad_request(&format!("Invalid JSON body: {e}")),
     };
-    match d.users.post_events(&v, &d.org, true) {
+    let opts = WriteOptions { source: EventSource::Api, disable_integrations };
+    match d.users.post_events(&v, &d.org, opts) {
         Ok(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
         Err(e) => didomi_error_with(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -550,6 +587,12 @@ async fn sim_user(State(d): State<Arc<Didomi>>, Path(ouid): Path<String>) -> Res
         Some(u) => Json(u).into_response(),
         None => didomi_error(StatusCode::NOT_FOUND, &format!("No user {ouid:?}")),
     }
+}
+
+async fn sim_events(State(d): State<Arc<Didomi>>, uri: Uri) -> Response {
+    let q = Query::of(&uri);
+    let data = d.recorded_events(q.get("organization_user_id"));
+    Json(json!({ "total": data.len(), "data": data })).into_response()
 }
 
 async fn sim_set_consent(

@@ -19,7 +19,11 @@
 //! - `user.metadata` is merged (shallow) into the user's metadata; `version` goes up by one;
 //! - a `pending_approval` event is recorded but not merged;
 //! - an unknown OUID creates the user; no id at all creates a random user;
-//! - only `regulation: "gdpr"` is simulated.
+//! - only `regulation: "gdpr"` is simulated;
+//! - `$disable_integrations` is a query parameter of the request (§3), so it applies to every
+//!   event of a batch; it is recorded per stored event ([`RecordedEvent`]). The same name as an
+//!   event field is refused (400) \[Inf\]: the reference documents no such field, and a client
+//!   that put it there would believe it had stopped the forwarding when it had not.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -105,6 +109,38 @@ pub struct Vendors {
     pub disabled_li: Vec<String>,
 }
 
+/// Who wrote a stored event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventSource {
+    /// `POST /v1/consents/events`.
+    Api,
+    /// A change "made in Didomi's UI" ([`crate::didomi::Didomi::set_consent_as_user`]).
+    DidomiConsole,
+}
+
+/// A stored event as the simulator keeps it for inspection (`GET /_sim/didomi/events`): the
+/// event as the API answered it, plus how it was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// The event, exactly as `POST /consents/events` returned it.
+    pub event: Value,
+    /// The write asked Didomi not to forward it to the organization's integrations
+    /// (`?$disable_integrations=true`). Always `false` for console changes.
+    pub disable_integrations: bool,
+    /// Who wrote it.
+    pub source: EventSource,
+}
+
+/// How a write reaches the store: its origin and its query flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Who writes (`Api` events count in `events_received`).
+    pub source: EventSource,
+    /// `?$disable_integrations=true` was on the request.
+    pub disable_integrations: bool,
+}
+
 /// A rejected write: the HTTP status, a message and Didomi's `errors` object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventError {
@@ -131,7 +167,8 @@ struct Store {
     event_ids: HashSet<String>,
     events_received: u64,
     events_rejected: u64,
-    recent: VecDeque<Value>,
+    events_integrations_disabled: u64,
+    recent: VecDeque<RecordedEvent>,
 }
 
 /// All users and events of the simulated organization.
@@ -156,6 +193,8 @@ pub struct UserStats {
     pub events_received: u64,
     /// Event writes rejected (400/409), counted per request.
     pub events_rejected: u64,
+    /// Events accepted through the API with `$disable_integrations=true`.
+    pub events_integrations_disabled: u64,
 }
 
 /// Seeded Didomi users of a population: people on Didomi plus their duplicates.
@@ -439,16 +478,31 @@ impl Users {
                 as u64,
             events_received: st.events_received,
             events_rejected: st.events_rejected,
+            events_integrations_disabled: st.events_integrations_disabled,
         }
     }
 
     /// The last events accepted (at most 1000), oldest first, as the API returned them.
     pub fn recent_events(&self) -> Vec<Value> {
-        self.read().recent.iter().cloned().collect()
+        self.read().recent.iter().map(|r| r.event.clone()).collect()
+    }
+
+    /// The last events stored (at most 1000), oldest first, with how each was written; only
+    /// those of the user whose `organization_user_id` is exactly `ouid`, when given.
+    pub fn recorded_events(&self, ouid: Option<&str>) -> Vec<RecordedEvent> {
+        self.read()
+            .recent
+            .iter()
+            .filter(|r| {
+                ouid.is_none_or(|o| r.event["user"]["organization_user_id"].as_str() == Some(o))
+            })
+            .cloned()
+            .collect()
     }
 
     /// Validates and applies `POST /consents/events` (one event or a batch). Atomic: either every
-    /// event is applied or none is. `from_api` events count in `events_received`.
+    /// event is applied or none is. API events count in `events_received`; `opts` is recorded
+    /// with each stored event.
     ///
     /// # Errors
     /// 400 for a bad event or batch size, 409 when a supplied event `id` already exists.
@@ -456,7 +510,7 @@ impl Users {
         &self,
         body: &Value,
         org: &str,
-        from_api: bool,
+        opts: WriteOptions,
     ) -> Result<Value, EventError> {
         let (events, batch) = match body {
             Value::Array(a) => (a.iter().collect::<Vec<_>>(), true),
@@ -516,7 +570,7 @@ impl Users {
             });
         }
         let out: Vec<Value> =
-            parsed.into_iter().map(|p| self.apply(&mut st, p, org, from_api)).collect();
+            parsed.into_iter().map(|p| self.apply(&mut st, p, org, opts)).collect();
         Ok(if batch { Value::Array(out) } else { out.into_iter().next().unwrap_or(Value::Null) })
     }
 
@@ -540,6 +594,14 @@ impl Users {
             return Err(errs);
         };
         let opt_str = |k: &str| obj.get(k).filter(|v| !v.is_null());
+        for flag in ["$disable_integrations", "$generate_tcfcs"] {
+            if obj.contains_key(flag) {
+                err(
+                    flag,
+                    format!("{flag} is a query parameter of the request (?{flag}=true), not an event field"),
+                );
+            }
+        }
         let mut p = Parsed::default();
         if let Some(v) = opt_str("id") {
             match v.as_str() {
@@ -732,7 +794,7 @@ impl Users {
         Key::Created(i)
     }
 
-    fn apply(&self, st: &mut Store, p: Parsed, org: &str, from_api: bool) -> Value {
+    fn apply(&self, st: &mut Store, p: Parsed, org: &str, opts: WriteOptions) -> Value {
         let now = now_ms();
         let key = self.resolve_or_create(st, &p, org, now);
         let mut user = self.get(st, key).expect("resolved users exist");
@@ -805,13 +867,21 @@ impl Users {
             }
         }
         st.event_ids.insert(event_id);
-        if from_api {
+        let disable_integrations = opts.disable_integrations && opts.source == EventSource::Api;
+        if opts.source == EventSource::Api {
             st.events_received += 1;
+            if disable_integrations {
+                st.events_integrations_disabled += 1;
+            }
         }
         if st.recent.len() == RECENT_EVENTS {
             st.recent.pop_front();
         }
-        st.recent.push_back(event.clone());
+        st.recent.push_back(RecordedEvent {
+            event: event.clone(),
+            disable_integrations,
+            source: opts.source,
+        });
         event
     }
 }

@@ -91,6 +91,9 @@ pub struct Stats {
     pub requests: BTreeMap<String, u64>,
     /// OAuth endpoint requests by kind (`authorize`, `token`, `introspect`, `revoke`, `v1`).
     pub oauth_requests: BTreeMap<String, u64>,
+    /// Tokens issued by the token endpoints (v3 and v1), by `grant_type`
+    /// (`authorization_code`, `refresh_token`); refused grants are not counted.
+    pub oauth_grants: BTreeMap<String, u64>,
     /// 429s sent for the rolling 10-second window.
     pub rate_limited_ten_secondly: u64,
     /// 429s sent for the per-second search window.

@@ -448,6 +448,9 @@ async fn token_impl(
             c.used = true;
             let (hub, scopes) = (c.hub_id, c.scopes.clone());
             drop(st);
+            hs.with_stats(|s| {
+                *s.oauth_grants.entry("authorization_code".into()).or_default() += 1;
+            });
             Ok(Json(hs.issue_token_pair(hub, &scopes)).into_response())
         }
         Some("refresh_token") => {
@@ -465,6 +468,7 @@ async fn token_impl(
                 return Err(bad());
             }
             let (access_token, expires_in) = hs.access_token(claims.h, &claims.s, &claims.g);
+            hs.with_stats(|s| *s.oauth_grants.entry("refresh_token".into()).or_default() += 1);
             Ok(Json(TokenResponse {
                 token_type: "bearer".into(),
                 access_token,
