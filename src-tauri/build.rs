@@ -38,6 +38,8 @@ const COMMANDS: &[&str] = &[
     "pull_run",
     "sync_both",
     "pull_cancel",
+    "auto_sync_watch",
+    "auto_sync_set",
 ];
 
 fn main() {

@@ -18,6 +18,7 @@ use dhs_core::secrets::SecretStore;
 use dhs_core::{Core, Mode};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_store::StoreExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::sandbox::Sandbox;
 use crate::state::Shell;
@@ -67,6 +68,8 @@ pub fn run() {
             commands::pull::pull_run,
             commands::pull::sync_both,
             commands::pull::pull_cancel,
+            commands::auto_sync::auto_sync_watch,
+            commands::auto_sync::auto_sync_set,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Didomi HubSpot Sync");
@@ -114,6 +117,8 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
     let store = app.store(store_name)?;
     let secrets = SecretStore::keyring(environment.keyring_service.clone());
     let core = Core::new(environment, loaded.settings, secrets, settings_store::sink(store));
+    // Auto-sync (off unless the admin set an interval) lives as long as the app.
+    tauri::async_runtime::spawn(core.auto_sync_scheduler(CancellationToken::new()));
     app.manage::<Arc<Core>>(core);
     app.manage(Shell {
         version: app.package_info().version.to_string(),

@@ -24,3 +24,7 @@ mod sync_faults;
 mod pull;
 // No echo between push and pull with the simulated workflow on.
 mod echo;
+// Pull: `$disable_integrations` follows the forwarding setting; a pull across an OAuth token expiry.
+mod pull_integrations;
+// Auto-sync: the interval, one auto run (push, then pull), skipped runs.
+mod auto_sync;

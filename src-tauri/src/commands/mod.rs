@@ -2,6 +2,7 @@
 //! to [`crate::error::CommandError`]. Grouped by screen area.
 
 pub mod app;
+pub mod auto_sync;
 pub mod config_file;
 pub mod didomi;
 pub mod hubspot;

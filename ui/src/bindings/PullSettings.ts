@@ -2,7 +2,8 @@
 import type { ConflictWinner } from "./ConflictWinner";
 
 /**
- * The admin's pull settings (Workflow screen).
+ * The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
+ * winner, forwarding and auto-sync in `options`, the guide's ticks in `workflow_steps`).
  */
 export type PullSettings = { 
 /**
@@ -18,6 +19,6 @@ forwardToIntegrations: boolean,
  */
 checkedSteps: Array<number>, 
 /**
- * Auto-sync interval in minutes while the app is open (`None` = off; not implemented yet).
+ * Auto-sync interval in minutes while the app is open (`None` = off).
  */
 autoSyncMinutes: number | null, };

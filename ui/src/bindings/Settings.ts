@@ -27,4 +27,8 @@ options: SyncOptions,
 /**
  * Which HubSpot property each Didomi purpose, preference and value is written to.
  */
-mapping: Mapping, };
+mapping: Mapping, 
+/**
+ * The workflow setup guide's steps the admin ticked (1-based).
+ */
+workflowSteps: Array<number>, };

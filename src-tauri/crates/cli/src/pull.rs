@@ -129,7 +129,12 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         events: EventWriter::new(http.clone(), di_base.clone(), didomi.clone()),
         didomi,
         store: Arc::new(store),
-        settings: state.settings().map_err(db)?,
+        // The conflict winner and forwarding come from the configuration file's options.
+        settings: dhs_core::pull::PullSettings {
+            conflict_winner: options.conflict_winner,
+            forward_to_integrations: options.forward_to_integrations,
+            ..dhs_core::pull::PullSettings::default()
+        },
         state: Arc::new(state),
         pacer: Arc::new(engine.pacer()),
         search_pacer: Arc::new(cfg.search_pacer()),

@@ -41,6 +41,9 @@ pub(crate) fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
         bidirectional: o.bidirectional,
         hubspot_account_id: o.hubspot_account_id,
         didomi_changed_property: o.didomi_changed_property,
+        conflict_winner: o.conflict_winner,
+        forward_to_integrations: o.forward_to_integrations,
+        auto_sync_minutes: None,
     };
     let entries = file
         .mappings

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::mapping::Mapping;
+use crate::pull::ConflictWinner;
 
 /// Version written by this build.
 pub const SETTINGS_VERSION: u32 = 1;
@@ -91,7 +92,21 @@ pub struct SyncOptions {
     pub hubspot_account_id: Option<u64>,
     /// Internal name of the "Didomi Changed" number property.
     pub didomi_changed_property: String,
+    /// The pull: who wins when both sides changed the same item since the last sync.
+    pub conflict_winner: ConflictWinner,
+    /// The pull: forward pulled changes to Didomi's other integrations (off: every event the
+    /// pull writes carries `$disable_integrations`).
+    pub forward_to_integrations: bool,
+    /// Auto-sync while the app is open: every this many minutes (at least
+    /// [`AUTO_SYNC_MIN_MINUTES`]); `None` = off, the default. Not exported: it belongs to this
+    /// machine, not to the configuration.
+    pub auto_sync_minutes: Option<u32>,
 }
+
+/// The shortest auto-sync interval, in minutes.
+pub const AUTO_SYNC_MIN_MINUTES: u32 = 5;
+/// The longest auto-sync interval, in minutes (one day).
+pub const AUTO_SYNC_MAX_MINUTES: u32 = 24 * 60;
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -102,6 +117,9 @@ impl Default for SyncOptions {
             bidirectional: false,
             hubspot_account_id: None,
             didomi_changed_property: "didomi_changed".into(),
+            conflict_winner: ConflictWinner::Didomi,
+            forward_to_integrations: false,
+            auto_sync_minutes: None,
         }
     }
 }
@@ -121,6 +139,8 @@ pub struct Settings {
     pub options: SyncOptions,
     /// Which HubSpot property each Didomi purpose, preference and value is written to.
     pub mapping: Mapping,
+    /// The workflow setup guide's steps the admin ticked (1-based).
+    pub workflow_steps: Vec<u8>,
 }
 
 impl Default for Settings {
@@ -131,6 +151,7 @@ impl Default for Settings {
             didomi: DidomiSettings::default(),
             options: SyncOptions::default(),
             mapping: Mapping::default(),
+            workflow_steps: Vec::new(),
         }
     }
 }

@@ -6,7 +6,8 @@
 //!   "version": 1, "exportedAt": "2026-11-27T17:00:00Z", "appVersion": "0.1.0",
 //!   "hubspotPortalId": 146310066, "didomiOrganizationId": "acme",
 //!   "options": { "upsert": false, "bidirectional": true, "hubspotAccountId": 146310066,
-//!                "propertyGroup": "didomi", "batchSize": 100, "didomiChangedProperty": "didomi_changed" },
+//!                "propertyGroup": "didomi", "batchSize": 100, "didomiChangedProperty": "didomi_changed",
+//!                "conflictWinner": "didomi", "forwardToIntegrations": false },
 //!   "mappings": [ { "item": {"kind": "purpose", "purposeId": "newsletter-7Kq2Xa"}, "kind": "boolean",
 //!                   "property": "didomi_newsletter", "encoding": "labels",
 //!                   "didomiLabel": "Newsletter", "propertyLabel": "Newsletter",
@@ -23,6 +24,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mapping::{DidomiItem, ItemKind, ValueEncoding};
+use crate::pull::ConflictWinner;
 
 /// The `format` value of every export.
 pub const FORMAT: &str = "didomi-hubspot-sync.mapping-config";
@@ -51,6 +53,12 @@ pub struct ExportOptions {
     pub batch_size: u32,
     /// Internal name of the "Didomi Changed" property.
     pub didomi_changed_property: String,
+    /// The pull: who wins when both sides changed the same item (`didomi` when absent).
+    #[serde(default)]
+    pub conflict_winner: ConflictWinner,
+    /// The pull: forward pulled changes to Didomi's other integrations (`false` when absent).
+    #[serde(default)]
+    pub forward_to_integrations: bool,
 }
 
 /// One mapping as exported.
@@ -199,6 +207,8 @@ impl ConfigFileV0 {
                 property_group: defaults.property_group,
                 batch_size: defaults.batch_size,
                 didomi_changed_property: defaults.didomi_changed_property,
+                conflict_winner: defaults.conflict_winner,
+                forward_to_integrations: defaults.forward_to_integrations,
             },
             mappings,
         })

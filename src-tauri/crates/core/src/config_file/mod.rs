@@ -303,6 +303,10 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
             current.hubspot_account_id
         },
         didomi_changed_property: o.didomi_changed_property.clone(),
+        conflict_winner: o.conflict_winner,
+        forward_to_integrations: o.forward_to_integrations,
+        // This machine's choice, not the configuration's.
+        auto_sync_minutes: current.auto_sync_minutes,
     };
     let mapping = Mapping {
         entries: file
@@ -438,6 +442,16 @@ pub fn diff(
             "didomiChangedProperty",
             current_options.didomi_changed_property.clone(),
             options.didomi_changed_property.clone(),
+        ),
+        (
+            "conflictWinner",
+            format!("{:?}", current_options.conflict_winner).to_lowercase(),
+            format!("{:?}", options.conflict_winner).to_lowercase(),
+        ),
+        (
+            "forwardToIntegrations",
+            current_options.forward_to_integrations.to_string(),
+            options.forward_to_integrations.to_string(),
         ),
     ];
     for (name, before, after) in pairs {

@@ -283,6 +283,8 @@ pub(super) fn export_file(settings: &Settings, schemas: Option<&Schemas>) -> Con
             property_group: o.property_group.clone(),
             batch_size: o.batch_size,
             didomi_changed_property: o.didomi_changed_property.clone(),
+            conflict_winner: o.conflict_winner,
+            forward_to_integrations: o.forward_to_integrations,
         },
         mappings: settings
             .mapping

@@ -5,6 +5,7 @@
 //! Files: this one (construction, settings, status, accessors), [`hubspot`](self) (install,
 //! paste, private token, disconnect), `didomi.rs` (connect, disconnect), [`dto`] (IPC types).
 
+mod auto_sync;
 mod config_file;
 mod didomi;
 pub mod dto;
@@ -76,6 +77,8 @@ pub struct Core {
     schemas: Mutex<Option<Arc<mapping::Schemas>>>,
     /// The cancel token of the sync running now (push or pull: one at a time).
     running_sync: Mutex<Option<CancellationToken>>,
+    /// Auto-sync: the scheduler's interval and the status shown on the Sync screen.
+    auto: auto_sync::AutoSync,
     this: Weak<Core>,
 }
 
@@ -107,6 +110,7 @@ impl Core {
         secrets: SecretStore,
         sink: SettingsSink,
     ) -> Arc<Core> {
+        let auto = auto_sync::AutoSync::new(settings.options.auto_sync_minutes);
         Arc::new_cyclic(|this| Core {
             env,
             settings: Mutex::new(settings),
@@ -124,6 +128,7 @@ impl Core {
             install_cancel: Mutex::new(CancellationToken::new()),
             schemas: Mutex::new(None),
             running_sync: Mutex::new(None),
+            auto,
             this: this.clone(),
         })
     }
@@ -225,6 +230,7 @@ impl Core {
             change(&mut s);
             s.clone()
         };
+        self.auto.settings_changed(snapshot.options.auto_sync_minutes);
         (self.sink)(&snapshot).map_err(|e| {
             Error::new(
                 ErrorCode::SettingsInvalid,

@@ -158,33 +158,29 @@ impl Core {
         Some(format!("https://{domain}/workflows/{portal}"))
     }
 
-    /// The pull settings.
+    /// The pull settings (a view of the app's settings).
     ///
     /// # Errors
-    /// [`ErrorCode::SyncStateUnavailable`].
+    /// None today; kept fallible for the IPC contract.
     pub async fn pull_settings(&self) -> Result<PullSettings, Error> {
-        shared_pull_state(&self.env.data_dir)?.settings()
+        Ok(PullSettings::from_settings(&self.settings()))
     }
 
     /// Saves the pull settings (conflict winner, forwarding, ticked steps, auto-sync).
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidInput`] for a step outside 1–11 or an interval under 5 minutes;
-    /// [`ErrorCode::SyncStateUnavailable`].
+    /// [`ErrorCode::InvalidInput`] for a step outside 1–11 or an auto-sync interval out of
+    /// range; [`ErrorCode::SettingsInvalid`] when they cannot be saved.
     pub async fn pull_settings_save(&self, mut s: PullSettings) -> Result<PullSettings, Error> {
         if let Some(bad) = s.checked_steps.iter().find(|n| !(1..=11).contains(*n)) {
             return Err(Error::invalid_input(format!(
                 "Step {bad} does not exist: the guide has steps 1 to 11."
             )));
         }
-        if s.auto_sync_minutes.is_some_and(|m| m < 5) {
-            return Err(Error::invalid_input(
-                "The auto-sync interval must be at least 5 minutes (HubSpot's search allows few requests); choose 5 or more, or turn auto-sync off.",
-            ));
-        }
+        crate::sync::auto::check_interval(s.auto_sync_minutes)?;
         s.checked_steps.sort_unstable();
         s.checked_steps.dedup();
-        shared_pull_state(&self.env.data_dir)?.save_settings(&s)?;
+        self.update_settings(|x| s.apply_to(x))?;
         Ok(s)
     }
 
@@ -412,7 +408,7 @@ impl Core {
             hubspot,
             didomi,
             store,
-            settings: state.settings()?,
+            settings: PullSettings::from_settings(&settings),
             state,
             pacer: shared_pacer(&portal, &engine),
             search_pacer: search_pacer(&portal, &cfg),

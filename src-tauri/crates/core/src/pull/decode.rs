@@ -24,7 +24,9 @@ use crate::mapping::{decode_preference, DidomiItem, Mapping, ValueEncoding, Valu
 use crate::sync::values::Values;
 
 /// Which side wins when both changed the same item since the last sync.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum ConflictWinner {

@@ -5,8 +5,7 @@
 //! and writes only what differs as consent events.
 //!
 //! - [`decode`]: HubSpot values → Didomi items, the per-contact decision, conflicts;
-//! - [`state`]: the pull's SQLite state (watermark, per-contact counter and agreed values,
-//!   the pull settings);
+//! - [`state`]: the pull's SQLite state (watermark, per-contact counter and agreed values);
 //! - [`run`]: the run itself, on the push's history, progress, pacing and retry machinery.
 //!
 //! No echo: a push followed by a pull writes nothing back (HubSpot then equals Didomi, so
@@ -20,4 +19,51 @@ pub mod state;
 
 pub use decode::{Conflict, ConflictWinner};
 pub use run::{pull, PullConfig, PullJob, PullPlan, PullReport};
-pub use state::{PullSettings, PullState};
+pub use state::PullState;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::settings::Settings;
+
+/// The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
+/// winner, forwarding and auto-sync in `options`, the guide's ticks in `workflow_steps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct PullSettings {
+    /// Who wins when both sides changed the same item since the last sync.
+    pub conflict_winner: ConflictWinner,
+    /// Forward pulled changes to Didomi's other integrations (off: `$disable_integrations`).
+    pub forward_to_integrations: bool,
+    /// The workflow guide's steps the admin ticked (1-based step numbers).
+    pub checked_steps: Vec<u8>,
+    /// Auto-sync interval in minutes while the app is open (`None` = off).
+    pub auto_sync_minutes: Option<u32>,
+}
+
+impl Default for PullSettings {
+    fn default() -> Self {
+        Self::from_settings(&Settings::default())
+    }
+}
+
+impl PullSettings {
+    /// The pull's part of `s`.
+    pub fn from_settings(s: &Settings) -> Self {
+        Self {
+            conflict_winner: s.options.conflict_winner,
+            forward_to_integrations: s.options.forward_to_integrations,
+            checked_steps: s.workflow_steps.clone(),
+            auto_sync_minutes: s.options.auto_sync_minutes,
+        }
+    }
+
+    /// Writes these values into `s`.
+    pub fn apply_to(&self, s: &mut Settings) {
+        s.options.conflict_winner = self.conflict_winner;
+        s.options.forward_to_integrations = self.forward_to_integrations;
+        s.options.auto_sync_minutes = self.auto_sync_minutes;
+        s.workflow_steps.clone_from(&self.checked_steps);
+    }
+}

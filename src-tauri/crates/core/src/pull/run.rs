@@ -36,7 +36,8 @@ use crate::hubspot::search::{ChangedFinder, SearchRecord};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::Mapping;
 use crate::pull::decode::{decide, Conflict, ConflictWinner, Decision, LastSync, PreferenceBook};
-use crate::pull::state::{PullSettings, PullState};
+use crate::pull::state::PullState;
+use crate::pull::PullSettings;
 use crate::sync::dto::{
     PropertyChange, RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport,
     RunStatus, SampleChanges, SyncDirection, SyncProgress,

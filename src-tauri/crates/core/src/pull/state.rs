@@ -1,54 +1,25 @@
 //! The pull's own state: `pull.sqlite3` next to the push's `sync.sqlite3` in the data folder.
 //!
 //! - `meta`: the scope (portal + organization), the search watermark (epoch ms of HubSpot's
-//!   `lastmodifieddate`) and the pull settings ([`PullSettings`], JSON);
+//!   `lastmodifieddate`);
 //! - `contacts`: per HubSpot record id, the email, the last "Didomi Changed" counter handled,
 //!   the values both sides agreed on after the last pull (the conflict baseline) and whether
 //!   the last attempt failed (retried first by the next pull).
 //!
 //! A scope change drops the per-contact rows and the watermark (ids of another portal mean
-//! nothing); the settings stay.
+//! nothing). The pull's settings are in the app's [`crate::settings::Settings`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use crate::error::{Error, ErrorCode};
-use crate::pull::decode::ConflictWinner;
 use crate::sync::values::Values;
 
 /// The file name inside the data folder.
 pub const FILE_NAME: &str = "pull.sqlite3";
-
-/// The admin's pull settings (Workflow screen).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", default)]
-#[ts(export)]
-pub struct PullSettings {
-    /// Who wins when both sides changed the same item since the last sync.
-    pub conflict_winner: ConflictWinner,
-    /// Forward pulled changes to Didomi's other integrations (off: `$disable_integrations`).
-    pub forward_to_integrations: bool,
-    /// The workflow guide's steps the admin ticked (1-based step numbers).
-    pub checked_steps: Vec<u8>,
-    /// Auto-sync interval in minutes while the app is open (`None` = off; not implemented yet).
-    pub auto_sync_minutes: Option<u32>,
-}
-
-impl Default for PullSettings {
-    fn default() -> Self {
-        Self {
-            conflict_winner: ConflictWinner::Didomi,
-            forward_to_integrations: false,
-            checked_steps: Vec::new(),
-            auto_sync_minutes: None,
-        }
-    }
-}
 
 /// What the state knows about one contact.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -158,22 +129,6 @@ impl PullState {
             self.set_meta("watermark", &ms.to_string())?;
         }
         Ok(())
-    }
-
-    /// The settings (defaults when never saved or unreadable).
-    ///
-    /// # Errors
-    /// [`ErrorCode::SyncStateUnavailable`].
-    pub fn settings(&self) -> Result<PullSettings, Error> {
-        Ok(self.meta("settings")?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
-    }
-
-    /// Saves the settings.
-    ///
-    /// # Errors
-    /// [`ErrorCode::SyncStateUnavailable`].
-    pub fn save_settings(&self, s: &PullSettings) -> Result<(), Error> {
-        self.set_meta("settings", &serde_json::to_string(s).expect("settings serialize"))
     }
 
     /// The state of these record ids (absent = never pulled).
@@ -308,15 +263,8 @@ mod tests {
             Some(&base),
             "None keeps the baseline"
         );
-        let set = PullSettings { conflict_winner: ConflictWinner::HubSpot, ..Default::default() };
-        s.save_settings(&set).unwrap();
         s.ensure_scope("b").unwrap();
         assert_eq!(s.watermark().unwrap(), 0, "scope change resets the watermark");
         assert!(s.contacts(&["1"]).unwrap().is_empty(), "and the contacts");
-        assert_eq!(
-            s.settings().unwrap().conflict_winner,
-            ConflictWinner::HubSpot,
-            "settings survive"
-        );
     }
 }

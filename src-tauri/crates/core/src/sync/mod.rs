@@ -10,6 +10,7 @@
 //! The `Core` facade (`sync_run`, `sync_cancel`, `history_*`) wraps these for the app; the
 //! headless CLI calls [`engine::push`] directly with its own clients.
 
+pub mod auto;
 pub mod automap;
 pub mod dto;
 pub mod engine;
