@@ -6,7 +6,6 @@
 use dhs_core::didomi::consents::ConsentUser;
 use dhs_core::mapping::{DidomiItem, ValueEncoding};
 use dhs_core::pull::{ConflictWinner, PullSettings};
-use dhs_core::sync::values::normalize_email;
 use dhs_core::sync::{PushJob, RunStatus};
 use dhs_simulator::faults::{FaultConfig, FaultRule};
 use dhs_tests::{

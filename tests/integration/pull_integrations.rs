@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use dhs_core::mapping::{DidomiItem, Mapping};
 use dhs_core::pull::PullSettings;
 use dhs_core::settings::HubSpotAuthMode;
-use dhs_core::sync::values::normalize_email;
 use dhs_core::sync::{PushJob, RunStatus};
 use dhs_core::{SyncDirection, SyncRequest};
 use dhs_simulator::faults::{FaultConfig, FaultRule};

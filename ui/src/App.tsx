@@ -21,6 +21,7 @@ import { OptionsScreen } from './screens/OptionsScreen'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
 import { SyncScreen } from './screens/SyncScreen'
+import { AutoSyncIndicator } from './components/AutoSyncCard'
 import { WorkflowScreen } from './screens/WorkflowScreen'
 
 type ScreenId = 'connect' | 'workflow' | PlaceholderId
@@ -201,6 +202,7 @@ export function App() {
             {info.environment.didomiApiBase}
           </span>
         )}
+        <AutoSyncIndicator onOpen={() => go('sync')} />
         {!sandbox && status !== null && (
           <span data-testid="api-status" role="status">
             HubSpot API {status.hubspotApiReachable ? 'reachable' : 'not reachable'} · Didomi API{' '}

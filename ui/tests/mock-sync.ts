@@ -4,9 +4,13 @@
  * stays pending until the test drives it: `window.__sync.emit(progress)` sends a progress
  * update through the command's Channel (calling its `onmessage`, as Rust's `Channel::send`
  * would), `window.__sync.finish(status)` resolves the run. `sync_cancel` ends it as Cancelled
- * with the counts reached. A dry run answers at once with a plan.
+ * with the counts reached. A dry run answers at once with a plan. Auto-sync: `auto_sync_set`
+ * validates as Rust does and answers the new status; `window.__sync.auto(change)` pushes a
+ * status change (next run, a running auto run, its last outcome) through the watch Channel.
  */
 import type { Channel } from '@tauri-apps/api/core'
+
+import type { AutoSyncStatus } from '../src/bindings/AutoSyncStatus'
 
 import type {
   RecordOutcome,
@@ -141,6 +145,19 @@ const plan = {
 
 const sync = {
   runs: [] as RunSummary[],
+  autoStatus: {
+    intervalMinutes: null,
+    nextRunAt: null,
+    running: false,
+    progress: null,
+    last: null
+  } as AutoSyncStatus,
+  autoChannel: null as Channel<AutoSyncStatus> | null,
+  /** Changes the auto-sync status and streams it, as the Rust scheduler does. */
+  auto(change: Partial<AutoSyncStatus>) {
+    sync.autoStatus = { ...sync.autoStatus, ...change }
+    sync.autoChannel?.onmessage(sync.autoStatus)
+  },
   pending: null as null | {
     id: number
     request: SyncRequest
@@ -241,6 +258,24 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
           resolve
         }
       })
+    }
+    case 'auto_sync_watch':
+      sync.autoChannel = args.onStatus as Channel<AutoSyncStatus>
+      sync.autoChannel.onmessage(sync.autoStatus)
+      return null
+    case 'auto_sync_set': {
+      const minutes = args.minutes as number | null
+      if (minutes !== null && (minutes < 5 || minutes > 1440))
+        throw {
+          code: 'InvalidInput',
+          message: 'The auto-sync interval must be at least 5 minutes; choose 5 or more.'
+        }
+      sync.autoStatus = {
+        ...sync.autoStatus,
+        intervalMinutes: minutes,
+        nextRunAt: minutes === null ? null : new Date(Date.now() + minutes * 60_000).toISOString()
+      }
+      return sync.autoStatus
     }
     case 'sync_check':
       if (scenario.check !== undefined) throw scenario.check

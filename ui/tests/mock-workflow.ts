@@ -28,8 +28,7 @@ const STEPS = Array.from({ length: 11 }, (_, i) => `Step ${i + 1} text`)
 let settings: PullSettings = {
   conflictWinner: 'didomi',
   forwardToIntegrations: false,
-  checkedSteps: [],
-  autoSyncMinutes: null
+  checkedSteps: []
 }
 let simulated = false
 

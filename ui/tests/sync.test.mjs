@@ -340,3 +340,96 @@ test('Sync and History fit 1024×700 without horizontal scrolling', async () => 
   }
   await page.close()
 })
+
+test('auto-sync: off by default, a bad interval is named, on every 15 min, progress, last run', async () => {
+  const { page, errors } = await openSync(READY)
+  const card = page.getByTestId('auto-sync')
+  await card.waitFor()
+  assert.equal(await page.getByTestId('auto-sync-on').isChecked(), false, 'off by default')
+  assert.equal(await page.getByTestId('auto-sync-schedule').innerText(), 'Off')
+  assert.equal(await page.getByTestId('auto-sync-indicator').count(), 0, 'no status bar note')
+
+  // A typo is caught before anything is saved.
+  await page.getByTestId('auto-sync-minutes').fill('3')
+  await page.getByTestId('auto-sync-on').click() // stays off: check() would insist
+  await page.getByTestId('auto-sync-problem').waitFor()
+  assert.match(await page.getByTestId('auto-sync-problem').innerText(), /at least 5 minutes/)
+  assert.deepEqual(await callArgs(page, 'auto_sync_set'), [], 'nothing sent')
+  assert.equal(await page.getByTestId('auto-sync-on').isChecked(), false, 'still off')
+
+  await page.getByTestId('auto-sync-minutes').fill('15')
+  await page.getByTestId('auto-sync-on').check()
+  await page.getByTestId('auto-sync-schedule').filter({ hasText: 'Next run' }).waitFor()
+  assert.deepEqual(await callArgs(page, 'auto_sync_set'), [{ minutes: 15 }], 'saved 15 minutes')
+  assert.equal(await page.getByTestId('auto-sync-on').isChecked(), true, 'on')
+  await page.getByTestId('auto-sync-indicator').waitFor()
+  assert.match(await page.getByTestId('auto-sync-indicator').innerText(), /auto-sync: next run/i)
+
+  // A new interval is applied with Enter.
+  await page.getByTestId('auto-sync-minutes').fill('60')
+  await page.getByTestId('auto-sync-minutes').press('Enter')
+  await page.waitForFunction(() =>
+    window.__mock.calls.some((c) => c.cmd === 'auto_sync_set' && c.args.minutes === 60)
+  )
+
+  // Rust reports an auto run going, then its outcome.
+  await page.evaluate(() =>
+    window.__sync.auto({
+      running: true,
+      nextRunAt: null,
+      progress: {
+        runId: 9,
+        phase: 'writing',
+        read: 120,
+        toWrite: 40,
+        written: 10,
+        created: 0,
+        updated: 10,
+        unchanged: 80,
+        skipped: 0,
+        invalid: 0,
+        duplicates: 0,
+        failed: 0,
+        ratePerS: 20,
+        etaSeconds: 2,
+        elapsedMs: 500
+      }
+    })
+  )
+  await page.getByTestId('auto-sync-cancel').waitFor()
+  assert.equal(await page.getByTestId('auto-sync-schedule').innerText(), 'Running now')
+  assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no manual push meanwhile')
+  await page.screenshot({ path: join(shots, 'sync-auto-running.png') })
+  await page.getByTestId('auto-sync-cancel').click()
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'sync_cancel'))
+  await page.evaluate(() =>
+    window.__sync.auto({
+      running: false,
+      progress: null,
+      nextRunAt: '2026-11-27T20:00:00Z',
+      last: {
+        startedAt: '2026-11-27T19:00:00Z',
+        finishedAt: '2026-11-27T19:00:05Z',
+        outcome: 'partial',
+        message: 'Push #9: partial, 38 written, 2 failed',
+        runIds: [9]
+      }
+    })
+  )
+  const last = page.getByTestId('auto-sync-last')
+  await last.waitFor()
+  assert.equal(await last.getAttribute('data-outcome'), 'partial')
+  assert.match(await last.innerText(), /38 written, 2 failed/, 'what happened')
+  await page.screenshot({ path: join(shots, 'sync-auto-last.png') })
+  await page.getByTestId('auto-sync-open-run').click()
+  await page.getByTestId('screen-history').waitFor()
+
+  // Off again from the Sync screen.
+  await page.getByTestId('nav-sync').click()
+  await page.getByTestId('auto-sync-on').uncheck()
+  await page.getByTestId('auto-sync-schedule').filter({ hasText: 'Off' }).waitFor()
+  assert.deepEqual((await callArgs(page, 'auto_sync_set')).at(-1), { minutes: null }, 'off sent')
+  assert.equal(await page.getByTestId('auto-sync-indicator').count(), 0, 'note gone')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})

@@ -75,7 +75,7 @@ pub async fn workflow_simulate(
     Ok(core.workflow_simulate(&base, enabled).await?)
 }
 
-/// Saves the pull settings (conflict winner, forwarding, ticked steps, auto-sync).
+/// Saves the pull settings (conflict winner, forwarding, ticked steps).
 #[tauri::command]
 pub async fn pull_settings_save(
     core: State<'_, Arc<Core>>,

@@ -269,6 +269,20 @@ async fn options_mapping_export_import_then_push() {
     assert!(status.to_lowercase().contains("succeeded"), "the push succeeds: {status}");
     app.screenshot("sync-done").await;
 
+    // Auto-sync on every 5 minutes: the card and the status bar say when, and the interval is
+    // in the settings store on disk.
+    app.fill("auto-sync-minutes", "5").await;
+    app.click("auto-sync-on").await;
+    app.wait_text("auto-sync-schedule", "the next run", |t| t.starts_with("Next run")).await;
+    app.wait_text("auto-sync-indicator", "the status bar note", |t| t.contains("next run")).await;
+    let stored = profile.all_file_contents().into_iter().any(|(path, bytes)| {
+        let text = String::from_utf8_lossy(&bytes);
+        path.extension().is_some_and(|e| e == "json")
+            && text.replace(char::is_whitespace, "").contains("\"autoSyncMinutes\":5")
+    });
+    assert!(stored, "the interval is saved in the settings store");
+    app.screenshot("sync-auto").await;
+
     let stats: serde_json::Value = reqwest::get(format!("{hubspot}/_sim/hubspot/stats"))
         .await
         .expect("stats")

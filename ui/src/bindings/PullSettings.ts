@@ -3,7 +3,8 @@ import type { ConflictWinner } from "./ConflictWinner";
 
 /**
  * The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
- * winner, forwarding and auto-sync in `options`, the guide's ticks in `workflow_steps`).
+ * winner and forwarding in `options`, the guide's ticks in `workflow_steps`). Auto-sync has
+ * its own command (`Core::auto_sync_set`), so a save here never touches it.
  */
 export type PullSettings = { 
 /**
@@ -17,8 +18,4 @@ forwardToIntegrations: boolean,
 /**
  * The workflow guide's steps the admin ticked (1-based step numbers).
  */
-checkedSteps: Array<number>, 
-/**
- * Auto-sync interval in minutes while the app is open (`None` = off).
- */
-autoSyncMinutes: number | null, };
+checkedSteps: Array<number>, };

@@ -5,6 +5,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core'
 
 import type { AppInfo } from '../bindings/AppInfo'
+import type { AutoSyncStatus } from '../bindings/AutoSyncStatus'
 import type { BothReport } from '../bindings/BothReport'
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { DidomiAccount } from '../bindings/DidomiAccount'
@@ -215,3 +216,17 @@ export const syncBoth = (
 
 /** Asks the running pull (or push then pull) to stop. */
 export const pullCancel = (): Promise<void> => call('pull_cancel')
+
+/**
+ * Streams the auto-sync status: the current one at once, then every change (next run time,
+ * progress of an auto run, the last auto run). A later call replaces the earlier stream.
+ */
+export const autoSyncWatch = (onStatus: (status: AutoSyncStatus) => void): Promise<void> => {
+  const channel = new Channel<AutoSyncStatus>()
+  channel.onmessage = onStatus
+  return call('auto_sync_watch', { onStatus: channel })
+}
+
+/** Turns auto-sync on every `minutes` minutes (5 to 1440), or off (`null`). */
+export const autoSyncSet = (minutes: number | null): Promise<AutoSyncStatus> =>
+  call('auto_sync_set', { minutes })

@@ -8,11 +8,13 @@ import { Button } from 'react-aria-components'
 
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { Settings } from '../bindings/Settings'
+import { AutoSyncCard } from '../components/AutoSyncCard'
 import { DryRunPlanView } from '../components/DryRunPlanView'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { RunCounts } from '../components/RunCounts'
 import { StatusBadge } from '../components/StatusBadge'
 import { SyncProgressBar } from '../components/SyncProgressBar'
+import { useAutoSync } from '../lib/autoSync'
 import * as backend from '../lib/backend'
 import type { BackendError } from '../lib/errors'
 import {
@@ -87,7 +89,9 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   const refused = run.error === null ? null : blockedFromError(run.error)
   const blocked = before ?? refused ?? checked
   const otherRun = run.error?.code === 'SyncAlreadyRunning'
-  const canStart = !run.running && before === null && checked === null
+  // An auto run uses the same running mark: the buttons wait for it (its card has Cancel).
+  const autoRunning = useAutoSync()?.running === true
+  const canStart = !run.running && !autoRunning && before === null && checked === null
   const upsert = settings?.options.upsert ?? null
   const mapped = settings?.mapping.entries.length ?? 0
 
@@ -254,7 +258,11 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
           the buttons that made it. */}
       <WorkflowPullPanel
         bidirectional={settings?.options.bidirectional ?? false}
-        disabled={run.running || before !== null || checked !== null}
+        disabled={run.running || autoRunning || before !== null || checked !== null}
+        onOpenRun={onOpenRun}
+      />
+      <AutoSyncCard
+        bidirectional={settings?.options.bidirectional ?? false}
         onOpenRun={onOpenRun}
       />
     </div>

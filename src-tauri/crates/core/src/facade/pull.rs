@@ -166,18 +166,17 @@ impl Core {
         Ok(PullSettings::from_settings(&self.settings()))
     }
 
-    /// Saves the pull settings (conflict winner, forwarding, ticked steps, auto-sync).
+    /// Saves the pull settings (conflict winner, forwarding, ticked steps).
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidInput`] for a step outside 1–11 or an auto-sync interval out of
-    /// range; [`ErrorCode::SettingsInvalid`] when they cannot be saved.
+    /// [`ErrorCode::InvalidInput`] for a step outside 1–11; [`ErrorCode::SettingsInvalid`] when
+    /// they cannot be saved.
     pub async fn pull_settings_save(&self, mut s: PullSettings) -> Result<PullSettings, Error> {
         if let Some(bad) = s.checked_steps.iter().find(|n| !(1..=11).contains(*n)) {
             return Err(Error::invalid_input(format!(
                 "Step {bad} does not exist: the guide has steps 1 to 11."
             )));
         }
-        crate::sync::auto::check_interval(s.auto_sync_minutes)?;
         s.checked_steps.sort_unstable();
         s.checked_steps.dedup();
         self.update_settings(|x| s.apply_to(x))?;

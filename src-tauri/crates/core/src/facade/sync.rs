@@ -163,7 +163,8 @@ impl Core {
     }
 }
 
-/// Streams the failures of `run_id` into a CSV file at `path`.
+/// Streams the failures of `run_id` into a CSV file at `path`: written next to it, then renamed,
+/// so the file is never seen half written and a failure leaves no partial file.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidInput`] when the file cannot be written.
@@ -174,6 +175,21 @@ pub fn write_failures_csv(store: &Store, run_id: i64, path: &Path) -> Result<u64
             path.display()
         ))
     };
+    let part = path.with_extension("csv.part");
+    let written = write_csv_rows(store, run_id, &part, &io)
+        .and_then(|rows| std::fs::rename(&part, path).map(|()| rows).map_err(|e| io(&e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    written
+}
+
+fn write_csv_rows(
+    store: &Store,
+    run_id: i64,
+    path: &Path,
+    io: &dyn Fn(&dyn std::fmt::Display) -> Error,
+) -> Result<u64, Error> {
     let mut w = csv::Writer::from_path(path).map_err(|e| io(&e))?;
     w.write_record(["email", "action", "status", "category", "message", "correlation_id"])
         .map_err(|e| io(&e))?;

@@ -27,7 +27,8 @@ use ts_rs::TS;
 use crate::settings::Settings;
 
 /// The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
-/// winner, forwarding and auto-sync in `options`, the guide's ticks in `workflow_steps`).
+/// winner and forwarding in `options`, the guide's ticks in `workflow_steps`). Auto-sync has
+/// its own command (`Core::auto_sync_set`), so a save here never touches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 #[ts(export)]
@@ -38,8 +39,6 @@ pub struct PullSettings {
     pub forward_to_integrations: bool,
     /// The workflow guide's steps the admin ticked (1-based step numbers).
     pub checked_steps: Vec<u8>,
-    /// Auto-sync interval in minutes while the app is open (`None` = off).
-    pub auto_sync_minutes: Option<u32>,
 }
 
 impl Default for PullSettings {
@@ -55,7 +54,6 @@ impl PullSettings {
             conflict_winner: s.options.conflict_winner,
             forward_to_integrations: s.options.forward_to_integrations,
             checked_steps: s.workflow_steps.clone(),
-            auto_sync_minutes: s.options.auto_sync_minutes,
         }
     }
 
@@ -63,7 +61,6 @@ impl PullSettings {
     pub fn apply_to(&self, s: &mut Settings) {
         s.options.conflict_winner = self.conflict_winner;
         s.options.forward_to_integrations = self.forward_to_integrations;
-        s.options.auto_sync_minutes = self.auto_sync_minutes;
         s.workflow_steps.clone_from(&self.checked_steps);
     }
 }
