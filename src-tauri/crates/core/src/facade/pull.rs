@@ -382,8 +382,9 @@ impl Core {
         if settings.mapping.is_empty() {
             return Err(Error::new(ErrorCode::MappingEmpty, "Nothing is mapped yet: map at least one Didomi item to a HubSpot property on the Mapping screen, then pull again."));
         }
-        let hubspot = self.hubspot().await?;
-        let didomi = self.didomi().await?;
+        // The push's checks (connections, nothing stale) and its label language: the pull
+        // parses the labels the push wrote.
+        let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
         let _running = self.begin_run(cancel.clone())?;
         let store = shared_store(&self.env.data_dir)?;
         let state = shared_pull_state(&self.env.data_dir)?;
@@ -394,7 +395,7 @@ impl Core {
             },
             ..EngineConfig::default()
         };
-        let cfg = PullConfig::default();
+        let cfg = PullConfig { lang, ..PullConfig::default() };
         let portal =
             settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
         let org = settings.didomi.organization_id.clone().unwrap_or_default();

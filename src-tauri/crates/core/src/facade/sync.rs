@@ -47,13 +47,13 @@ pub fn shared_store(data_dir: &Path) -> Result<Arc<Store>, Error> {
 
 impl Core {
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
-    async fn ensure_ready(
+    pub(super) async fn ensure_ready(
         &self,
     ) -> Result<(Arc<HubSpotClient>, Arc<DidomiClient>, Settings, String), Error> {
         let settings = self.settings();
         let hubspot = self.hubspot().await.map_err(|e| {
             if e.code == ErrorCode::HubSpotNotConnected {
-                Error::new(ErrorCode::HubSpotNotConnected, "HubSpot is not connected, so nothing can be pushed. Connect HubSpot on the Connect screen, then start the sync again.")
+                Error::new(ErrorCode::HubSpotNotConnected, "HubSpot is not connected, so nothing can be synced. Connect HubSpot on the Connect screen, then start the sync again.")
             } else {
                 e
             }
