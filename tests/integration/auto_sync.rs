@@ -54,6 +54,7 @@ async fn an_auto_run_pushes_then_pulls_and_lands_in_history() {
     let history = h.core.history_list(10).await.expect("history");
     assert_eq!(history[0].id, run.run_ids[0], "the auto run is in History");
     assert_eq!(history[0].direction, SyncDirection::Push);
+    assert!(history[0].auto, "History marks it as an auto run");
     assert!(history[0].counts.written > 0, "it wrote contacts: {:?}", history[0].counts);
     assert_eq!(h.core.auto_sync_status().last.as_ref(), Some(&run), "kept as the last auto run");
     assert!(!h.core.auto_sync_status().running, "not running any more");
@@ -70,7 +71,15 @@ async fn an_auto_run_pushes_then_pulls_and_lands_in_history() {
     let history = h.core.history_list(10).await.expect("history");
     let directions: Vec<_> = history[..2].iter().map(|r| r.direction).collect();
     assert_eq!(directions, [SyncDirection::Pull, SyncDirection::Push], "newest first");
-    assert!(history[..2].iter().all(|r| r.status == RunStatus::Succeeded));
+    assert!(history[..2].iter().all(|r| r.status == RunStatus::Succeeded && r.auto));
+    // A run started by hand is not marked.
+    let manual = h
+        .core
+        .sync_run(dhs_tests::push_request(false, false), |_| {}, CancellationToken::new())
+        .await
+        .expect("manual push");
+    let listed = h.core.history_list(1).await.expect("history");
+    assert_eq!((listed[0].id, listed[0].auto), (manual.summary.id, false), "manual run unmarked");
     assert_eq!(h.sim.hubspot.stats().write_requests, writes, "no HubSpot write");
     assert_eq!(h.sim.didomi.events_received(), events, "no Didomi event");
 }

@@ -68,7 +68,8 @@ const seeded: RunSummary[] = [
       invalid: 5,
       failed: 120
     }),
-    message: '120 records were refused by HubSpot.'
+    message: '120 records were refused by HubSpot.',
+    auto: true
   },
   {
     id: 2,
@@ -80,7 +81,8 @@ const seeded: RunSummary[] = [
     durationMs: 20_000,
     status: 'Succeeded',
     counts: counts({ read: 2400, toWrite: 1300, unchanged: 1100, skipped: 30, invalid: 5 }),
-    message: null
+    message: null,
+    auto: false
   },
   {
     id: 1,
@@ -92,7 +94,8 @@ const seeded: RunSummary[] = [
     durationMs: 240_000,
     status: 'Succeeded',
     counts: counts({ read: 2000, toWrite: 2000, written: 2000, created: 2000 }),
-    message: null
+    message: null,
+    auto: false
   }
 ]
 
@@ -214,7 +217,8 @@ const sync = {
               failed: l.failed
             }
       ),
-      message
+      message,
+      auto: false
     }
     sync.runs.unshift(summary)
     run.resolve({ summary, plan: null })
@@ -243,7 +247,8 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
           durationMs: 1800,
           status: 'Succeeded',
           counts: counts({ read: 2437, toWrite: 1300, unchanged: 1100, skipped: 30, invalid: 5 }),
-          message: null
+          message: null,
+          auto: false
         }
         sync.runs.unshift(summary)
         return { summary, plan }

@@ -260,6 +260,8 @@ test('history: runs table, chart, per-record failures with paging, CSV export', 
     ],
     'newest first, with status'
   )
+  assert.match(await rows.first().innerText(), /Incremental \(auto-sync\)/, 'auto run marked')
+  assert.doesNotMatch(await rows.nth(2).innerText(), /auto-sync/, 'a manual run is not')
   assert.match(await rows.nth(1).innerText(), /Dry run \(full\)/, 'mode of a dry run')
   assert.match(await rows.nth(0).innerText(), /1 min 12 s/, 'duration')
   assert.equal(await attr(page, 'history-chart', 'data-bars'), '2', 'dry runs are not charted')

@@ -47,4 +47,8 @@ counts: RunCounts,
 /**
  * What went wrong, or a note.
  */
-message: string | null, };
+message: string | null, 
+/**
+ * Started by auto-sync rather than by hand.
+ */
+auto: boolean, };

@@ -48,6 +48,9 @@ describe('formatting', () => {
   it('labels modes and tones statuses', () => {
     expect(modeLabel({ dryRun: true, mode: 'incremental' }), 'dry run').toBe('Dry run')
     expect(modeLabel({ dryRun: false, mode: 'full' }), 'full push').toBe('Full reconcile')
+    expect(modeLabel({ dryRun: false, mode: 'incremental', auto: true }), 'auto run').toBe(
+      'Incremental (auto-sync)'
+    )
     expect(statusTone('Partial'), 'partial is a warning').toBe('warn')
     expect(statusTone('Failed'), 'failed is bad').toBe('bad')
   })

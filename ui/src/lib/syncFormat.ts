@@ -91,9 +91,10 @@ export function statusTone(status: RunStatus): 'ok' | 'warn' | 'bad' | 'neutral'
 }
 
 /** "Dry run", "Incremental" or "Full reconcile". */
-export function modeLabel(run: Pick<RunSummary, 'dryRun' | 'mode'>): string {
+export function modeLabel(run: Pick<RunSummary, 'dryRun' | 'mode'> & { auto?: boolean }): string {
   if (run.dryRun) return run.mode === 'full' ? 'Dry run (full)' : 'Dry run'
-  return run.mode === 'full' ? 'Full reconcile' : 'Incremental'
+  const mode = run.mode === 'full' ? 'Full reconcile' : 'Incremental'
+  return run.auto === true ? `${mode} (auto-sync)` : mode
 }
 
 /** "Didomi → HubSpot" and friends. */

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::sync::shared_store;
 use super::{lock, now_rfc3339, rfc3339, Core};
 use crate::error::{Error, ErrorCode};
 use crate::sync::auto::{
@@ -198,6 +199,12 @@ impl Core {
         };
         let (outcome, message, run_ids) = match result {
             Ok(runs) => {
+                let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+                let marked = shared_store(&self.env.data_dir).and_then(|s| Ok(s.mark_auto(&ids)?));
+                if let Err(e) = marked {
+                    // History then shows them as started by hand; nothing else depends on it.
+                    tracing::warn!(error = %e, "could not mark the auto runs in History");
+                }
                 let statuses: Vec<_> = runs.iter().map(|r| r.status).collect();
                 (
                     AutoSyncOutcome::of(&statuses),

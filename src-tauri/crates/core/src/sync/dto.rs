@@ -261,6 +261,9 @@ pub struct RunSummary {
     pub counts: RunCounts,
     /// What went wrong, or a note.
     pub message: Option<String>,
+    /// Started by auto-sync rather than by hand.
+    #[serde(default)]
+    pub auto: bool,
 }
 
 /// A person a dry run found invalid, with why.

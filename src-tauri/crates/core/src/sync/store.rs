@@ -162,6 +162,7 @@ impl Store {
         let conn = Connection::open(&path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(Self { path, conn: Mutex::new(conn) })
     }
 
@@ -236,6 +237,19 @@ impl Store {
         })
     }
 
+    /// Marks these runs as started by auto-sync (History shows it).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn mark_auto(&self, ids: &[i64]) -> Result<()> {
+        self.with(|c| {
+            for id in ids {
+                c.execute("UPDATE runs SET auto = 1 WHERE id = ?1", [id])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Saves the counts of a running run (so a crash leaves them).
     ///
     /// # Errors
@@ -278,7 +292,7 @@ impl Store {
         self.with(|c| {
             c.query_row(
                 "SELECT id, direction, mode, dry_run, started_at, finished_at, duration_ms, status,
-                 counts, message FROM runs WHERE id = ?1",
+                 counts, message, auto FROM runs WHERE id = ?1",
                 [id],
                 row_to_summary,
             )
@@ -294,7 +308,7 @@ impl Store {
         self.with(|c| {
             let mut st = c.prepare(
                 "SELECT id, direction, mode, dry_run, started_at, finished_at, duration_ms, status,
-                 counts, message FROM runs ORDER BY id DESC LIMIT ?1",
+                 counts, message, auto FROM runs ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = st.query_map([limit], row_to_summary)?;
             rows.collect()
@@ -525,12 +539,52 @@ fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         status: RunStatus::parse(&r.get::<_, String>(7)?).unwrap_or(RunStatus::Failed),
         counts: serde_json::from_str(&counts).unwrap_or_default(),
         message: r.get(9)?,
+        auto: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
     })
+}
+
+/// Brings a database made by an older build up to [`SCHEMA`]: columns added since.
+fn migrate(c: &Connection) -> rusqlite::Result<()> {
+    let has_auto =
+        c.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'auto'")?.exists([])?;
+    if !has_auto {
+        c.execute_batch("ALTER TABLE runs ADD COLUMN auto INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_from_before_auto_runs_gains_the_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            // The runs table as the first release made it, with one run.
+            let c = Connection::open(dir.path().join(FILE_NAME)).expect("open");
+            c.execute_batch(
+                "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, direction TEXT NOT NULL,
+                 mode TEXT NOT NULL, dry_run INTEGER NOT NULL, started_at TEXT NOT NULL,
+                 finished_at TEXT, duration_ms INTEGER, status TEXT NOT NULL, counts TEXT NOT NULL,
+                 message TEXT);
+                 INSERT INTO runs(direction, mode, dry_run, started_at, status, counts)
+                 VALUES('push', 'incremental', 0, '2026-11-01T00:00:00Z', 'Succeeded', '{}');",
+            )
+            .expect("old schema");
+        }
+        let s = Store::open_in(dir.path()).expect("opens and migrates");
+        let old = s.list_runs(10).expect("runs");
+        assert_eq!(old.len(), 1, "the old run is kept");
+        assert!(!old[0].auto, "an old run was started by hand");
+        let id = s
+            .begin_run(SyncDirection::Push, RunMode::Incremental, false, "2026-11-02T00:00:00Z")
+            .expect("new run");
+        s.mark_auto(&[id]).expect("mark");
+        assert!(s.run(id).expect("run").expect("exists").auto, "marked as auto");
+        drop(s);
+        assert_eq!(Store::open_in(dir.path()).expect("reopens").list_runs(10).unwrap().len(), 2);
+    }
 
     #[test]
     fn state_round_trips_and_scope_change_drops_it() {
