@@ -299,11 +299,7 @@ pub async fn pull_job(
     dhs_core::pull::PullJob {
         hubspot: push.hubspot.clone(),
         didomi: push.didomi.clone(),
-        events: dhs_core::didomi::events::EventWriter::new(
-            dhs_core::hubspot::client::http_client(),
-            h.sim.info.didomi.parse().expect("didomi url"),
-            push.didomi.clone(),
-        ),
+        events: dhs_core::didomi::events::EventWriter::new(push.didomi.clone()),
         store: push.store.clone(),
         state: Arc::new(state),
         pacer: push.pacer.clone(),

@@ -121,12 +121,13 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
     let db = |e: dhs_core::Error| anyhow::anyhow!(e.message);
     let store = Store::open_in(&data_dir).map_err(|e| db(e.into()))?;
     let state = PullState::open_in(&data_dir).map_err(db)?;
-    let cfg = PullConfig::default();
-    let engine = EngineConfig::default();
     let didomi = Arc::new(didomi());
+    let cfg =
+        PullConfig { lang: crate::run::label_language(&didomi).await?, ..PullConfig::default() };
+    let engine = EngineConfig::default();
     let job = PullJob {
         hubspot: Arc::new(hubspot()),
-        events: EventWriter::new(http.clone(), di_base.clone(), didomi.clone()),
+        events: EventWriter::new(didomi.clone()),
         didomi,
         store: Arc::new(store),
         // The conflict winner and forwarding come from the configuration file's options.

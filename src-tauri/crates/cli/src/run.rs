@@ -175,6 +175,15 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
     Ok(exit_code(report.summary.status))
 }
 
+/// The language labels are written and read in: the one the app's Mapping screen shows for
+/// this organization, so the app and the CLI write and parse the same labels.
+pub(crate) async fn label_language(didomi: &DidomiClient) -> Result<String> {
+    let config = dhs_core::mapping::rows::DidomiConfig::read(didomi)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the Didomi configuration failed: {e}"))?;
+    Ok(config.language())
+}
+
 pub(crate) async fn run_engine(
     src: &Source,
     req: SyncRequest,
@@ -189,6 +198,7 @@ pub(crate) async fn run_engine(
 ) -> Result<RunReport> {
     let cfg = EngineConfig {
         batch_size: options.batch_size.clamp(1, 100) as usize,
+        lang: label_language(&didomi).await?,
         ..EngineConfig::default()
     };
     let store =

@@ -1,10 +1,12 @@
 //! The typed Didomi client: base URL + session bearer + error parsing. A 401 mints a new
-//! session token once and retries the call once.
+//! session token once and retries the call once (every method: GET and POST share `send`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Method;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use url::Url;
 
 use crate::didomi::error::{ApiErrorBody, Error, Result};
@@ -46,10 +48,38 @@ impl DidomiClient {
     /// # Errors
     /// See [`Error`].
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
+        self.send::<(), T>(Method::GET, path, query, None).await
+    }
+
+    /// `POST path?query` with a JSON body → `T` (path includes `/v1`).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<T> {
+        self.send(Method::POST, path, query, Some(body)).await
+    }
+
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T> {
         let url = endpoint(&self.base, path);
         let (token, generation) = self.session.token().await?;
-        let send =
-            |token: String| self.http.get(url.clone()).query(query).bearer_auth(token).send();
+        let send = |token: String| {
+            let mut rb = self.http.request(method.clone(), url.clone()).query(query);
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            rb.bearer_auth(token).send()
+        };
         let mut response = send(token.expose().to_owned()).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             tracing::debug!(%path, "401 from Didomi; minting a new session token once");

@@ -4,20 +4,16 @@
 //! write harmless), optionally `$disable_integrations=true` so Didomi does not forward the
 //! change to the organization's other integrations (its own HubSpot integration among them).
 //!
-//! [`DidomiClient`] only exposes `get`, so [`EventWriter`] sends the POST itself with the
-//! client's session (same 401 → new token → one retry rule) and the API base of the
-//! environment.
+//! [`EventWriter`] posts through [`DidomiClient::post`], so the session, base URL and the
+//! 401 → new token → one retry rule are the client's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use crate::didomi::client::DidomiClient;
 use crate::didomi::consents::ConsentUser;
 use crate::didomi::error::{ApiErrorBody, Error, Result};
-use crate::environment::endpoint;
 
 /// Largest batch of events per request.
 pub const MAX_EVENTS: usize = 100;
@@ -87,11 +83,9 @@ pub fn app_delegate() -> Delegate {
     Delegate { id: "didomi-hubspot-sync".into(), name: "HubSpot sync desktop app".into() }
 }
 
-/// Sends events with a [`DidomiClient`]'s session.
+/// Sends events with a [`DidomiClient`] (its session, base URL and 401 rule).
 #[derive(Debug, Clone)]
 pub struct EventWriter {
-    http: reqwest::Client,
-    base: Url,
     client: Arc<DidomiClient>,
 }
 
@@ -102,9 +96,9 @@ struct UsersAnswer {
 }
 
 impl EventWriter {
-    /// A writer for `client`'s organization on the Didomi API at `base`.
-    pub fn new(http: reqwest::Client, base: Url, client: Arc<DidomiClient>) -> Self {
-        Self { http, base, client }
+    /// A writer for `client`'s organization.
+    pub fn new(client: Arc<DidomiClient>) -> Self {
+        Self { client }
     }
 
     /// The organization id.
@@ -148,41 +142,14 @@ impl EventWriter {
                 retry_after: None,
             });
         }
-        let url = endpoint(&self.base, "/v1/consents/events");
         let org = self.client.organization_id().to_owned();
         let mut query: Vec<(&str, &str)> = vec![("organization_id", &org)];
         if disable_integrations {
             query.push(("$disable_integrations", "true"));
         }
-        let session = self.client.session();
-        let (token, generation) = session.token().await?;
-        let send = |token: String| {
-            self.http.post(url.clone()).query(&query).bearer_auth(token).json(events).send()
-        };
-        let mut response = send(token.expose().to_owned()).await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            let token = session.after_unauthorized(generation).await?;
-            response = send(token.expose().to_owned()).await?;
-        }
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = response.bytes().await?;
-        if !status.is_success() {
-            let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            return Err(Error::Api { status: status.as_u16(), body, retry_after });
-        }
-        // The answer echoes the stored events; a cut body means the write may not have
+        // The answer echoes the stored events; a cut or empty body means the write may not have
         // happened, so it is an error (the retry with the same ids is safe).
-        serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| Error::Decode {
-            path: String::new(),
-            message: e.to_string(),
-            body: String::from_utf8_lossy(&bytes).chars().take(2000).collect(),
-        })?;
+        let _: serde_json::Value = self.client.post("/v1/consents/events", &query, events).await?;
         Ok(())
     }
 }

@@ -95,14 +95,12 @@ impl Core {
         }
         let hubspot = self.hubspot().await?;
         let didomi = self.didomi().await?;
-        let (props, archived, purposes, preferences, tree) = tokio::join!(
+        let (props, archived, config) = tokio::join!(
             hubspot.list_contact_properties(),
             hubspot.list_archived_contact_properties(),
-            didomi.list_purposes(),
-            didomi.list_preferences(),
-            didomi.config_tree(),
+            DidomiConfig::read(&didomi),
         );
-        let config = DidomiConfig { purposes: purposes?, preferences: preferences?, tree: tree? };
+        let config = config?;
         let language = config.language();
         let settings = self.settings();
         let schemas = Arc::new(Schemas {

@@ -400,11 +400,7 @@ impl Core {
             settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
         let org = settings.didomi.organization_id.clone().unwrap_or_default();
         let job = PullJob {
-            events: EventWriter::new(
-                self.http.clone(),
-                self.env.didomi_api_base.clone(),
-                didomi.clone(),
-            ),
+            events: EventWriter::new(didomi.clone()),
             hubspot,
             didomi,
             store,

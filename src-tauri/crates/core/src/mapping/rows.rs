@@ -74,6 +74,16 @@ fn languages_of(text: &LocalizedText, counts: &mut BTreeMap<String, usize>) {
 }
 
 impl DidomiConfig {
+    /// Reads the organization's purposes, preferences library and configuration tree.
+    ///
+    /// # Errors
+    /// The first Didomi error.
+    pub async fn read(didomi: &crate::didomi::DidomiClient) -> crate::didomi::Result<Self> {
+        let (purposes, preferences, tree) =
+            tokio::join!(didomi.list_purposes(), didomi.list_preferences(), didomi.config_tree());
+        Ok(Self { purposes: purposes?, preferences: preferences?, tree: tree? })
+    }
+
     /// The language the names are shown in: the one language the configuration uses; when it
     /// uses several, English if present, else the most used one; `en` when names carry no
     /// language (plain strings).
