@@ -227,7 +227,7 @@ export function WorkflowScreen({
         )}
       </section>
 
-      <section className="card" aria-labelledby="wf-settings">
+      <section className="card wf-settings" aria-labelledby="wf-settings">
         <h2 id="wf-settings">Pull settings</h2>
         <RadioGroup
           className="wf-radios"
