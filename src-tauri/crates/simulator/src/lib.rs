@@ -51,8 +51,14 @@ pub struct Config {
     pub users: u64,
     /// Durations (token lifetimes, rate-limit windows) are divided by this.
     pub time_scale: f64,
-    /// HubSpot requests allowed per rolling 10 s window per portal (110 for a public app).
+    /// HubSpot requests the OAuth app may send per rolling 10 s window per portal (110).
     pub hubspot_requests_per_10s: u32,
+    /// The private app's own rolling 10 s window: 100 on Free/Starter (the default), 190 on
+    /// Professional/Enterprise, 250 with the API add-on (reference §4.1).
+    pub hubspot_private_app_requests_per_10s: u32,
+    /// Daily calls of the account's private apps: 250,000 on Free/Starter (the default), 625,000
+    /// on Professional, 1,000,000 on Enterprise (§4.1). Resets at the account's midnight.
+    pub hubspot_private_app_daily: u64,
     /// HubSpot search requests allowed per second per portal (5).
     pub hubspot_search_per_s: u32,
     /// Didomi non-consent requests allowed per 15 s window (100).
@@ -61,6 +67,8 @@ pub struct Config {
     pub redirect_uris: Vec<String>,
     /// Faults injected from the start (they can also be changed at run time).
     pub faults: faults::FaultConfig,
+    /// Languages of the Didomi organization's names (`en`, `fr`): the keys of every language map.
+    pub didomi_languages: Vec<String>,
 }
 
 impl Default for Config {
@@ -72,10 +80,13 @@ impl Default for Config {
             users: 300,
             time_scale: 1.0,
             hubspot_requests_per_10s: 110,
+            hubspot_private_app_requests_per_10s: 100,
+            hubspot_private_app_daily: 250_000,
             hubspot_search_per_s: 5,
             didomi_requests_per_15s: 100,
             redirect_uris: DEFAULT_REDIRECT_URIS.iter().map(|s| s.to_string()).collect(),
             faults: faults::FaultConfig::default(),
+            didomi_languages: didomi::config::default_languages(),
         }
     }
 }
@@ -164,8 +175,10 @@ impl Simulator {
 /// Starts both simulated APIs on loopback and returns once they accept connections.
 ///
 /// # Errors
-/// When a port cannot be bound.
+/// When a port cannot be bound, or `didomi_languages` is empty or has an unsupported language.
 pub async fn start(config: Config) -> std::io::Result<Simulator> {
+    didomi::config::check_languages(&config.didomi_languages)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let clock = Clock::new(config.time_scale);
     let faults = Arc::new(faults::Faults::new(config.faults.clone()));
     let hubspot_listener =

@@ -36,6 +36,10 @@ struct Args {
     /// HubSpot requests allowed per rolling 10 s window (110 = an OAuth app).
     #[arg(long, default_value_t = 110)]
     hubspot_rate_limit: u32,
+    /// HubSpot requests a private app may send per rolling 10 s window (100 = Free/Starter,
+    /// 190 = Professional/Enterprise, 250 = with the API add-on).
+    #[arg(long, default_value_t = 100)]
+    hubspot_private_app_rate_limit: u32,
     /// HubSpot CRM search requests allowed per second.
     #[arg(long, default_value_t = 5)]
     hubspot_search_rate_limit: u32,
@@ -79,6 +83,11 @@ struct Args {
     /// Seed of the fault draws (same seed and request sequence = same faults).
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Languages of the Didomi organization's names: purposes, preferences and values carry
+    /// only these in their language maps (comma-separated or repeated; default: en,fr). E.g.
+    /// `--didomi-languages fr` for an organization without English names.
+    #[arg(long, value_delimiter = ',', value_parser = ["en", "fr"])]
+    didomi_languages: Vec<String>,
     /// Log filter (overrides RUST_LOG), e.g. "info" or "dhs_simulator=debug".
     #[arg(long)]
     log: Option<String>,
@@ -145,6 +154,7 @@ async fn main() -> std::process::ExitCode {
         users: args.users,
         time_scale: args.time_scale,
         hubspot_requests_per_10s: args.hubspot_rate_limit,
+        hubspot_private_app_requests_per_10s: args.hubspot_private_app_rate_limit,
         hubspot_search_per_s: args.hubspot_search_rate_limit,
         didomi_requests_per_15s: args.didomi_rate_limit,
         faults,
@@ -152,6 +162,13 @@ async fn main() -> std::process::ExitCode {
     };
     if !args.redirect_uris.is_empty() {
         config.redirect_uris = args.redirect_uris.clone();
+    }
+    if !args.didomi_languages.is_empty() {
+        if let Err(e) = dhs_simulator::didomi::config::check_languages(&args.didomi_languages) {
+            eprintln!("simulator: invalid --didomi-languages: {e}");
+            return std::process::ExitCode::from(2);
+        }
+        config.didomi_languages = args.didomi_languages.clone();
     }
     let started = std::time::Instant::now();
     let sim = match dhs_simulator::start(config).await {
@@ -202,5 +219,32 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn didomi_languages_are_parsed_comma_separated_or_repeated() {
+        let a = Args::try_parse_from(["simulator"]).expect("no flag");
+        assert!(a.didomi_languages.is_empty(), "absent: the default (en, fr) applies");
+        let a = Args::try_parse_from(["simulator", "--didomi-languages", "fr"]).expect("fr");
+        assert_eq!(a.didomi_languages, ["fr"]);
+        let a = Args::try_parse_from(["simulator", "--didomi-languages", "fr,en"]).expect("list");
+        assert_eq!(a.didomi_languages, ["fr", "en"]);
+        let a = Args::try_parse_from([
+            "simulator",
+            "--didomi-languages",
+            "en",
+            "--didomi-languages",
+            "fr",
+        ])
+        .expect("repeated");
+        assert_eq!(a.didomi_languages, ["en", "fr"]);
+        let e = Args::try_parse_from(["simulator", "--didomi-languages", "de"]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("'de'") && msg.contains("en") && msg.contains("fr"), "{msg}");
     }
 }

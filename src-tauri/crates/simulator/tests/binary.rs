@@ -159,6 +159,7 @@ fn help_documents_the_flags_and_bad_faults_are_refused() {
         "--fault-malformed-share",
         "--fault-route",
         "--fault-seed",
+        "--didomi-languages",
     ] {
         assert!(help.contains(flag), "--help documents {flag}");
     }
@@ -167,5 +168,60 @@ fn help_documents_the_flags_and_bad_faults_are_refused() {
         .output()
         .expect("runs");
     assert!(!out.status.success(), "shares adding up above 1 are refused");
+    assert!(out.stdout.is_empty(), "and nothing is printed on stdout");
+}
+
+#[tokio::test]
+async fn didomi_languages_flag_sets_the_organization_languages() {
+    let (mut child, info) = spawn(&["--users", "10", "--didomi-languages", "fr"]);
+    let c = reqwest::Client::new();
+    let res = c
+        .post(format!("{}/v1/sessions", info.didomi))
+        .json(&json!({ "type": "api-key", "key": info.didomi_api_key.key, "secret": info.didomi_api_key.secret }))
+        .send()
+        .await
+        .expect("Didomi answers");
+    let tok = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let org = &info.didomi_organization_id;
+    let prefs: Value = c
+        .get(format!("{}/v1/preferences?organization_id={org}", info.didomi))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let freq = prefs["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|p| p["id"] == "email_frequency-F2w8Qe")
+        .expect("email frequency");
+    assert_eq!(freq["name"], json!({"fr": "Fréquence des e-mails"}), "French only: {freq}");
+    assert_eq!(freq["values"][0]["name"], json!({"fr": "Quotidienne"}), "values too: {freq}");
+    let purposes: Value = c
+        .get(format!("{}/v1/metadata/purposes?organization_id={org}", info.didomi))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        purposes["data"][0]["description"], "Lettre d'information",
+        "an untranslated name is in the organization's language: {purposes}"
+    );
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child).success(), "clean exit");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_simulator"))
+        .args(["--didomi-languages", "fr,fr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "a repeated language is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"fr\" is listed twice"), "says why: {err}");
     assert!(out.stdout.is_empty(), "and nothing is printed on stdout");
 }

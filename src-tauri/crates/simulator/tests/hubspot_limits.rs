@@ -214,17 +214,101 @@ async fn private_app_token_gets_daily_headers() {
     assert_eq!(res.status(), 200, "private-app token works on CRM routes");
     assert_eq!(
         header(&res, "x-hubspot-ratelimit-daily").as_deref(),
-        Some("625000"),
-        "daily allowance"
+        Some("250000"),
+        "daily allowance (Free/Starter by default)"
     );
     assert_eq!(
         header(&res, "x-hubspot-ratelimit-daily-remaining").as_deref(),
-        Some("624999"),
+        Some("249999"),
         "daily remaining"
+    );
+    assert_eq!(
+        header(&res, "x-hubspot-ratelimit-max").as_deref(),
+        Some("100"),
+        "a Free/Starter private app's burst"
     );
     let pat = &sim.info.hubspot_private_app_token;
     let leaked_shape = pat.starts_with("pat-na") || pat.starts_with("pat-eu");
     assert!(!leaked_shape, "must not look like a real HubSpot private-app token: {pat}");
+}
+
+#[tokio::test]
+async fn a_professional_private_app_has_its_own_window_and_other_consumers_show_in_the_headers() {
+    let sim = sim_with(|c| {
+        c.hubspot_private_app_requests_per_10s = 190;
+        c.hubspot_private_app_daily = 625_000;
+    })
+    .await;
+    let c = client();
+    let base = &sim.info.hubspot;
+    let url = format!("{base}/crm/v3/objects/contacts?limit=1");
+    let pat = &sim.info.hubspot_private_app_token;
+    let res = c.get(&url).bearer_auth(pat).send().await.expect("get");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-max").as_deref(), Some("190"), "Professional");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-remaining").as_deref(), Some("189"), "one used");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-daily").as_deref(), Some("625000"), "daily");
+    // Another process with the same private app uses 150 of the window and 150 daily calls.
+    let after: Value = c
+        .post(format!("{base}/_sim/hubspot/limits/consume"))
+        .json(&json!({"app": "private", "requests": 150}))
+        .send()
+        .await
+        .expect("consume")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(after["remaining"], 39, "the other consumer's calls fill the window: {after}");
+    assert_eq!(after["taken"], 150, "all fitted");
+    let res = c.get(&url).bearer_auth(pat).send().await.expect("get");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-remaining").as_deref(), Some("38"), "seen by us");
+    assert_eq!(
+        header(&res, "x-hubspot-ratelimit-daily-remaining").as_deref(),
+        Some("624848"),
+        "2 of ours + 150 of theirs"
+    );
+    // The OAuth app's window is its own (burst limits are per app).
+    let res = c.get(&url).bearer_auth(token(&sim)).send().await.expect("get");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-max").as_deref(), Some("110"), "OAuth app");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-remaining").as_deref(), Some("109"), "own window");
+    let res = c
+        .post(format!("{base}/_sim/hubspot/limits/consume"))
+        .json(&json!({"app": "public", "requests": 1}))
+        .send()
+        .await
+        .expect("consume");
+    assert_eq!(res.status(), 400, "unknown app refused");
+}
+
+#[tokio::test]
+async fn a_used_up_daily_allowance_refuses_private_calls_with_the_daily_policy() {
+    let sim = sim_with(|c| c.hubspot_private_app_daily = 1_000).await;
+    let c = client();
+    let base = &sim.info.hubspot;
+    let url = format!("{base}/crm/v3/objects/contacts?limit=1");
+    let pat = &sim.info.hubspot_private_app_token;
+    let res = c
+        .put(format!("{base}/_sim/hubspot/limits/daily"))
+        .json(&json!({"used": 999}))
+        .send()
+        .await
+        .expect("daily");
+    let usage: Value = res.json().await.expect("json");
+    assert_eq!(usage["daily"], json!([1000, 1]), "one call left today: {usage}");
+    let res = c.get(&url).bearer_auth(pat).send().await.expect("get");
+    assert_eq!(res.status(), 200, "the last call of the day");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-daily-remaining").as_deref(), Some("0"), "none");
+    let res = c.get(&url).bearer_auth(pat).send().await.expect("get");
+    assert_eq!(res.status(), 429, "the daily allowance is used up");
+    assert_eq!(header(&res, "x-hubspot-ratelimit-daily-remaining").as_deref(), Some("0"), "0 left");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["policyName"], "DAILY", "daily policy");
+    assert_eq!(body["message"], "You have reached your daily limit.", "§4.3 message");
+    let res = c.get(&url).bearer_auth(token(&sim)).send().await.expect("get");
+    assert_eq!(res.status(), 200, "OAuth calls have no daily limit");
+    assert_eq!(sim.hubspot.stats().rate_limited_daily, 1, "counted");
+    sim.hubspot.set_daily_used(0);
+    let res = c.get(&url).bearer_auth(pat).send().await.expect("get");
+    assert_eq!(res.status(), 200, "after midnight");
 }
 
 #[tokio::test]

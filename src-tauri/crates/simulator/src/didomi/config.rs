@@ -1,7 +1,8 @@
 //! The seeded PMP configuration: purposes, the preferences library and the configuration tree
 //! (didomi-api.md §4), and the validation rules consent events are checked against.
 //!
-//! Seeded content (fixed ids, labels in `en` and `fr`):
+//! Seeded content (fixed ids; names in `en` and `fr`, of which the organization has the
+//! languages [`crate::Config::didomi_languages`] lists, `["en", "fr"]` by default):
 //!
 //! | purpose | preferences (config tree) |
 //! |---|---|
@@ -9,11 +10,51 @@
 //! | `marketing_emails-M3p9Lw` | `email_frequency-F2w8Qe` |
 //! | `analytics-A8d4Rt` | none |
 //! | `partners_sms-P5s1Vb` | `sms_language-L1z5Np` (single) |
+//!
+//! Every translatable field (purpose `description`/`details`, preference `name`/`description`,
+//! value `name`) is a language map with exactly the organization's languages:
+//! `{"fr": "Sujets"}` in a French-only organization (didomi-api.md §4 shows one-language
+//! maps such as `{"en": "Topics"}`). \[Inf\] Without `$translations=true` a purpose's fields are
+//! plain strings in the organization's first language (the reference only says "a string").
 
 use serde_json::{json, Value};
 
 /// Creation/update time of every seeded configuration entity.
 const CONFIG_TIME: &str = "2026-01-15T10:00:00.000Z";
+
+/// The languages the seeded names exist in; an organization has a non-empty subset of them.
+pub const SUPPORTED_LANGUAGES: &[&str] = &["en", "fr"];
+
+/// The organization's languages by default: English and French, in that order.
+pub fn default_languages() -> Vec<String> {
+    SUPPORTED_LANGUAGES.iter().map(|l| (*l).to_owned()).collect()
+}
+
+/// Checks an organization's languages: at least one, each of [`SUPPORTED_LANGUAGES`], no
+/// repeat.
+///
+/// # Errors
+/// A message naming the offending language (or saying the list is empty).
+pub fn check_languages(languages: &[String]) -> Result<(), String> {
+    if languages.is_empty() {
+        return Err(format!(
+            "the Didomi organization needs at least one language (one of {})",
+            SUPPORTED_LANGUAGES.join(", ")
+        ));
+    }
+    for (i, lang) in languages.iter().enumerate() {
+        if !SUPPORTED_LANGUAGES.contains(&lang.as_str()) {
+            return Err(format!(
+                "Didomi language \"{lang}\" is not supported: the seeded names exist in {} only",
+                SUPPORTED_LANGUAGES.join(", ")
+            ));
+        }
+        if languages[..i].contains(lang) {
+            return Err(format!("Didomi language \"{lang}\" is listed twice"));
+        }
+    }
+    Ok(())
+}
 
 /// A seeded purpose.
 #[derive(Debug, Clone)]
@@ -69,6 +110,9 @@ pub struct PmpConfig {
     /// For each purpose (by index), the preferences the tree puts under it:
     /// `(preference id, parent value id)`; a parent value means the preference is nested under it.
     pub tree: Vec<Vec<(&'static str, Option<&'static str>)>>,
+    /// The organization's languages, in order (checked by [`check_languages`]): the keys of
+    /// every language map; the first one gives plain (untranslated) strings.
+    pub languages: Vec<String>,
 }
 
 fn v(id: &'static str, en: &'static str, fr: &'static str) -> PreferenceValue {
@@ -76,8 +120,17 @@ fn v(id: &'static str, en: &'static str, fr: &'static str) -> PreferenceValue {
 }
 
 impl PmpConfig {
-    /// The seeded configuration (the same for every seed).
+    /// The seeded configuration (the same for every seed) in English and French.
     pub fn seeded() -> Self {
+        Self::seeded_in(&default_languages()).expect("the default languages are valid")
+    }
+
+    /// The seeded configuration with names in `languages` only.
+    ///
+    /// # Errors
+    /// As [`check_languages`].
+    pub fn seeded_in(languages: &[String]) -> Result<Self, String> {
+        check_languages(languages)?;
         let purposes = vec![
             Purpose {
                 id: "newsletter-7Kq2Xa",
@@ -157,7 +210,7 @@ impl PmpConfig {
             vec![],
             vec![("sms_language-L1z5Np", None)],
         ];
-        Self { purposes, preferences, tree }
+        Ok(Self { purposes, preferences, tree, languages: languages.to_vec() })
     }
 
     /// The purpose with this id.
@@ -179,8 +232,8 @@ impl PmpConfig {
     pub fn purpose_json(&self, p: &Purpose, org: &str, translations: bool) -> Value {
         json!({
             "id": p.id,
-            "description": text(p.name, translations),
-            "details": text(p.details, translations),
+            "description": self.text(p.name, translations),
+            "details": self.text(p.details, translations),
             "organization_id": org,
             "namespaces": { "iab": null, "iab2": null, "didomi": null, "custom": p.id },
             "reference": null,
@@ -196,12 +249,12 @@ impl PmpConfig {
         json!({
             "id": p.id,
             "organization_id": org,
-            "name": text(p.name, true),
-            "description": text(p.description, true),
+            "name": self.text(p.name, true),
+            "description": self.text(p.description, true),
             "type": match p.kind { PreferenceType::Single => "single", PreferenceType::Multi => "multi" },
             "values": p.values.iter().enumerate().map(|(i, v)| json!({
                 "id": v.id,
-                "name": text(v.name, true),
+                "name": self.text(v.name, true),
                 "order": i,
                 "metadata": {},
                 "created_at": CONFIG_TIME,
@@ -234,8 +287,8 @@ impl PmpConfig {
                     "order": pi,
                     "purpose": {
                         "id": p.id,
-                        "description": text(p.name, true),
-                        "details": text(p.details, true),
+                        "description": self.text(p.name, true),
+                        "details": self.text(p.details, true),
                     },
                     "selected_preferences": top,
                 })
@@ -269,7 +322,7 @@ impl PmpConfig {
                     .enumerate()
                     .map(|(o, (child, _))| self.selected_preference(purpose, sp_id, child, Some(val.id), o))
                     .collect();
-                json!({ "id": val.id, "name": text(val.name, true), "selected_preferences": nested })
+                json!({ "id": val.id, "name": self.text(val.name, true), "selected_preferences": nested })
             })
             .collect();
         json!({
@@ -279,7 +332,7 @@ impl PmpConfig {
             "preference": {
                 "id": pref.id,
                 "type": match pref.kind { PreferenceType::Single => "single", PreferenceType::Multi => "multi" },
-                "name": text(pref.name, true),
+                "name": self.text(pref.name, true),
                 "values": values,
             },
             "selected_preferences": [],
@@ -288,11 +341,18 @@ impl PmpConfig {
     }
 }
 
-fn text(t: (&str, &str), translations: bool) -> Value {
-    if translations {
-        json!({ "en": t.0, "fr": t.1 })
-    } else {
-        json!(t.0)
+impl PmpConfig {
+    /// A translatable field: a language map with the organization's languages, or (without
+    /// `$translations`) the plain string in its first language.
+    fn text(&self, t: (&str, &str), translations: bool) -> Value {
+        let pick = |lang: &str| if lang == "fr" { t.1 } else { t.0 };
+        if translations {
+            let map: serde_json::Map<String, Value> =
+                self.languages.iter().map(|l| (l.clone(), json!(pick(l)))).collect();
+            Value::Object(map)
+        } else {
+            json!(pick(self.languages.first().map_or("en", String::as_str)))
+        }
     }
 }
 
@@ -323,5 +383,76 @@ mod tests {
             "event regions nest under Topics → Events"
         );
         assert_eq!(nested["parent_preference_value_id"], "events-3c4D", "nested under the value");
+    }
+
+    fn langs(l: &[&str]) -> Vec<String> {
+        l.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Every language map found anywhere in `v` (objects keyed only by language codes).
+    fn language_maps(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(m) => {
+                if !m.is_empty() && m.keys().all(|k| k == "en" || k == "fr") {
+                    out.push(v.clone());
+                } else {
+                    m.values().for_each(|x| language_maps(x, out));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| language_maps(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_french_only_organization_names_everything_in_french_only() {
+        let c = PmpConfig::seeded_in(&langs(&["fr"])).expect("fr is supported");
+        let pref = c.preference_json(c.preference("email_frequency-F2w8Qe").unwrap(), "org");
+        assert_eq!(pref["name"], json!({"fr": "Fréquence des e-mails"}), "only French: {pref}");
+        assert_eq!(pref["description"], json!({"fr": "À quelle fréquence ?"}));
+        assert_eq!(pref["values"][1]["name"], json!({"fr": "Hebdomadaire"}), "value labels too");
+        let purpose = c.purpose_json(&c.purposes[0], "org", true);
+        assert_eq!(purpose["description"], json!({"fr": "Lettre d'information"}));
+        assert_eq!(purpose["details"], json!({"fr": "Recevoir notre lettre mensuelle"}));
+        let plain = c.purpose_json(&c.purposes[0], "org", false);
+        assert_eq!(
+            plain["description"], "Lettre d'information",
+            "untranslated: the org's language"
+        );
+        let mut maps = Vec::new();
+        language_maps(&c.tree_json("org"), &mut maps);
+        for p in &c.preferences {
+            language_maps(&c.preference_json(p, "org"), &mut maps);
+        }
+        assert!(maps.len() > 40, "the tree and library have many names: {}", maps.len());
+        for m in &maps {
+            let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["fr"], "every name is French only: {m}");
+        }
+    }
+
+    #[test]
+    fn the_default_organization_has_english_and_french() {
+        let c = PmpConfig::seeded();
+        assert_eq!(c.languages, ["en", "fr"]);
+        let pref = c.preference_json(c.preference("topics-T6n3Yu").unwrap(), "org");
+        assert_eq!(pref["name"], json!({"en": "Topics", "fr": "Sujets"}));
+        assert_eq!(c.purpose_json(&c.purposes[1], "org", false)["description"], "Marketing emails");
+        let en = PmpConfig::seeded_in(&langs(&["en"])).expect("en only");
+        assert_eq!(
+            en.preference_json(&en.preferences[0], "org")["name"],
+            json!({"en": "Email frequency"})
+        );
+    }
+
+    #[test]
+    fn unsupported_empty_or_repeated_languages_are_refused_by_name() {
+        let e = PmpConfig::seeded_in(&langs(&["de"])).unwrap_err();
+        assert!(e.contains("\"de\"") && e.contains("en, fr"), "names it and the choices: {e}");
+        let e = check_languages(&[]).unwrap_err();
+        assert!(e.contains("at least one language"), "{e}");
+        let e = check_languages(&langs(&["fr", "fr"])).unwrap_err();
+        assert!(e.contains("\"fr\" is listed twice"), "{e}");
+        assert!(check_languages(&langs(&["fr", "en"])).is_ok(), "any order");
     }
 }

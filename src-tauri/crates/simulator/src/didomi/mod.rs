@@ -104,14 +104,20 @@ fn derive(seed: u64, what: &str) -> String {
 }
 
 impl Didomi {
-    /// Seeds an organization from the config: API key, organization id, configuration, users.
+    /// Seeds an organization from the config: API key, organization id, configuration (names in
+    /// `config.didomi_languages`), users.
+    ///
+    /// # Panics
+    /// When `config.didomi_languages` is invalid ([`config::check_languages`];
+    /// [`crate::start`] checks it first and returns an error instead).
     pub fn new(config: &crate::Config, clock: crate::Clock) -> Self {
         let key = crate::DidomiApiKey {
             key: format!("sim-key-{}", &derive(config.seed, "key")[..16]),
             secret: derive(config.seed, "secret")[..40].to_string(),
         };
         let org = format!("acme-{}", &derive(config.seed, "org")[..6]);
-        let pmp = PmpConfig::seeded();
+        let pmp = PmpConfig::seeded_in(&config.didomi_languages)
+            .unwrap_or_else(|e| panic!("invalid simulator config: {e}"));
         let users = users::Users::new(config.seed, config.users, org.clone(), pmp.clone());
         if config.users > 50_000 {
             users.count_in_background();

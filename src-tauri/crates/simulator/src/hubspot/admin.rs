@@ -10,6 +10,9 @@
 //! | `POST /_sim/hubspot/contacts/{id}/increment` | `{"property","by"}`: the workflow "increase property value" action |
 //! | `POST /_sim/hubspot/tokens/revoke-all` | revokes every OAuth token (uninstall) |
 //! | `POST /_sim/hubspot/oauth/deny-redirect` | `{"enabled": bool}`: Deny redirects with `error=access_denied` |
+//! | `GET /_sim/hubspot/limits` | `{"oauth": usage, "private": usage, "dailyUsed": n}`: what the next answer's rate-limit headers would say (usage = `{max, remaining, intervalMs, daily: [allowance, remaining] \| null}`) |
+//! | `POST /_sim/hubspot/limits/consume` | `{"app": "private"\|"oauth", "requests": n}`: another process using the same app sends `n` requests now (they fill its rolling window and, for the private app, the daily count, as far as they fit); answers the usage after them plus `taken` (how many fitted) |
+//! | `PUT /_sim/hubspot/limits/daily` | `{"used": n}`: the account's private apps used `n` daily calls today (`0`: after midnight); answers the private app's usage |
 
 use std::sync::Arc;
 
@@ -21,6 +24,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::limits::App;
 use super::HubSpot;
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +44,19 @@ struct Increment {
 #[derive(Debug, Deserialize)]
 struct Toggle {
     enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consume {
+    app: String,
+    requests: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DailyUsed {
+    used: u64,
 }
 
 fn bad(msg: String) -> Response {
@@ -109,6 +126,32 @@ async fn deny_redirect(State(hs): State<Arc<HubSpot>>, Json(t): Json<Toggle>) ->
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn limits(State(hs): State<Arc<HubSpot>>) -> Response {
+    Json(json!({
+        "oauth": hs.rate_limit_usage(App::OAuth),
+        "private": hs.rate_limit_usage(App::Private),
+        "dailyUsed": hs.daily_used(),
+    }))
+    .into_response()
+}
+
+async fn consume(State(hs): State<Arc<HubSpot>>, Json(c): Json<Consume>) -> Response {
+    let app = match c.app.as_str() {
+        "private" => App::Private,
+        "oauth" => App::OAuth,
+        other => return bad(format!("unknown app {other:?}: use \"private\" or \"oauth\"")),
+    };
+    let (taken, usage) = hs.consume_rate_limit(app, c.requests);
+    let mut body = serde_json::to_value(usage).unwrap_or_default();
+    body["taken"] = json!(taken);
+    Json(body).into_response()
+}
+
+async fn daily(State(hs): State<Arc<HubSpot>>, Json(d): Json<DailyUsed>) -> Response {
+    hs.set_daily_used(d.used);
+    Json(hs.rate_limit_usage(App::Private)).into_response()
+}
+
 /// The admin routes.
 pub fn routes() -> axum::Router<Arc<HubSpot>> {
     axum::Router::new()
@@ -119,4 +162,7 @@ pub fn routes() -> axum::Router<Arc<HubSpot>> {
         .route("/_sim/hubspot/contacts/{id}/increment", post(increment))
         .route("/_sim/hubspot/tokens/revoke-all", post(revoke_all))
         .route("/_sim/hubspot/oauth/deny-redirect", post(deny_redirect))
+        .route("/_sim/hubspot/limits", get(limits))
+        .route("/_sim/hubspot/limits/consume", post(consume))
+        .route("/_sim/hubspot/limits/daily", axum::routing::put(daily))
 }

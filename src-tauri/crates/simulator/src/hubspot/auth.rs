@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::{rate_limit_body, ApiError, Policy};
+use super::limits::App;
 use super::store::Source;
 use super::HubSpot;
 
@@ -166,13 +167,9 @@ pub async fn authenticate(
         }
         None
     } else {
-        let window = hs.clock.scaled(Duration::from_secs(10));
-        let r = portal.limiter.lock().unwrap_or_else(|e| e.into_inner()).general(
-            now,
-            hs.requests_per_10s,
-            window,
-            auth.private_app,
-        );
+        let app = if auth.private_app { App::Private } else { App::OAuth };
+        let quota = hs.quota(app);
+        let r = portal.limiter.lock().unwrap_or_else(|e| e.into_inner()).general(now, app, quota);
         match r {
             Ok(u) => Some(u),
             Err((policy, usage)) => {

@@ -158,6 +158,8 @@ pub struct HubSpot {
     redirect_on_deny: AtomicBool,
     stats: Mutex<Stats>,
     requests_per_10s: u32,
+    private_requests_per_10s: u32,
+    private_daily: u64,
     search_per_s: u32,
     private_token: String,
     app_source: Arc<Source>,
@@ -258,6 +260,8 @@ impl HubSpot {
             redirect_on_deny: AtomicBool::new(false),
             stats: Mutex::new(Stats::default()),
             requests_per_10s: config.hubspot_requests_per_10s,
+            private_requests_per_10s: config.hubspot_private_app_requests_per_10s,
+            private_daily: config.hubspot_private_app_daily,
             search_per_s: config.hubspot_search_per_s,
             private_token,
             app_source,
@@ -498,6 +502,49 @@ impl HubSpot {
     pub fn issue_tokens(&self, scopes: &[&str]) -> oauth::TokenResponse {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         self.issue_token_pair(self.portal_id(), &scopes)
+    }
+
+    /// The rate limits of a request by `app` now: its app's burst and window (scaled), and the
+    /// account's daily allowance for the private app.
+    pub fn quota(&self, app: limits::App) -> limits::Quota {
+        let (max, daily) = match app {
+            limits::App::OAuth => (self.requests_per_10s, None),
+            limits::App::Private => (self.private_requests_per_10s, Some(self.private_daily)),
+        };
+        limits::Quota {
+            max,
+            window: self.clock.scaled(std::time::Duration::from_secs(10)),
+            daily,
+            day: limits::account_day(self.clock.now_ms()),
+        }
+    }
+
+    fn limiter(&self) -> std::sync::MutexGuard<'_, limits::Limiter> {
+        self.main().limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Another consumer of `app`'s budget in the main portal (another process using the same
+    /// app) sends `n` requests now, without going through the API: they fill the rolling window
+    /// and, for the private app, the daily count (up to what the window and the day allow, as
+    /// HubSpot would refuse the rest). Returns how many fitted, and the usage after them.
+    pub fn consume_rate_limit(&self, app: limits::App, n: u32) -> (u32, limits::Usage) {
+        self.limiter().consume(std::time::Instant::now(), app, n, self.quota(app))
+    }
+
+    /// The usage of `app` in the main portal now (what the next answer's headers would say,
+    /// before counting that request).
+    pub fn rate_limit_usage(&self, app: limits::App) -> limits::Usage {
+        self.limiter().peek(std::time::Instant::now(), app, self.quota(app))
+    }
+
+    /// Sets the daily calls the main portal's private apps used today (`0`: after midnight).
+    pub fn set_daily_used(&self, used: u64) {
+        self.limiter().set_daily_used(used, limits::account_day(self.clock.now_ms()));
+    }
+
+    /// Daily calls the main portal's private apps used today.
+    pub fn daily_used(&self) -> u64 {
+        self.limiter().daily_used(limits::account_day(self.clock.now_ms()))
     }
 
     /// Approximate heap bytes of the main portal's contacts (values, history, email index).
