@@ -73,6 +73,8 @@ export function errorTitle(code: ErrorCode): string {
       return 'HubSpot scopes are missing'
     case 'HubSpotRateLimited':
       return 'HubSpot is rate limiting'
+    case 'HubSpotDailyLimit':
+      return "HubSpot's daily API limit is nearly used up"
     case 'HubSpotUnavailable':
       return 'HubSpot is unavailable'
     case 'DidomiBadCredentials':

@@ -40,6 +40,9 @@ pub enum ErrorCode {
     HubSpotMissingScopes,
     /// HubSpot rate limit hit.
     HubSpotRateLimited,
+    /// The account's daily HubSpot API allowance (private apps) is (nearly) used up: the run
+    /// stopped; the rest goes after HubSpot's daily reset.
+    HubSpotDailyLimit,
     /// HubSpot could not be reached or failed (5xx, network).
     HubSpotUnavailable,
     /// HubSpot refused a request for another reason (validation, not found, conflict).

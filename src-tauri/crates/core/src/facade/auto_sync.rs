@@ -85,6 +85,8 @@ fn is_refusal(code: ErrorCode) -> bool {
             | ErrorCode::MappingStale
             | ErrorCode::SyncAlreadyRunning
             | ErrorCode::BidirectionalOff
+            // HubSpot's daily budget is kept for the account's other apps until it resets.
+            | ErrorCode::HubSpotDailyLimit
     )
 }
 

@@ -6,6 +6,10 @@
 //! are single-flight: the token state sits behind a `tokio::sync::Mutex`, so N concurrent calls
 //! finding the token expired cause ONE refresh. The refresh token returned last is always kept.
 //! `invalid_grant`/`BAD_REFRESH_TOKEN` marks the session "reconnect needed".
+//!
+//! Every answer's `X-HubSpot-RateLimit-*` headers (reference §4.2; success or error) are kept as
+//! the client's latest [`RateLimitSnapshot`], read with [`HubSpotClient::rate_limits`]: the sync's
+//! pacer follows them, and a run stops before the account's daily allowance runs out.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,6 +33,75 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Called after every successful refresh with the new expiry (to persist it in settings).
 pub type RefreshHook = Box<dyn Fn(SystemTime) + Send + Sync>;
+
+/// HubSpot's rate-limit headers on one answer (reference §4.2). Absent headers are `None`:
+/// search answers carry none (they are not recorded), OAuth answers no daily pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSnapshot {
+    /// `X-HubSpot-RateLimit-Max`: requests allowed per interval for this app.
+    pub max: Option<u32>,
+    /// `X-HubSpot-RateLimit-Remaining`: requests left in the current interval.
+    pub remaining: Option<u32>,
+    /// `X-HubSpot-RateLimit-Interval-Milliseconds`: the rolling window (10 s).
+    pub interval: Option<Duration>,
+    /// `X-HubSpot-RateLimit-Daily`: the account's daily allowance (private apps only).
+    pub daily: Option<u64>,
+    /// `X-HubSpot-RateLimit-Daily-Remaining`: daily calls left (private apps only).
+    pub daily_remaining: Option<u64>,
+    /// HTTP status of the answer (a 429's `Remaining` is 0 by definition).
+    pub status: u16,
+    /// When the answer arrived.
+    pub seen_at: tokio::time::Instant,
+}
+
+/// Daily calls a run leaves unused: 1 % of the account's allowance, at least 1,000 (and never
+/// more than the allowance). The daily allowance is shared by every private app of the account
+/// (§4.1), so a push or pull that stops here leaves the account's other integrations room for
+/// their own traffic until the reset: 2,500 calls on Free/Starter (250,000 a day), 6,250 on
+/// Professional, 10,000 on Enterprise — hours of a typical integration's polling, while costing
+/// our run only minutes of its own budget. The floor keeps a usable reserve if HubSpot ever
+/// states a small allowance.
+pub fn daily_reserve(daily: u64) -> u64 {
+    (daily / 100).max(1000).min(daily)
+}
+
+impl RateLimitSnapshot {
+    /// The rate-limit headers of an answer; `None` when it carried none (search, OAuth token
+    /// endpoints, a proxy's error page).
+    pub fn from_headers(
+        headers: &reqwest::header::HeaderMap,
+        status: u16,
+        seen_at: tokio::time::Instant,
+    ) -> Option<Self> {
+        fn num<T: std::str::FromStr>(h: &reqwest::header::HeaderMap, name: &str) -> Option<T> {
+            h.get(name)?.to_str().ok()?.trim().parse().ok()
+        }
+        let s = Self {
+            max: num(headers, "x-hubspot-ratelimit-max"),
+            remaining: num(headers, "x-hubspot-ratelimit-remaining"),
+            interval: num::<u64>(headers, "x-hubspot-ratelimit-interval-milliseconds")
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
+            daily: num(headers, "x-hubspot-ratelimit-daily"),
+            daily_remaining: num(headers, "x-hubspot-ratelimit-daily-remaining"),
+            status,
+            seen_at,
+        };
+        let any = s.max.is_some()
+            || s.remaining.is_some()
+            || s.interval.is_some()
+            || s.daily.is_some()
+            || s.daily_remaining.is_some();
+        any.then_some(s)
+    }
+
+    /// `Some((left, allowance))` when the daily calls left are below [`daily_reserve`]: time to
+    /// stop before the account's allowance runs out.
+    pub fn daily_below_reserve(&self) -> Option<(u64, u64)> {
+        let (daily, left) = (self.daily?, self.daily_remaining?);
+        (left < daily_reserve(daily)).then_some((left, daily))
+    }
+}
 
 /// Counters, for tests and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -211,6 +284,7 @@ pub struct HubSpotClient {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
+    rate_limits: std::sync::Mutex<Option<RateLimitSnapshot>>,
 }
 
 impl fmt::Debug for HubSpotClient {
@@ -241,12 +315,32 @@ pub fn http_client() -> reqwest::Client {
 impl HubSpotClient {
     /// A client with a static bearer (private-app token or service key).
     pub fn with_token(http: reqwest::Client, base: Url, token: Secret) -> Self {
-        Self { http, base, auth: Auth::Static(token) }
+        Self { http, base, auth: Auth::Static(token), rate_limits: Default::default() }
     }
 
     /// A client over an OAuth session.
     pub fn with_oauth(http: reqwest::Client, base: Url, session: Arc<OAuthSession>) -> Self {
-        Self { http, base, auth: Auth::OAuth(session) }
+        Self { http, base, auth: Auth::OAuth(session), rate_limits: Default::default() }
+    }
+
+    /// The rate-limit headers of the latest answer that carried any (see [`RateLimitSnapshot`]).
+    pub fn rate_limits(&self) -> Option<RateLimitSnapshot> {
+        *self.rate_limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps the rate-limit headers of `response`, unless an answer that arrived later is already
+    /// kept (concurrent calls).
+    fn record_rate_limits(&self, response: &reqwest::Response) {
+        let now = tokio::time::Instant::now();
+        let Some(s) =
+            RateLimitSnapshot::from_headers(response.headers(), response.status().as_u16(), now)
+        else {
+            return;
+        };
+        let mut kept = self.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.is_none_or(|k| k.seen_at <= s.seen_at) {
+            *kept = Some(s);
+        }
     }
 
     /// The OAuth session, if any.
@@ -329,11 +423,13 @@ impl HubSpotClient {
             rb
         };
         let mut response = build(&token).send().await?;
+        self.record_rate_limits(&response);
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             if let Auth::OAuth(s) = &self.auth {
                 tracing::debug!(%path, "401 from HubSpot; refreshing once and retrying");
                 let token = s.after_unauthorized(generation).await?;
                 response = build(&token).send().await?;
+                self.record_rate_limits(&response);
             }
         }
         decode(response).await
@@ -399,6 +495,65 @@ mod tests {
         assert!(mk(Duration::from_secs(2), short).fresh_access().is_none(), "2 s of 30: refresh");
         let unknown = TokenState { expires_at: None, ..mk(long, long) };
         assert!(unknown.fresh_access().is_none(), "unknown expiry forces a refresh");
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in pairs {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap();
+            h.insert(name, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn rate_limit_headers_are_read_and_absent_ones_stay_none() {
+        let now = tokio::time::Instant::now();
+        let private = headers(&[
+            ("X-HubSpot-RateLimit-Max", "190"),
+            ("X-HubSpot-RateLimit-Remaining", "187"),
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+            ("X-HubSpot-RateLimit-Daily", "625000"),
+            ("X-HubSpot-RateLimit-Daily-Remaining", "600123"),
+        ]);
+        let s = RateLimitSnapshot::from_headers(&private, 200, now).expect("headers present");
+        assert_eq!(
+            (s.max, s.remaining, s.interval, s.daily, s.daily_remaining),
+            (Some(190), Some(187), Some(Duration::from_secs(10)), Some(625_000), Some(600_123)),
+            "every header read"
+        );
+        let oauth = headers(&[
+            ("X-HubSpot-RateLimit-Max", "110"),
+            ("X-HubSpot-RateLimit-Remaining", "0"),
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+        ]);
+        let s = RateLimitSnapshot::from_headers(&oauth, 429, now).expect("headers present");
+        assert_eq!((s.daily, s.status), (None, 429), "no daily pair on OAuth; status kept");
+        let search = headers(&[("content-type", "application/json")]);
+        assert!(RateLimitSnapshot::from_headers(&search, 200, now).is_none(), "search: none");
+        let garbage = headers(&[("X-HubSpot-RateLimit-Max", "lots")]);
+        assert!(RateLimitSnapshot::from_headers(&garbage, 200, now).is_none(), "unparsable");
+    }
+
+    #[test]
+    fn the_daily_reserve_is_one_percent_with_a_floor() {
+        assert_eq!(daily_reserve(250_000), 2_500, "Free/Starter");
+        assert_eq!(daily_reserve(625_000), 6_250, "Professional");
+        assert_eq!(daily_reserve(20_000), 1_000, "the floor");
+        assert_eq!(daily_reserve(500), 500, "never more than the allowance");
+        let at = |left| RateLimitSnapshot {
+            max: Some(100),
+            remaining: Some(99),
+            interval: Some(Duration::from_secs(10)),
+            daily: Some(250_000),
+            daily_remaining: Some(left),
+            status: 200,
+            seen_at: tokio::time::Instant::now(),
+        };
+        assert_eq!(at(2_499).daily_below_reserve(), Some((2_499, 250_000)), "below: stop");
+        assert_eq!(at(2_500).daily_below_reserve(), None, "at the reserve: go on");
+        let oauth = RateLimitSnapshot { daily: None, daily_remaining: None, ..at(0) };
+        assert_eq!(oauth.daily_below_reserve(), None, "OAuth apps have no daily limit");
     }
 
     #[test]

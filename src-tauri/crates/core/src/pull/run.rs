@@ -1,8 +1,11 @@
 //! The pull run (HubSpot → Didomi) on the push's run machinery: the run is a row of the push's
 //! history database (direction `pull`) with per-record failures, conflicts and skips; progress
-//! uses [`SyncProgress`]; HubSpot calls go through the portal's shared [`Pacer`] plus a search
-//! pacer (5 searches/s per account); transient failures (429, 5xx, dropped connections,
-//! malformed answers) are retried with backoff; a cancel stops after the page in flight.
+//! uses [`SyncProgress`]; HubSpot calls go through the portal's shared [`Pacer`] (which follows
+//! the rate-limit headers of every answer) plus a search pacer (5 searches/s per account);
+//! transient failures (429, 5xx, dropped connections, malformed answers) are retried with
+//! backoff; a cancel stops after the page in flight. Below the daily reserve of a private app
+//! (`Daily-Remaining`) the pull stops like the push, as [`ErrorCode::HubSpotDailyLimit`]; the
+//! next pull walks the same window again, which is its resume.
 //!
 //! Steps: contacts whose last pull failed are read again first (batch read by email), then
 //! the [`ChangedFinder`] walks the contacts modified since the watermark; a contact is handled
@@ -42,6 +45,7 @@ use crate::sync::dto::{
     PropertyChange, RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport,
     RunStatus, SampleChanges, SyncDirection, SyncProgress,
 };
+use crate::sync::engine::{daily_limit_error, DailyGuard};
 use crate::sync::store::{Outcome, Store};
 use crate::sync::values::{compute, fingerprint, normalize_email, Labels};
 use crate::sync::Pacer;
@@ -197,6 +201,7 @@ struct Run {
     labels: Labels,
     properties: Vec<String>,
     searches: u64,
+    daily: DailyGuard,
 }
 
 /// Runs a pull (or its dry run). The run is recorded in the history whatever happens.
@@ -240,6 +245,7 @@ pub async fn pull(
         labels: Labels::default(),
         properties,
         searches: 0,
+        daily: DailyGuard::new(SyncDirection::Pull),
     };
     let outcome = run.execute(&cancel).await;
     let duration = run.started.elapsed().as_millis() as u64;
@@ -285,6 +291,7 @@ pub async fn pull(
 
 impl Run {
     async fn execute(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
+        self.daily.at_start(&self.job.hubspot).await?;
         let didomi = self.job.didomi.clone();
         let prefs = self.didomi_call(cancel, || didomi.list_preferences()).await?;
         self.book = PreferenceBook::new(&prefs, &self.cfg.lang);
@@ -711,19 +718,29 @@ impl Run {
         use crate::hubspot::Error as H;
         let mut attempt = 0u32;
         let mut limited = 0u32;
+        let hubspot = &self.job.hubspot;
         loop {
-            if search {
-                self.job.search_pacer.acquire().await;
+            // Stop before the account's daily allowance runs out (private apps).
+            self.daily.check(hubspot).await?;
+            // Permits are held until the answer: a request's window starts when it is in.
+            let search_permit =
+                if search { Some(self.job.search_pacer.acquire().await) } else { None };
+            let permit = self.job.pacer.acquire().await;
+            let result = call().await;
+            drop(permit);
+            drop(search_permit);
+            if let Some(s) = hubspot.rate_limits() {
+                self.job.pacer.observe(&s);
             }
-            self.job.pacer.acquire().await;
-            let e = match call().await {
+            let e = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
             match &e {
                 H::Api { status: 429, body, retry_after } => {
                     if body.policy_name.as_deref() == Some("DAILY") {
-                        return Err(e.into());
+                        let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
+                        return Err(daily_limit_error(left, None, SyncDirection::Pull));
                     }
                     limited += 1;
                     if limited > 30 || cancel.is_cancelled() {

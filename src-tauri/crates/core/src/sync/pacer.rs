@@ -1,4 +1,4 @@
-//! The request pacer: one per HubSpot portal, shared by every request of a sync.
+//! The request pacer: one per HubSpot portal and app, shared by every request of a sync.
 //!
 //! HubSpot counts requests in a ROLLING 10-second window (hubspot-api.md §4.1: 110 per 10 s for
 //! an OAuth install). A token bucket with a burst lets up to twice the limit through in some
@@ -8,17 +8,31 @@
 //! `window + margin` old. It therefore never exceeds `limit` in any window of `window` length
 //! measured at the client; the margin absorbs network delay differences between requests.
 //!
-//! When HubSpot still says "slow down" (a 429, `Retry-After`), [`Pacer::pause`] holds every
-//! request until the pause ends.
+//! It follows what HubSpot says about the budget ([`Pacer::observe`], fed with the client's
+//! [`RateLimitSnapshot`] after each answer, §4.2):
+//! - **`Max` / `Interval-Milliseconds`** replace the configured limit and window (a Professional
+//!   private app gets 190 per 10 s, not the 100 assumed for Free/Starter; never more than stated);
+//! - **`Remaining`** reveals other consumers of the same budget (another copy of the app, a script
+//!   with the same private app): HubSpot's count (`Max − Remaining`) minus this pacer's own
+//!   requests in that window are *someone else's*, and they hold as many places in the log until
+//!   the window can have rolled (`seen + interval + margin`) — so a window nearly used up by
+//!   others holds requests instead of running into 429s. Each answer re-estimates them.
+//!
+//! Answers that are 429s are not observed (their `Remaining` is 0 by definition): when HubSpot
+//! still says "slow down", [`Pacer::pause`] holds every request until the pause ends.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::hubspot::client::RateLimitSnapshot;
+
 #[derive(Debug)]
 struct Slot {
     id: u64,
+    /// When the permit was given (the request leaves about then).
+    sent: Instant,
     /// When the answer came back; `None` while the request is in flight.
     done: Option<Instant>,
 }
@@ -28,13 +42,22 @@ struct State {
     slots: Vec<Slot>,
     next_id: u64,
     paused_until: Option<Instant>,
+    /// Requests per window: the configured limit until HubSpot states its `Max`.
+    limit: usize,
+    /// Window + margin: the configured window until HubSpot states its interval.
+    span: Duration,
+    /// Places held for other consumers' requests (estimated at the last observation)...
+    others: usize,
+    /// ...until then (the window of that observation can have rolled).
+    others_until: Instant,
+    /// `seen_at` of the last observation applied (older ones are ignored).
+    observed: Option<Instant>,
 }
 
 /// A sliding-window request pacer. Cheap to share: clone the `Arc`.
 #[derive(Debug)]
 pub struct Pacer {
-    limit: usize,
-    span: Duration,
+    margin: Duration,
     state: Mutex<State>,
 }
 
@@ -50,7 +73,7 @@ pub struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let now = Instant::now();
-        let mut st = self.pacer.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.pacer.lock();
         if let Some(s) = st.slots.iter_mut().find(|s| s.id == self.id) {
             s.done = Some(now);
         }
@@ -58,22 +81,37 @@ impl Drop for Permit {
 }
 
 impl Pacer {
-    /// At most `limit` requests per `window`, plus `margin` of slack.
+    /// At most `limit` requests per `window`, plus `margin` of slack, until HubSpot states other
+    /// numbers ([`Pacer::observe`]).
     pub fn new(limit: u32, window: Duration, margin: Duration) -> Self {
         Self {
-            limit: limit.max(1) as usize,
-            span: window + margin,
+            margin,
             state: Mutex::new(State {
                 slots: Vec::with_capacity(limit as usize + 1),
                 next_id: 0,
                 paused_until: None,
+                limit: limit.max(1) as usize,
+                span: window + margin,
+                others: 0,
+                others_until: Instant::now(),
+                observed: None,
             }),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Requests allowed per second on average (for the ceiling of a benchmark).
     pub fn per_second(&self) -> f64 {
-        self.limit as f64 / self.span.as_secs_f64()
+        let st = self.lock();
+        st.limit as f64 / st.span.as_secs_f64()
+    }
+
+    /// Requests allowed per window now (the configured limit, or HubSpot's stated `Max`).
+    pub fn limit(&self) -> u32 {
+        self.lock().limit as u32
     }
 
     /// Waits until one more request may be sent and returns its [`Permit`]. A request counts
@@ -81,24 +119,40 @@ impl Pacer {
     pub async fn acquire(self: &Arc<Self>) -> Permit {
         loop {
             let wait_until = {
-                let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut st = self.lock();
                 let now = Instant::now();
                 match st.paused_until {
                     Some(p) if p > now => p,
                     _ => {
                         st.paused_until = None;
-                        let span = self.span;
+                        let span = st.span;
                         st.slots.retain(|s| s.done.is_none_or(|d| now.duration_since(d) < span));
-                        if st.slots.len() < self.limit {
+                        if st.others > 0 && st.others_until <= now {
+                            st.others = 0;
+                        }
+                        // While others share the window, keep a few places free (5 %, at least
+                        // 4): requests in flight on both sides land after the count the estimate
+                        // came from, and a full window would answer them with 429s.
+                        let cushion = if st.others > 0 { (st.limit / 20).max(4) } else { 0 };
+                        if st.slots.len() + st.others + cushion < st.limit {
                             let id = st.next_id;
                             st.next_id += 1;
-                            st.slots.push(Slot { id, done: None });
+                            st.slots.push(Slot { id, sent: now, done: None });
                             return Permit { pacer: self.clone(), id };
                         }
-                        match st.slots.iter().filter_map(|s| s.done).min() {
-                            Some(oldest) => oldest + span,
+                        let own = st.slots.iter().filter_map(|s| s.done).min().map(|d| d + span);
+                        // Places held for others: until their window can have rolled, or until
+                        // an answer of ours in flight re-estimates them (looked at shortly).
+                        let others = (st.others > 0).then(|| {
+                            let in_flight = st.slots.iter().any(|s| s.done.is_none());
+                            let again = if in_flight { now + span / 50 } else { st.others_until };
+                            st.others_until.min(again)
+                        });
+                        match (own, others) {
+                            (Some(a), Some(b)) => a.min(b),
+                            (Some(a), None) | (None, Some(a)) => a,
                             // Every slot is in flight: look again shortly.
-                            None => now + span / 100,
+                            (None, None) => now + span / 100,
                         }
                     }
                 }
@@ -110,11 +164,57 @@ impl Pacer {
     /// Holds every request for `d` from now (a 429 or `Retry-After`). A longer pause already in
     /// force is kept.
     pub async fn pause(&self, d: Duration) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.lock();
         let until = Instant::now() + d;
         if st.paused_until.is_none_or(|p| p < until) {
             st.paused_until = Some(until);
         }
+    }
+
+    /// Takes in what an answer's rate-limit headers say (the client's latest
+    /// [`RateLimitSnapshot`]): the stated `Max` and interval become the limit and window, and
+    /// HubSpot's count beyond this pacer's own requests is held for the other consumers until
+    /// that window can have rolled. 429s and snapshots older than the last one taken in are
+    /// ignored.
+    pub fn observe(&self, s: &RateLimitSnapshot) {
+        if s.status == 429 {
+            return;
+        }
+        let mut st = self.lock();
+        if st.observed.is_some_and(|o| s.seen_at <= o) {
+            return;
+        }
+        st.observed = Some(s.seen_at);
+        if let Some(interval) = s.interval {
+            st.span = interval + self.margin;
+        }
+        if let Some(max) = s.max.filter(|m| *m > 0) {
+            if max as usize != st.limit {
+                tracing::debug!(from = st.limit, to = max, "HubSpot states another request limit");
+            }
+            st.limit = max as usize;
+        }
+        let (Some(max), Some(remaining)) = (s.max, s.remaining) else { return };
+        let counted = max.saturating_sub(remaining) as usize;
+        // Our requests HubSpot may have counted in the window ending at `seen_at`: every one
+        // this pacer still held then (sent by then, answered less than `window + margin`
+        // before). Generous on purpose: a few of ours that HubSpot already let go (the margin)
+        // or had not yet received (in flight) can hide as many of the others' requests, which
+        // the cushion in `acquire` absorbs; the reverse (our own requests taken for others')
+        // would make a lone push hold places for nobody whenever answers jitter.
+        let seen = s.seen_at;
+        let span = st.span;
+        let mine = st
+            .slots
+            .iter()
+            .filter(|sl| sl.sent <= seen && sl.done.is_none_or(|d| d + span > seen))
+            .count();
+        let others = counted.saturating_sub(mine);
+        if others > 0 && others != st.others {
+            tracing::debug!(others, remaining, "other consumers share HubSpot's window");
+        }
+        st.others = others;
+        st.others_until = seen + st.span;
     }
 }
 
@@ -208,5 +308,249 @@ mod tests {
             Instant::now().duration_since(t0) >= Duration::from_secs(3),
             "the longer pause holds"
         );
+    }
+
+    fn snap(max: u32, remaining: u32, status: u16) -> RateLimitSnapshot {
+        RateLimitSnapshot {
+            max: Some(max),
+            remaining: Some(remaining),
+            interval: Some(Duration::from_secs(10)),
+            daily: None,
+            daily_remaining: None,
+            status,
+            seen_at: Instant::now(),
+        }
+    }
+
+    /// Sends `n` requests one after the other (answered at once); returns their send times.
+    async fn send(pacer: &Arc<Pacer>, n: usize) -> Vec<Instant> {
+        let mut times = Vec::new();
+        for _ in 0..n {
+            drop(pacer.acquire().await);
+            times.push(Instant::now());
+        }
+        times
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limit_follows_hubspots_max_up_to_190_and_never_above() {
+        let window = Duration::from_secs(10);
+        let pacer = Arc::new(Pacer::new(100, window, Duration::from_millis(100)));
+        let start = Instant::now();
+        let mut times = send(&pacer, 1).await;
+        pacer.observe(&snap(190, 189, 200)); // a Professional private app
+        assert_eq!(pacer.limit(), 190, "HubSpot's Max replaces the assumed 100");
+        times.extend(send(&pacer, 399).await);
+        assert_eq!(max_in_window(&times, window), 190, "190 per window, never more");
+        let elapsed = times.last().unwrap().duration_since(start);
+        assert!(
+            elapsed >= Duration::from_secs(20) && elapsed < Duration::from_secs(21),
+            "400 requests in 3 windows at 190, not 4 at 100: {elapsed:?}"
+        );
+        // A lower Max (a Free/Starter app, or HubSpot changing its mind) lowers the limit.
+        let lower = Arc::new(Pacer::new(110, window, Duration::from_millis(100)));
+        let mut times = send(&lower, 1).await;
+        lower.observe(&snap(100, 99, 200));
+        times.extend(send(&lower, 300).await);
+        assert_eq!(max_in_window(&times, window), 100, "never above the stated 100");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_nearly_used_by_others_holds_requests_until_it_can_have_rolled() {
+        let margin = Duration::from_millis(100);
+        let pacer = Arc::new(Pacer::new(190, Duration::from_secs(10), margin));
+        let t0 = Instant::now();
+        send(&pacer, 10).await;
+        // HubSpot says 19 left of 190 while the pacer sent 10: 161 are someone else's.
+        pacer.observe(&snap(190, 19, 200));
+        let next = send(&pacer, 10).await;
+        // 9 (5 %) of the 19 stay free for requests in flight on both sides.
+        assert!(next.iter().all(|t| *t == t0), "10 of the places HubSpot has left go at once");
+        drop(pacer.acquire().await);
+        assert_eq!(
+            Instant::now().duration_since(t0),
+            Duration::from_secs(10) + margin,
+            "the next one waits until the window can have rolled, instead of a 429"
+        );
+        // Then the full budget is back (the others' requests left the window).
+        let more = send(&pacer, 189).await;
+        assert_eq!(
+            more.last().unwrap().duration_since(t0),
+            Duration::from_secs(10) + margin,
+            "no hold once the window rolled"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_answer_re_estimates_the_others() {
+        let pacer = Arc::new(Pacer::new(100, Duration::from_secs(10), Duration::ZERO));
+        let t0 = Instant::now();
+        let in_flight = pacer.acquire().await;
+        pacer.observe(&snap(100, 0, 200)); // 99 others: the window is full
+        let waiter = {
+            let p = pacer.clone();
+            tokio::spawn(async move {
+                drop(p.acquire().await);
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Our request in flight answers: the others slowed down (50 left now).
+        drop(in_flight);
+        pacer.observe(&snap(100, 50, 200));
+        let went = waiter.await.expect("task");
+        let waited = went.duration_since(t0);
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_millis(2300),
+            "released by the next answer, not after the whole window: {waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_that_are_429s_or_older_than_the_last_are_not_taken_in() {
+        let pacer = Arc::new(Pacer::new(110, Duration::from_secs(10), Duration::ZERO));
+        let older = snap(100, 99, 200);
+        tokio::time::advance(Duration::from_millis(5)).await;
+        pacer.observe(&snap(190, 189, 200));
+        pacer.observe(&older);
+        assert_eq!(pacer.limit(), 190, "an older snapshot does not override a newer one");
+        tokio::time::advance(Duration::from_millis(5)).await;
+        pacer.observe(&snap(110, 0, 429));
+        assert_eq!(pacer.limit(), 190, "a 429 changes nothing (the pause handles it)");
+        let t0 = Instant::now();
+        send(&pacer, 150).await;
+        assert_eq!(Instant::now(), t0, "no hold from a 429's Remaining 0");
+    }
+
+    /// HubSpot's side of the model tests: one app's rolling window, counted at arrival.
+    struct FakeHubSpot {
+        max: u32,
+        window: Duration,
+        log: std::collections::VecDeque<Instant>,
+        refused: u32,
+        ours: u32,
+    }
+
+    impl FakeHubSpot {
+        fn admit(&mut self, ours: bool) -> (u16, u32) {
+            let now = Instant::now();
+            while self.log.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                self.log.pop_front();
+            }
+            if self.log.len() as u32 >= self.max {
+                self.refused += u32::from(ours);
+                return (429, 0);
+            }
+            self.log.push_back(now);
+            self.ours += u32::from(ours);
+            (200, self.max - self.log.len() as u32)
+        }
+    }
+
+    /// A push against a [`FakeHubSpot`] allowing `max` per 10 s for `windows` windows: 4 callers,
+    /// `one_way` each way, observing every answer (unless `observe` is off) and pausing 1 s on a
+    /// 429, while another
+    /// consumer sends `other_per_s` requests a second, evenly. Answers come back with up to 30 ms
+    /// of jitter. Returns our 429s and our requests per window.
+    async fn model(
+        max: u32,
+        other_per_s: u32,
+        windows: u32,
+        one_way: Duration,
+        observe: bool,
+    ) -> (u32, f64) {
+        let window = Duration::from_secs(10);
+        let hs = Arc::new(std::sync::Mutex::new(FakeHubSpot {
+            max,
+            window,
+            log: Default::default(),
+            refused: 0,
+            ours: 0,
+        }));
+        // Observing, it starts from the assumed 100 and learns `max`; blind, it is told `max`.
+        let limit = if observe { 100 } else { max };
+        let pacer = Arc::new(Pacer::new(limit, window, Duration::from_millis(150)));
+        let run = window * windows;
+        let t0 = Instant::now();
+        let other = {
+            let hs = hs.clone();
+            tokio::spawn(async move {
+                if other_per_s == 0 {
+                    return;
+                }
+                let every = Duration::from_secs(1) / other_per_s;
+                while Instant::now().duration_since(t0) < run {
+                    hs.lock().unwrap().admit(false);
+                    tokio::time::sleep(every).await;
+                }
+            })
+        };
+        let mut tasks = Vec::new();
+        for i in 0..4u32 {
+            let (hs, pacer) = (hs.clone(), pacer.clone());
+            tasks.push(tokio::spawn(async move {
+                // Callers out of step, as answers of different sizes make them.
+                tokio::time::sleep(Duration::from_millis(7 * u64::from(i))).await;
+                let mut n = 0u64;
+                while Instant::now().duration_since(t0) < run {
+                    let permit = pacer.acquire().await;
+                    tokio::time::sleep(one_way).await;
+                    let (status, remaining) = hs.lock().unwrap().admit(true);
+                    n += 1;
+                    let jitter = Duration::from_millis((n * 37 + u64::from(i) * 11) % 30);
+                    tokio::time::sleep(one_way + jitter).await;
+                    let seen = Instant::now();
+                    drop(permit);
+                    let s = RateLimitSnapshot {
+                        remaining: Some(remaining),
+                        seen_at: seen,
+                        ..snap(max, 0, status)
+                    };
+                    if observe {
+                        pacer.observe(&s);
+                    }
+                    if status == 429 {
+                        pacer.pause(Duration::from_secs(1)).await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("caller");
+        }
+        other.await.expect("other consumer");
+        let hs = hs.lock().unwrap();
+        (hs.refused, f64::from(hs.ours) / f64::from(windows))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alone_a_push_uses_the_whole_stated_budget() {
+        for (max, one_way) in [(190, 10), (190, 40), (110, 40)] {
+            let (refused, per_window) =
+                model(max, 0, 6, Duration::from_millis(one_way), true).await;
+            assert_eq!(refused, 0, "{max}/10 s, {one_way} ms: no 429");
+            // The margin (150 ms per 10 s) is all that is left unused: 190 → 187.2.
+            let floor = f64::from(max) * 10.0 / 10.15 - 1.0;
+            assert!(
+                per_window >= floor,
+                "{max}/10 s, {one_way} ms: {per_window:.1} per window, at least {floor:.1}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sharing_the_budget_with_another_consumer_takes_no_429() {
+        for (max, other, one_way) in [(190, 8, 10), (190, 8, 40), (190, 15, 40), (110, 5, 40)] {
+            let (refused, per_window) =
+                model(max, other, 6, Duration::from_millis(one_way), true).await;
+            assert_eq!(refused, 0, "{max}/10 s shared with {other}/s, {one_way} ms: no 429");
+            assert!(
+                per_window >= 0.5 * f64::from(max),
+                "{max}/10 s shared with {other}/s: still pushing, {per_window:.1} per window"
+            );
+            // The same pacer not reading the headers runs into the other consumer's requests.
+            let (blind, _) = model(max, other, 6, Duration::from_millis(one_way), false).await;
+            assert!(blind > 10, "{max}/{other}/{one_way}: a blind pacer takes 429s ({blind})");
+        }
     }
 }
