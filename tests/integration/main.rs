@@ -28,3 +28,7 @@ mod echo;
 mod pull_integrations;
 // Auto-sync: the interval, one auto run (push, then pull), skipped runs.
 mod auto_sync;
+// HubSpot's rate-limit headers: the stated limit (190), another consumer of the window, the daily reserve.
+mod rate_limits;
+// The organization's language: French-only names mapped, pushed and pulled as French labels; en+fr keeps English.
+mod languages;

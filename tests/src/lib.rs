@@ -421,3 +421,17 @@ impl Harness {
         out
     }
 }
+
+/// Like [`start_connected`], but the simulator starts from `config` (e.g. other Didomi
+/// languages with [`Config::didomi_languages`]); the core is connected to both sides the same
+/// way (HubSpot with the private-app token, Didomi with the seeded key).
+pub async fn start_connected_with(config: Config) -> Harness {
+    let sim = dhs_simulator::start(config).await.expect("simulator starts");
+    let h = harness_on(sim, &[]);
+    let token = h.sim.info.hubspot_private_app_token.clone();
+    h.core.hubspot_connect_private_token(token).await.expect("HubSpot connects");
+    let k = h.sim.info.didomi_api_key.clone();
+    let org = h.sim.info.didomi_organization_id.clone();
+    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
+    h
+}
