@@ -119,17 +119,6 @@ fn didomi_choice(h: &Harness, email: &str, pref: &str) -> Option<String> {
     u.purpose(NEWSLETTER).and_then(|p| p.values.get(pref)).map(|c| c.value.clone())
 }
 
-/// A person edits `property` of contact `id` in the simulated portal (`CRM_UI`).
-async fn edit_in_portal(h: &Harness, id: u64, property: &str, value: &str) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_sim/hubspot/contacts/{id}/edit", h.sim.info.hubspot))
-        .json(&json!({"property": property, "value": value, "source": "CRM_UI"}))
-        .send()
-        .await
-        .expect("admin edit answers");
-    assert!(r.status().is_success(), "the portal edit is accepted: {}", r.status());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
     let h = start(&["fr"]).await;
@@ -237,10 +226,10 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
     let (id_fr, email_fr, before_fr, _) = rows[0].clone();
     let (id_en, email_en, before_en, _) = rows[1].clone();
     let target = freq.values.iter().find(|v| v.name.1 != before_fr).expect("another value");
-    edit_in_portal(&h, id_fr, &props[FREQUENCY], target.name.1).await;
+    h.edit_in_portal(id_fr, &props[FREQUENCY], target.name.1).await;
     let english = freq.values.iter().find(|v| v.name.1 != before_en).expect("another value");
     assert_ne!(english.name.0, english.name.1, "an English label that is not also French");
-    edit_in_portal(&h, id_en, &props[FREQUENCY], english.name.0).await;
+    h.edit_in_portal(id_en, &props[FREQUENCY], english.name.0).await;
     let didomi_en_before = didomi_choice(&h, &email_en, FREQUENCY);
 
     let p = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull runs");

@@ -44,21 +44,10 @@ fn didomi_enabled(h: &Harness, email: &str, purpose: &str) -> Option<bool> {
     u.consents.purposes.iter().find(|p| p.id == purpose).and_then(|p| p.enabled)
 }
 
-/// A person edits `property` of contact `id` in the simulated portal (`CRM_UI`).
-async fn edit_in_portal(h: &Harness, id: u64, property: &str, value: &str) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_sim/hubspot/contacts/{id}/edit", h.sim.info.hubspot))
-        .json(&json!({"property": property, "value": value, "source": "CRM_UI"}))
-        .send()
-        .await
-        .expect("admin edit answers");
-    assert!(r.status().is_success(), "the portal edit is accepted: {}", r.status());
-}
-
 /// Sets the contact's purpose property to the opposite of Didomi's choice; returns the value.
 async fn flip(h: &Harness, id: u64, email: &str, prop: &str, purpose: &str) -> bool {
     let v = !didomi_enabled(h, email, purpose).unwrap_or(false);
-    edit_in_portal(h, id, prop, &v.to_string()).await;
+    h.edit_in_portal(id, prop, &v.to_string()).await;
     v
 }
 

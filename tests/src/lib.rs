@@ -187,16 +187,7 @@ pub async fn install(h: &Harness) -> (dhs_core::HubSpotAccount, String) {
 /// Starts a simulator with `users` people and `time_scale`, and a core connected to both sides
 /// (HubSpot with the private-app token, Didomi with the seeded key).
 pub async fn start_connected(users: u64, time_scale: f64) -> Harness {
-    let sim = dhs_simulator::start(Config { time_scale, users, ..Config::default() })
-        .await
-        .expect("simulator starts");
-    let h = harness_on(sim, &[]);
-    let token = h.sim.info.hubspot_private_app_token.clone();
-    h.core.hubspot_connect_private_token(token).await.expect("HubSpot connects");
-    let k = h.sim.info.didomi_api_key.clone();
-    let org = h.sim.info.didomi_organization_id.clone();
-    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
-    h
+    start_connected_with(Config { time_scale, users, ..Config::default() }).await
 }
 
 impl Harness {
@@ -434,4 +425,18 @@ pub async fn start_connected_with(config: Config) -> Harness {
     let org = h.sim.info.didomi_organization_id.clone();
     h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
     h
+}
+
+impl Harness {
+    /// A person edits `property` of contact `id` in the simulated portal (`CRM_UI`), through
+    /// the simulator's admin route (the HubSpot workflow emulation sees it as a UI edit).
+    pub async fn edit_in_portal(&self, id: u64, property: &str, value: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_sim/hubspot/contacts/{id}/edit", self.sim.info.hubspot))
+            .json(&serde_json::json!({"property": property, "value": value, "source": "CRM_UI"}))
+            .send()
+            .await
+            .expect("admin edit answers");
+        assert!(r.status().is_success(), "the portal edit is accepted: {}", r.status());
+    }
 }

@@ -435,3 +435,18 @@ test('auto-sync: off by default, a bad interval is named, on every 15 min, progr
   assert.deepEqual(errors, [], 'no console errors')
   await page.close()
 })
+
+test('no screen makes the window itself scroll: only the content area does', async () => {
+  // react-aria's visually hidden inputs are absolutely positioned; with no positioned ancestor
+  // they sat in document coordinates below a long screen and scrolled the whole window.
+  const { page } = await harness.open({ ...READY, workflow: {} }, 1280, 800)
+  for (const id of ['connect', 'options', 'mapping', 'workflow', 'sync', 'history']) {
+    await page.getByTestId(`nav-${id}`).click()
+    await page.getByTestId(`screen-${id}`).waitFor()
+    const extra = await page.evaluate(
+      () => document.scrollingElement.scrollHeight - window.innerHeight
+    )
+    assert.ok(extra <= 0, `${id}: the document is ${extra}px taller than the window`)
+  }
+  await page.close()
+})

@@ -200,7 +200,7 @@ export function AutoSyncIndicator({ onOpen }: { onOpen: () => void }) {
   return (
     <button
       type="button"
-      className="statusbar-link"
+      className="link-button"
       data-testid="auto-sync-indicator"
       onClick={onOpen}
     >
