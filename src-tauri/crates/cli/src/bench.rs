@@ -36,9 +36,10 @@ pub struct BenchArgs {
     /// Seed of the population.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// HubSpot requests per rolling 10 s in the simulator and the engine (the bench pushes with
-    /// the private-app token; 100 is HubSpot's Free/Starter private-app limit).
-    #[arg(long, default_value_t = 100)]
+    /// HubSpot requests per rolling 10 s in the simulator and the engine (110 = an installed
+    /// OAuth app; the bench pushes with the simulator's private-app token, whose window is set
+    /// to the same value).
+    #[arg(long, default_value_t = 110)]
     rate_limit: u32,
     /// Requests in flight at once (default: the engine's).
     #[arg(long)]
