@@ -2,78 +2,21 @@
 // (tests/dist/mock-setup.js, see mock-setup.ts). Run with `npm run test:browser`.
 // Screenshots go to $UI_SHOTS_DIR (default /tmp/ui-shots).
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import { extname, join, normalize } from 'node:path'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 
-import { chromium } from 'playwright-core'
+import { shots, startHarness } from './harness.mjs'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const dist = join(here, '..', 'dist')
-const mockScript = join(here, 'dist', 'mock-setup.js')
-const shots = process.env.UI_SHOTS_DIR ?? '/tmp/ui-shots'
-const TYPES = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.png': 'image/png'
-}
-
-let server
-let baseUrl
-let browser
-
+let harness
 before(async () => {
-  mkdirSync(shots, { recursive: true })
-  server = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname
-    const file = normalize(join(dist, path === '/' ? 'index.html' : path))
-    if (!file.startsWith(dist)) return res.writeHead(403).end()
-    try {
-      const body = readFileSync(file)
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
-      res.end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  baseUrl = `http://127.0.0.1:${server.address().port}/`
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run'
-    ]
-  })
+  harness = await startHarness()
 })
-
 after(async () => {
-  await browser?.close()
-  server?.close()
+  await harness?.close()
 })
 
 /** A fresh page (fresh mock state) at the given viewport, with console errors collected. */
-async function open(width = 1280, height = 800, scenario = {}) {
-  const page = await browser.newPage({ viewport: { width, height } })
-  const errors = []
-  page.on('pageerror', (e) => errors.push(String(e)))
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
-  await page.addInitScript((sc) => {
-    window.__mockScenario = sc
-  }, scenario)
-  await page.addInitScript({ path: mockScript })
-  await page.goto(baseUrl)
-  await page.getByTestId('screen-connect').waitFor()
-  return { page, errors }
-}
+const open = (width = 1280, height = 800, scenario = {}) => harness.open(scenario, width, height)
 
 const calls = (page) => page.evaluate(() => window.__mock.calls.map((c) => c.cmd))
 const callArgs = (page, cmd) =>

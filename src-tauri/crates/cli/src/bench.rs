@@ -14,8 +14,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dhs_core::didomi::{DidomiClient, Session};
-use dhs_core::hubspot::HubSpotClient;
 use dhs_core::sync::{automap, EngineConfig, PushJob, Store};
 use dhs_core::{SyncDirection, SyncRequest};
 use serde_json::{json, Value};
@@ -128,25 +126,8 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         .with_context(|| format!("the simulator printed {line:?}"))?;
 
     let http = dhs_core::hubspot::client::http_client();
-    let hs_base: url::Url = info.hubspot.parse()?;
-    let di_base: url::Url = info.didomi.parse()?;
-    let hubspot = HubSpotClient::with_token(
-        http.clone(),
-        hs_base,
-        info.hubspot_private_app_token.as_str().into(),
-    );
-    let session = Session::new(
-        http.clone(),
-        di_base.clone(),
-        info.didomi_api_key.key.clone(),
-        info.didomi_api_key.secret.as_str().into(),
-    );
-    let didomi = DidomiClient::new(
-        http.clone(),
-        di_base,
-        Arc::new(session),
-        info.didomi_organization_id.clone(),
-    );
+    let direct = crate::run::Direct::from_simulator(&info)?;
+    let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
     let core_err = |e: dhs_core::Error| anyhow::anyhow!("{} ({:?})", e.message, e.code);
     let tree = didomi
         .config_tree()

@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use dhs_core::didomi::events::EventWriter;
-use dhs_core::didomi::{DidomiClient, Session};
-use dhs_core::hubspot::HubSpotClient;
 use dhs_core::pull::{PullConfig, PullJob, PullReport, PullState};
 use dhs_core::sync::{EngineConfig, Store};
 use dhs_core::{Core, Environment, SecretStore, SyncDirection, SyncRequest};
 use serde::Serialize;
 
-use crate::run::{cancel_on_signal, config_file, env, exit_code, progress, run_engine};
+use crate::run::{
+    cancel_on_signal, config_file, exit_code, progress, run_engine, saved_or_file, Direct,
+};
 use crate::{app, PullArgs, Source};
 
 /// What `sync both` prints.
@@ -61,48 +61,17 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&r).context("report to JSON")?);
         return Ok(exit_code(r.run.summary.status));
     }
-    let http = dhs_core::hubspot::client::http_client();
-    let hs_base = src
-        .hubspot_base_url
-        .clone()
-        .unwrap_or_else(|| "https://api.hubapi.com".parse().expect("url"));
-    let di_base = src
-        .didomi_base_url
-        .clone()
-        .unwrap_or_else(|| "https://api.didomi.io".parse().expect("url"));
-    let token = env("HUBSPOT_ACCESS_TOKEN")?;
-    let org = env("DIDOMI_ORGANIZATION_ID")?;
-    let key = env("DIDOMI_API_KEY")?;
-    let secret = env("DIDOMI_API_SECRET")?;
-    let hubspot = || HubSpotClient::with_token(http.clone(), hs_base.clone(), token.clone().into());
-    let didomi = || {
-        let session =
-            Session::new(http.clone(), di_base.clone(), key.clone(), secret.clone().into());
-        DidomiClient::new(http.clone(), di_base.clone(), Arc::new(session), org.clone())
-    };
-    let data_dir = match &src.data_dir {
-        Some(d) => d.clone(),
-        None => app::data_dir()?,
-    };
-    let (options, mapping) = match from_file {
-        Some(f) => f,
-        None => {
-            let s = app::load(&data_dir)?;
-            (s.options, s.mapping)
-        }
-    };
-    if mapping.is_empty() {
-        bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
-    }
-    let scope = dhs_core::sync::state_scope(hs_base.as_str(), "token", &org);
+    let direct = Direct::from_env(src)?;
+    let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
+    let scope = direct.scope();
     let push = if both {
         let req =
             SyncRequest { direction: SyncDirection::Push, dry_run: args.dry_run, full: false };
         let r = run_engine(
             src,
             req,
-            hubspot(),
-            didomi(),
+            direct.hubspot(),
+            direct.didomi(),
             &data_dir,
             options.clone(),
             mapping.clone(),
@@ -121,12 +90,12 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
     let db = |e: dhs_core::Error| anyhow::anyhow!(e.message);
     let store = Store::open_in(&data_dir).map_err(|e| db(e.into()))?;
     let state = PullState::open_in(&data_dir).map_err(db)?;
-    let didomi = Arc::new(didomi());
+    let didomi = Arc::new(direct.didomi());
     let cfg =
         PullConfig { lang: crate::run::label_language(&didomi).await?, ..PullConfig::default() };
     let engine = EngineConfig::default();
     let job = PullJob {
-        hubspot: Arc::new(hubspot()),
+        hubspot: Arc::new(direct.hubspot()),
         events: EventWriter::new(didomi.clone()),
         didomi,
         store: Arc::new(store),

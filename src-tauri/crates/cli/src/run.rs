@@ -129,43 +129,10 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
     let report = if src.sandbox {
         sandbox(src, req, from_file, args.json, cancel).await?
     } else if direct {
-        let http = dhs_core::hubspot::client::http_client();
-        let hs_base = src
-            .hubspot_base_url
-            .clone()
-            .unwrap_or_else(|| "https://api.hubapi.com".parse().expect("url"));
-        let di_base = src
-            .didomi_base_url
-            .clone()
-            .unwrap_or_else(|| "https://api.didomi.io".parse().expect("url"));
-        let hubspot = HubSpotClient::with_token(
-            http.clone(),
-            hs_base.clone(),
-            env("HUBSPOT_ACCESS_TOKEN")?.into(),
-        );
-        let session = Session::new(
-            http.clone(),
-            di_base.clone(),
-            env("DIDOMI_API_KEY")?,
-            env("DIDOMI_API_SECRET")?.into(),
-        );
-        let org = env("DIDOMI_ORGANIZATION_ID")?;
-        let didomi = DidomiClient::new(http, di_base, Arc::new(session), org.clone());
-        let data_dir = match &src.data_dir {
-            Some(d) => d.clone(),
-            None => app::data_dir()?,
-        };
-        let (options, mapping) = match from_file {
-            Some(f) => f,
-            None => {
-                let s = app::load(&data_dir)?;
-                (s.options, s.mapping)
-            }
-        };
-        if mapping.is_empty() {
-            bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
-        }
-        let scope = dhs_core::sync::state_scope(hs_base.as_str(), "token", &org);
+        let direct = Direct::from_env(src)?;
+        let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
+        let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
+        let scope = direct.scope();
         run_engine(src, req, hubspot, didomi, &data_dir, options, mapping, scope, args.json, cancel)
             .await?
     } else {
@@ -173,6 +140,105 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
     };
     println!("{}", serde_json::to_string_pretty(&report).context("report to JSON")?);
     Ok(exit_code(report.summary.status))
+}
+
+/// Both APIs reached directly (not through the app's saved connection): a HubSpot private-app
+/// token or service key, and a Didomi API key for one organization.
+pub(crate) struct Direct {
+    http: reqwest::Client,
+    hubspot_base: url::Url,
+    token: dhs_core::Secret,
+    didomi_base: url::Url,
+    key: String,
+    secret: dhs_core::Secret,
+    /// The Didomi organization id.
+    pub(crate) org: String,
+}
+
+impl Direct {
+    /// From `--hubspot-base-url` / `--didomi-base-url` (default: the real APIs) and the
+    /// credential environment variables.
+    pub(crate) fn from_env(src: &Source) -> Result<Self> {
+        Ok(Self {
+            http: dhs_core::hubspot::client::http_client(),
+            hubspot_base: src
+                .hubspot_base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.hubapi.com".parse().expect("url")),
+            token: env("HUBSPOT_ACCESS_TOKEN")?.into(),
+            didomi_base: src
+                .didomi_base_url
+                .clone()
+                .unwrap_or_else(|| "https://api.didomi.io".parse().expect("url")),
+            key: env("DIDOMI_API_KEY")?,
+            secret: env("DIDOMI_API_SECRET")?.into(),
+            org: env("DIDOMI_ORGANIZATION_ID")?,
+        })
+    }
+
+    /// From a simulator's startup line (its private-app token and seeded Didomi key).
+    pub(crate) fn from_simulator(info: &dhs_simulator::Info) -> Result<Self> {
+        Ok(Self {
+            http: dhs_core::hubspot::client::http_client(),
+            hubspot_base: info.hubspot.parse()?,
+            token: info.hubspot_private_app_token.as_str().into(),
+            didomi_base: info.didomi.parse()?,
+            key: info.didomi_api_key.key.clone(),
+            secret: info.didomi_api_key.secret.as_str().into(),
+            org: info.didomi_organization_id.clone(),
+        })
+    }
+
+    /// A HubSpot client with the token.
+    pub(crate) fn hubspot(&self) -> HubSpotClient {
+        HubSpotClient::with_token(self.http.clone(), self.hubspot_base.clone(), self.token.clone())
+    }
+
+    /// A Didomi client with its own session.
+    pub(crate) fn didomi(&self) -> DidomiClient {
+        let session = Session::new(
+            self.http.clone(),
+            self.didomi_base.clone(),
+            self.key.clone(),
+            self.secret.clone(),
+        );
+        DidomiClient::new(
+            self.http.clone(),
+            self.didomi_base.clone(),
+            Arc::new(session),
+            self.org.clone(),
+        )
+    }
+
+    /// The key of the sync state for this HubSpot host and Didomi organization.
+    pub(crate) fn scope(&self) -> String {
+        dhs_core::sync::state_scope(self.hubspot_base.as_str(), "token", &self.org)
+    }
+}
+
+/// The data folder, and the options and mapping of `--config FILE` (else the app's saved ones).
+///
+/// # Errors
+/// When the app's settings cannot be read, or nothing is mapped.
+pub(crate) fn saved_or_file(
+    src: &Source,
+    from_file: Option<(SyncOptions, Mapping)>,
+) -> Result<(std::path::PathBuf, SyncOptions, Mapping)> {
+    let data_dir = match &src.data_dir {
+        Some(d) => d.clone(),
+        None => app::data_dir()?,
+    };
+    let (options, mapping) = match from_file {
+        Some(f) => f,
+        None => {
+            let s = app::load(&data_dir)?;
+            (s.options, s.mapping)
+        }
+    };
+    if mapping.is_empty() {
+        bail!("nothing is mapped: pass --config FILE (a configuration exported by the app) or map properties in the app first");
+    }
+    Ok((data_dir, options, mapping))
 }
 
 /// The language labels are written and read in: the one the app's Mapping screen shows for
@@ -238,22 +304,8 @@ async fn sandbox(
     .await
     .context("starting the sandbox simulator")?;
     let info = sim.info.clone();
-    let http = dhs_core::hubspot::client::http_client();
-    let hs_base: url::Url = info.hubspot.parse()?;
-    let di_base: url::Url = info.didomi.parse()?;
-    let hubspot = HubSpotClient::with_token(
-        http.clone(),
-        hs_base,
-        info.hubspot_private_app_token.as_str().into(),
-    );
-    let session = Session::new(
-        http.clone(),
-        di_base.clone(),
-        info.didomi_api_key.key.clone(),
-        info.didomi_api_key.secret.as_str().into(),
-    );
-    let didomi =
-        DidomiClient::new(http, di_base, Arc::new(session), info.didomi_organization_id.clone());
+    let direct = Direct::from_simulator(&info)?;
+    let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
     let (options, mapping) = match from_file {
         Some(f) => f,
         None => {
