@@ -34,6 +34,13 @@ async fn the_interval_is_checked_saved_and_announced() {
         Some(Some(15)),
         "the listener heard the change"
     );
+    {
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.windows(2).all(|w| w[1].revision > w[0].revision),
+            "every status carries a newer revision than the one before"
+        );
+    }
     h.core.auto_sync_set(None).expect("off");
     assert_eq!(h.core.settings().options.auto_sync_minutes, None, "off saved");
 }

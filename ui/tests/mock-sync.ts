@@ -149,6 +149,7 @@ const plan = {
 const sync = {
   runs: [] as RunSummary[],
   autoStatus: {
+    revision: 0,
     intervalMinutes: null,
     nextRunAt: null,
     running: false,
@@ -158,7 +159,8 @@ const sync = {
   autoChannel: null as Channel<AutoSyncStatus> | null,
   /** Changes the auto-sync status and streams it, as the Rust scheduler does. */
   auto(change: Partial<AutoSyncStatus>) {
-    sync.autoStatus = { ...sync.autoStatus, ...change }
+    const revision = Math.max(sync.autoStatus.revision, change.revision ?? 0) + 1
+    sync.autoStatus = { ...sync.autoStatus, ...change, revision }
     sync.autoChannel?.onmessage(sync.autoStatus)
   },
   pending: null as null | {
@@ -275,12 +277,20 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
           code: 'InvalidInput',
           message: 'The auto-sync interval must be at least 5 minutes; choose 5 or more.'
         }
-      sync.autoStatus = {
+      // As in Rust: the answer is the status right after the settings changed; the scheduler,
+      // woken on another thread, may stream its newer status (with the next run) before the
+      // answer reaches the window.
+      const answer: AutoSyncStatus = {
         ...sync.autoStatus,
+        revision: sync.autoStatus.revision + 1,
         intervalMinutes: minutes,
-        nextRunAt: minutes === null ? null : new Date(Date.now() + minutes * 60_000).toISOString()
+        nextRunAt: null
       }
-      return sync.autoStatus
+      sync.auto({
+        ...answer,
+        nextRunAt: minutes === null ? null : new Date(Date.now() + minutes * 60_000).toISOString()
+      })
+      return answer
     }
     case 'sync_check':
       if (scenario.check !== undefined) throw scenario.check

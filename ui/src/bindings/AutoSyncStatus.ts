@@ -7,6 +7,11 @@ import type { SyncProgress } from "./SyncProgress";
  */
 export type AutoSyncStatus = { 
 /**
+ * Grows with every change, so a reader holding two statuses (a command's answer and the
+ * stream, which may arrive in either order) keeps the newer one.
+ */
+revision: number, 
+/**
  * The interval in minutes; `None` = off.
  */
 intervalMinutes: number | null, 

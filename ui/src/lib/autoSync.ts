@@ -12,6 +12,8 @@ let watching = false
 const listeners = new Set<() => void>()
 
 function set(next: AutoSyncStatus) {
+  // A command's answer and the stream can arrive in either order: keep the newer status.
+  if (status !== null && next.revision < status.revision) return
   status = next
   listeners.forEach((l) => l())
 }

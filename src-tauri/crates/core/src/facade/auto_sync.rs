@@ -64,6 +64,7 @@ impl AutoSync {
         let snapshot = {
             let mut s = lock(&self.status);
             change(&mut s);
+            s.revision += 1;
             s.clone()
         };
         let listener = lock(&self.listener).clone();

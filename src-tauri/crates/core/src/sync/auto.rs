@@ -76,6 +76,10 @@ pub struct AutoSyncRun {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct AutoSyncStatus {
+    /// Grows with every change, so a reader holding two statuses (a command's answer and the
+    /// stream, which may arrive in either order) keeps the newer one.
+    #[ts(type = "number")]
+    pub revision: u64,
     /// The interval in minutes; `None` = off.
     pub interval_minutes: Option<u32>,
     /// When the next auto run starts (RFC 3339), while on and idle.
