@@ -2,7 +2,6 @@
 //! session token once and retries the call once (every method: GET and POST share `send`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -12,6 +11,7 @@ use url::Url;
 use crate::didomi::error::{ApiErrorBody, Error, Result};
 use crate::didomi::session::Session;
 use crate::environment::endpoint;
+use crate::sync::retry::{retry, Backoff};
 
 /// A Didomi client bound to one organization.
 #[derive(Debug, Clone)]
@@ -20,6 +20,7 @@ pub struct DidomiClient {
     base: Url,
     session: Arc<Session>,
     organization_id: String,
+    retry: Backoff,
 }
 
 impl DidomiClient {
@@ -30,7 +31,15 @@ impl DidomiClient {
         session: Arc<Session>,
         organization_id: String,
     ) -> Self {
-        Self { http, base, session, organization_id }
+        Self { http, base, session, organization_id, retry: Backoff::default() }
+    }
+
+    /// The same client retrying transient failures by `retry` (every call: 429 after
+    /// `Retry-After`, 5xx, dropped connections, malformed answers).
+    #[must_use]
+    pub fn with_retry(mut self, retry: Backoff) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// The organization id.
@@ -64,7 +73,21 @@ impl DidomiClient {
         self.send(Method::POST, path, query, Some(body)).await
     }
 
+    /// One call with the client's retries (see [`DidomiClient::with_retry`]); when they run
+    /// out, [`Error::Exhausted`] names the call and the time spent waiting.
     async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T> {
+        retry(&self.retry, Error::verdict, || self.send_once(method.clone(), path, query, body))
+            .await
+            .map_err(|g| Error::gave_up(format!("{method} {path}"), g))
+    }
+
+    async fn send_once<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -92,12 +115,7 @@ impl DidomiClient {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = crate::sync::retry::retry_after(response.headers());
     let bytes = response.bytes().await?;
     if !status.is_success() {
         let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();

@@ -61,6 +61,46 @@ pub enum Error {
     /// The keychain failed.
     #[error(transparent)]
     Keychain(#[from] crate::secrets::SecretError),
+    /// A transient failure outlasted the retries.
+    #[error(
+        "{call} kept failing after {attempts} attempts over {waited_s} s of waiting; last: {last}"
+    )]
+    Exhausted {
+        /// The call (`GET /v1/config-trees`).
+        call: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Seconds spent waiting between them.
+        waited_s: u64,
+        /// The last error.
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Whether trying again may help, and after how long when Didomi said so.
+    pub fn verdict(&self) -> crate::sync::retry::Verdict {
+        use crate::sync::retry::Verdict;
+        match self {
+            Error::Api { status: 429, retry_after, .. } => Verdict::Retry(*retry_after),
+            Error::Api { status, .. } if *status >= 500 || *status == 408 => Verdict::Retry(None),
+            Error::Transport(_) | Error::Decode { .. } => Verdict::Retry(None),
+            _ => Verdict::Stop,
+        }
+    }
+
+    /// `e` after `gave_up`: the error itself after one attempt, else [`Error::Exhausted`].
+    pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
+        if g.attempts <= 1 || g.last.verdict() == crate::sync::retry::Verdict::Stop {
+            return g.last;
+        }
+        Error::Exhausted {
+            call,
+            attempts: g.attempts,
+            waited_s: g.waited.as_secs(),
+            last: Box::new(g.last),
+        }
+    }
 }
 
 impl Error {
@@ -76,6 +116,7 @@ impl Error {
             Error::Transport(_) => ErrorCode::DidomiUnreachable,
             Error::Decode { .. } => ErrorCode::DidomiUnavailable,
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
+            Error::Exhausted { last, .. } => last.code(),
         }
     }
 }

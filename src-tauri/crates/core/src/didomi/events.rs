@@ -101,6 +101,12 @@ impl EventWriter {
         Self { client }
     }
 
+    /// The same writer, its client retrying by `retry`.
+    #[must_use]
+    pub fn with_retry(self, retry: crate::sync::retry::Backoff) -> Self {
+        Self { client: Arc::new((*self.client).clone().with_retry(retry)) }
+    }
+
     /// The organization id.
     pub fn organization_id(&self) -> &str {
         self.client.organization_id()

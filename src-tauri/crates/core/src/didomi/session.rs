@@ -57,6 +57,7 @@ pub struct Session {
     secret: Secret,
     cache: tokio::sync::Mutex<Option<Cached>>,
     mints: AtomicU64,
+    retry: std::sync::Mutex<crate::sync::retry::Backoff>,
 }
 
 impl fmt::Debug for Session {
@@ -78,6 +79,7 @@ impl Session {
             secret,
             cache: tokio::sync::Mutex::new(None),
             mints: AtomicU64::new(0),
+            retry: std::sync::Mutex::new(crate::sync::retry::Backoff::default()),
         }
     }
 
@@ -116,6 +118,22 @@ impl Session {
     }
 
     async fn mint_locked(&self, cache: &mut Option<Cached>) -> Result<(Secret, u64)> {
+        let policy = *self.retry.lock().unwrap_or_else(|p| p.into_inner());
+        let (token, expires_at, lifetime) =
+            crate::sync::retry::retry(&policy, Error::verdict, || self.mint_once())
+                .await
+                .map_err(|g| Error::gave_up("POST /v1/sessions".into(), g))?;
+        let generation = cache.as_ref().map_or(1, |c| c.generation + 1);
+        *cache = Some(Cached { token: token.clone(), expires_at, lifetime, generation });
+        Ok((token, generation))
+    }
+
+    /// Sets the retry policy of session creation (the client's).
+    pub fn set_retry(&self, policy: crate::sync::retry::Backoff) {
+        *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    async fn mint_once(&self) -> Result<(Secret, SystemTime, Duration)> {
         self.mints.fetch_add(1, Ordering::SeqCst);
         tracing::debug!("creating a Didomi API session");
         let response = self
@@ -129,12 +147,13 @@ impl Session {
             .send()
             .await?;
         let status = response.status();
+        let retry_after = crate::sync::retry::retry_after(response.headers());
         let bytes = response.bytes().await?;
         if !status.is_success() {
             let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
             return Err(match status.as_u16() {
                 400 | 401 | 403 | 404 => Error::BadCredentials { status: status.as_u16(), body },
-                s => Error::Api { status: s, body, retry_after: None },
+                s => Error::Api { status: s, body, retry_after },
             });
         }
         let parsed: SessionResponse =
@@ -148,10 +167,7 @@ impl Session {
             .or_else(|| parsed.expires_in.map(|s| now + Duration::from_secs(s)))
             .unwrap_or(now + DEFAULT_LIFETIME);
         let lifetime = expires_at.duration_since(now).unwrap_or_default();
-        let generation = cache.as_ref().map_or(1, |c| c.generation + 1);
-        let token = Secret::new(parsed.access_token);
-        *cache = Some(Cached { token: token.clone(), expires_at, lifetime, generation });
-        Ok((token, generation))
+        Ok((Secret::new(parsed.access_token), expires_at, lifetime))
     }
 }
 

@@ -285,6 +285,7 @@ pub struct HubSpotClient {
     base: Url,
     auth: Auth,
     rate_limits: std::sync::Mutex<Option<RateLimitSnapshot>>,
+    retry: crate::sync::retry::Backoff,
 }
 
 impl fmt::Debug for HubSpotClient {
@@ -315,12 +316,33 @@ pub fn http_client() -> reqwest::Client {
 impl HubSpotClient {
     /// A client with a static bearer (private-app token or service key).
     pub fn with_token(http: reqwest::Client, base: Url, token: Secret) -> Self {
-        Self { http, base, auth: Auth::Static(token), rate_limits: Default::default() }
+        Self {
+            http,
+            base,
+            auth: Auth::Static(token),
+            rate_limits: Default::default(),
+            retry: Default::default(),
+        }
     }
 
     /// A client over an OAuth session.
     pub fn with_oauth(http: reqwest::Client, base: Url, session: Arc<OAuthSession>) -> Self {
-        Self { http, base, auth: Auth::OAuth(session), rate_limits: Default::default() }
+        Self {
+            http,
+            base,
+            auth: Auth::OAuth(session),
+            rate_limits: Default::default(),
+            retry: Default::default(),
+        }
+    }
+
+    /// The same client retrying transient failures by `retry` (429 after `Retry-After` or a
+    /// backoff, 5xx, dropped connections, malformed answers). The paced batch and search calls
+    /// of the push and the pull are not retried here: their engines pause the shared pacer.
+    #[must_use]
+    pub fn with_retry(mut self, retry: crate::sync::retry::Backoff) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// The rate-limit headers of the latest answer that carried any (see [`RateLimitSnapshot`]).
@@ -396,11 +418,42 @@ impl HubSpotClient {
         self.send(Method::PATCH, path, &[], Some(body)).await
     }
 
-    /// Any method; an empty success body decodes as JSON `null` (so `T = ()` works for 204).
+    /// Any method, with the client's retries; an empty success body decodes as JSON `null` (so
+    /// `T = ()` works for 204). When the retries run out, [`Error::Exhausted`] names the call.
     ///
     /// # Errors
     /// See [`Error`].
     pub async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T> {
+        crate::sync::retry::retry(&self.retry, Error::verdict, || {
+            self.send_once(method.clone(), path, query, body)
+        })
+        .await
+        .map_err(|g| Error::gave_up(format!("{method} {path}"), g))
+    }
+
+    /// `POST path` once, without retries (the engines' paced calls).
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn post_once<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send_once(Method::POST, path, &[], Some(body)).await
+    }
+
+    /// One call, without retries.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn send_once<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -439,12 +492,7 @@ impl HubSpotClient {
 /// Turns a response into `T` or a classified [`Error`].
 pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = crate::sync::retry::retry_after(response.headers());
     let bytes = response.bytes().await?;
     if !status.is_success() {
         let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiErrorBody {

@@ -115,7 +115,7 @@ impl HubSpotClient {
             properties_with_history: [],
             inputs: emails.iter().map(|e| IdInput { id: e }).collect(),
         };
-        self.post(&format!("{}/batch/read", paths::contacts()), &body).await
+        self.post_once(&format!("{}/batch/read", paths::contacts()), &body).await
     }
 
     /// `POST …/contacts/batch/update` by record id.
@@ -123,7 +123,7 @@ impl HubSpotClient {
     /// # Errors
     /// See [`crate::hubspot::Error`].
     pub async fn contacts_update(&self, inputs: &[WriteInput]) -> Result<BatchResponse> {
-        self.post(&format!("{}/batch/update", paths::contacts()), &WriteBody { inputs }).await
+        self.post_once(&format!("{}/batch/update", paths::contacts()), &WriteBody { inputs }).await
     }
 
     /// `POST …/contacts/batch/upsert` (inputs with `idProperty: email`): updates the contacts
@@ -132,7 +132,7 @@ impl HubSpotClient {
     /// # Errors
     /// See [`crate::hubspot::Error`].
     pub async fn contacts_upsert(&self, inputs: &[WriteInput]) -> Result<BatchResponse> {
-        self.post(&format!("{}/batch/upsert", paths::contacts()), &WriteBody { inputs }).await
+        self.post_once(&format!("{}/batch/upsert", paths::contacts()), &WriteBody { inputs }).await
     }
 }
 

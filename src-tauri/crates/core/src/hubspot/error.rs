@@ -65,6 +65,20 @@ pub enum Error {
     /// Something else (token endpoint oddities, local failures).
     #[error("{0}")]
     Other(String),
+    /// A transient failure outlasted the retries.
+    #[error(
+        "{call} kept failing after {attempts} attempts over {waited_s} s of waiting; last: {last}"
+    )]
+    Exhausted {
+        /// The call (`GET /crm/properties/2026-03/contacts`).
+        call: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Seconds spent waiting between them.
+        waited_s: u64,
+        /// The last error.
+        last: Box<Error>,
+    },
 }
 
 impl Error {
@@ -79,6 +93,41 @@ impl Error {
             Error::ReconnectNeeded(_) => ErrorCode::HubSpotReconnectNeeded,
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
             Error::Other(_) => ErrorCode::HubSpotUnavailable,
+            Error::Exhausted { last, .. } => last.code(),
+        }
+    }
+
+    /// Whether trying again may help, and after how long when HubSpot said so. The rolling
+    /// 10-second limit's 429 carries no `Retry-After`: the backoff waits then. A `DAILY` 429 is
+    /// final for today.
+    pub fn verdict(&self) -> crate::sync::retry::Verdict {
+        use crate::sync::retry::Verdict;
+        match self {
+            Error::Api { status: 429, body, .. }
+                if body.policy_name.as_deref() == Some("DAILY") =>
+            {
+                Verdict::Stop
+            }
+            Error::Api { status: 429, retry_after, .. } => Verdict::Retry(*retry_after),
+            Error::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {
+                Verdict::Retry(None)
+            }
+            Error::Transport(_) | Error::Decode { .. } => Verdict::Retry(None),
+            _ => Verdict::Stop,
+        }
+    }
+
+    /// The error after retrying: itself after one attempt or a final answer, else
+    /// [`Error::Exhausted`].
+    pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
+        if g.attempts <= 1 || g.last.verdict() == crate::sync::retry::Verdict::Stop {
+            return g.last;
+        }
+        Error::Exhausted {
+            call,
+            attempts: g.attempts,
+            waited_s: g.waited.as_secs(),
+            last: Box::new(g.last),
         }
     }
 

@@ -98,7 +98,7 @@ impl HubSpotClient {
     /// # Errors
     /// See [`crate::hubspot::Error`] (a 429 here has `policyName: SECONDLY`).
     pub async fn contacts_search(&self, req: &SearchRequest) -> Result<SearchPage> {
-        self.post(&format!("{}/search", paths::contacts()), req).await
+        self.post_once(&format!("{}/search", paths::contacts()), req).await
     }
 }
 

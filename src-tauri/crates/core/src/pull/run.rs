@@ -46,7 +46,7 @@ use crate::sync::dto::{
     RunStatus, SampleChanges, SyncDirection, SyncProgress,
 };
 use crate::sync::engine::{daily_limit_error, DailyGuard};
-use crate::sync::store::{Outcome, Store};
+use crate::sync::store::{Outcome, Recorded, Store};
 use crate::sync::values::{compute, fingerprint, normalize_email, Labels};
 use crate::sync::Pacer;
 
@@ -216,7 +216,15 @@ pub async fn pull(
     on_progress: ProgressFn,
     cancel: CancellationToken,
 ) -> Result<PullReport, Error> {
+    let mut job = job;
+    // The run's one retry policy for every Didomi call (session included).
+    job.didomi = Arc::new((*job.didomi).clone().with_retry(cfg.retry()));
+    job.events = job.events.with_retry(cfg.retry());
+    job.didomi.session().set_retry(cfg.retry());
     let store = job.store.clone();
+    // One run at a time per data folder, across processes; only then are runs left `Running`
+    // known to be dead.
+    let _lock = store.lock_run("pull")?;
     store.mark_interrupted()?;
     store.ensure_scope(&job.scope)?;
     job.state.ensure_scope(&job.scope)?;
@@ -633,13 +641,16 @@ impl Run {
                 });
             done.push((rec.id.clone(), email.clone(), *counter, in_sync.then(|| after.clone())));
             if in_sync {
-                synced.push((email.clone(), fingerprint(&after), rec.id.clone()));
+                synced.push((email.clone(), fingerprint(&after), rec.id.clone(), after.clone()));
             }
         }
         self.job.state.record_done(&done)?;
-        let items: Vec<(&str, Outcome, i64, Option<&str>)> = synced
+        let items: Vec<Recorded<'_>> = synced
             .iter()
-            .map(|(e, h, id)| (e.as_str(), Outcome::Written, *h, Some(id.as_str())))
+            .map(|(e, h, id, after)| Recorded {
+                written: Some(after),
+                ..Recorded::new(e.as_str(), Outcome::Written, *h, Some(id.as_str()))
+            })
             .collect();
         self.job.store.record(&items)?;
         self.job.state.record_failed(&failed_now)?;

@@ -314,6 +314,27 @@ pub struct PlanSamples {
     pub skipped: Vec<String>,
     /// Invalid people.
     pub invalid: Vec<InvalidSample>,
+    /// Duplicate users, with the user that won the email.
+    #[serde(default)]
+    pub duplicates: Vec<DuplicateSample>,
+}
+
+/// A Didomi user that shares its email with a newer one, and the one that won.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DuplicateSample {
+    /// The normalized email.
+    pub email: String,
+    /// The Didomi user whose consents are pushed (newest change; on a tie, the id that sorts
+    /// last). Empty when it changed again while the run was reading.
+    pub kept_user: String,
+    /// Its `updated_at`.
+    pub kept_updated_at: String,
+    /// The user not pushed.
+    pub other_user: String,
+    /// Its `updated_at`.
+    pub other_updated_at: String,
 }
 
 /// What a dry run found.

@@ -4,10 +4,15 @@
 //! 1. A reader task pages `GET /v1/consents/users` (100 a page) into a small channel (so reading
 //!    and writing overlap and memory stays flat). People whose last write failed are fetched
 //!    first by their `organization_user_id`, so they are retried first.
-//! 2. Each user's email is normalized; invalid ones are reported. Users sharing an email are
-//!    resolved in a sliding window of two batches (the newest `updated_at` wins) and, across the
-//!    whole run, through the state database (`seen_run` + winner).
-//! 3. The mapped values and their fingerprint are computed and compared with the state:
+//! 2. Before that stream, a *scan* pages through every user once and keeps, per normalized
+//!    email, only a 32-byte key: which user wins an email shared by several Didomi users (the
+//!    newest `updated_at`; on an exact tie, the user whose id sorts last). So the winner of an
+//!    email is known before anything is written for it, whatever the listing order, in every
+//!    run and after a crash; losers are reported as duplicates and never written. A user changed
+//!    after the scan read the listing (newer than anything the scan saw) is left to the next run.
+//! 3. The winner's mapped values, plus `""` for every property an earlier push wrote on the
+//!    contact that the winner has no answer for (so a consent of another user, or a withdrawn
+//!    one, never stays), and their fingerprint are computed and compared with the state:
 //!    unchanged people cost nothing; changed people with a known HubSpot id go to the *update*
 //!    queue (batch update by id), unknown ones to the *upsert* queue (batch upsert by email,
 //!    upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
@@ -27,7 +32,7 @@
 //!    with [`ErrorCode::HubSpotDailyLimit`], saying what is left and when HubSpot resets it; the
 //!    next run picks up the rest.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +47,7 @@ use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
 use crate::sync::dto::*;
 use crate::sync::pacer::Pacer;
-use crate::sync::store::{ContactState, Outcome, Store};
+use crate::sync::store::{ContactState, Outcome, Owner, Recorded, Store};
 use crate::sync::values::{compute, fingerprint, normalize_email, Labels, Values};
 
 /// Samples kept per group of a dry-run plan.
@@ -156,7 +161,14 @@ pub async fn push(
     on_progress: ProgressFn,
     cancel: CancellationToken,
 ) -> Result<RunReport, Error> {
+    let mut job = job;
+    // The run's one retry policy for every Didomi call (session included).
+    job.didomi = Arc::new((*job.didomi).clone().with_retry(cfg.retry()));
+    job.didomi.session().set_retry(cfg.retry());
     let store = job.store.clone();
+    // One run at a time per data folder, across processes; only then are runs left `Running`
+    // known to be dead.
+    let _lock = store.lock_run("push")?;
     store.mark_interrupted()?;
     store.ensure_scope(&job.scope)?;
     let mode = if req.full { RunMode::Full } else { RunMode::Incremental };
@@ -202,9 +214,27 @@ struct Rec {
     ouid: String,
     user_id: String,
     updated: String,
+    /// What to write: the winner's answers plus `""` for managed properties it has not answered.
     values: Values,
     hash: i64,
     hubspot_id: Option<String>,
+}
+
+impl Rec {
+    fn owner(&self) -> Owner<'_> {
+        Owner { user_id: &self.user_id, updated: &self.updated, ouid: &self.ouid }
+    }
+
+    fn recorded<'a>(&'a self, outcome: Outcome, hubspot_id: Option<&'a str>) -> Recorded<'a> {
+        Recorded {
+            email: &self.email,
+            outcome,
+            hash: self.hash,
+            hubspot_id,
+            written: matches!(outcome, Outcome::Written).then_some(&self.values),
+            owner: Some(self.owner()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +261,59 @@ enum JobError {
     Exhausted { category: Option<String>, message: String, correlation_id: Option<String> },
 }
 
+/// A Didomi user that lost its email to a newer one (reported when the run has read everyone).
+#[derive(Debug, Clone)]
+struct Loser {
+    email: String,
+    ouid: String,
+    user_id: String,
+    updated: String,
+}
+
+/// What the scan learned about the owners of emails (see the module documentation).
+#[derive(Debug, Default)]
+struct Owners {
+    /// For each email shared by several users: the winner's rank and how many users share it.
+    shared: HashMap<u128, (Rank, u32)>,
+    /// The newest change the scan saw: a user changed after it is left to the next run.
+    cutoff: i64,
+}
+
+/// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
+type Rank = (i64, u64);
+
+/// A 128-bit key of a normalized email (collisions are out of reach at any population).
+fn email_key(email: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        email.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// `updated_at` in ms since the epoch (0 when absent or unreadable: oldest).
+fn updated_ms(updated: Option<&str>) -> i64 {
+    updated
+        .and_then(|u| {
+            time::OffsetDateTime::parse(u, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0)
+}
+
+/// The rank of a user: newest change first; on an exact tie, the id that sorts last (its first
+/// eight bytes, which decide for Didomi's random ids).
+fn rank(user: &ConsentUser) -> Rank {
+    let mut prefix = [0u8; 8];
+    for (d, s) in prefix.iter_mut().zip(user.id.bytes()) {
+        *d = s;
+    }
+    (updated_ms(user.updated_at.as_deref()), u64::from_be_bytes(prefix))
+}
+
 struct Run {
     job: PushJob,
     req: SyncRequest,
@@ -242,12 +325,17 @@ struct Run {
     counts: RunCounts,
     plan: DryRunPlan,
     records: Vec<RecordOutcome>,
-    window: VecDeque<String>,
-    window_recs: HashMap<String, Rec>,
     queues: [VecDeque<Rec>; 3],
     split: VecDeque<Job>,
     labels: Labels,
     properties: Vec<String>,
+    mapped: HashSet<String>,
+    owners: Owners,
+    /// Users already handled by the failed-first fetch (skipped when the stream reaches them).
+    first_ids: HashSet<String>,
+    /// Winners of shared emails seen so far, and the losers waiting to be reported.
+    winners: HashMap<u128, (String, String)>,
+    losers: Vec<(u128, Loser)>,
 }
 
 impl Run {
@@ -260,6 +348,7 @@ impl Run {
     ) -> Self {
         let mut properties: Vec<String> =
             job.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        let mapped = properties.iter().cloned().collect();
         properties.push("email".into());
         properties.sort();
         properties.dedup();
@@ -274,12 +363,15 @@ impl Run {
             counts: RunCounts::default(),
             plan: DryRunPlan::default(),
             records: Vec::new(),
-            window: VecDeque::new(),
-            window_recs: HashMap::new(),
             queues: Default::default(),
             split: VecDeque::new(),
             labels: Labels::default(),
             properties,
+            mapped,
+            owners: Owners::default(),
+            first_ids: HashSet::new(),
+            winners: HashMap::new(),
+            losers: Vec::new(),
         }
     }
 
@@ -296,8 +388,12 @@ impl Run {
             let prefs = didomi_retry(&self.cfg, &cancel, || didomi.list_preferences()).await?;
             self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
         }
+        self.owners = self.scan(&cancel).await?;
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
         let failed_first = self.job.store.failed_ouids(FAILED_FIRST_MAX)?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<ConsentUser>, Error>>(4);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page, Error>>(4);
         let reader_cancel = cancel.child_token();
         let reader = tokio::spawn(read_users(
             self.job.didomi.clone(),
@@ -351,7 +447,7 @@ impl Run {
                     ));
                 }
             }
-            let idle = self.queued() == 0 && self.split.is_empty() && self.window.is_empty();
+            let idle = self.queued() == 0 && self.split.is_empty();
             if in_flight.is_empty() && (stopping || (reader_done && idle)) {
                 break;
             }
@@ -363,13 +459,13 @@ impl Run {
                     }
                 }
                 page = rx.recv(), if want_pages => match page {
-                    Some(Ok(users)) => {
-                        if let Err(e) = self.take_page(users) { fatal.get_or_insert(e); }
+                    Some(Ok(page)) => {
+                        if let Err(e) = self.take_page(page) { fatal.get_or_insert(e); }
                     }
                     Some(Err(e)) => { fatal.get_or_insert(e); }
                     None => {
                         reader_done = true;
-                        if let Err(e) = self.flush_window(true) { fatal.get_or_insert(e); }
+                        self.report_losers();
                     }
                 },
                 _ = cancel.cancelled(), if !stopping => {}
@@ -382,6 +478,7 @@ impl Run {
         }
         reader_cancel.cancel();
         drop(rx); // a reader blocked on a full channel sees it closed and ends
+        reader.abort(); // a reader waiting out a Retry-After must not hold up a cancel
         let _ = reader.await;
         if let Some(e) = fatal {
             return Err(e);
@@ -389,6 +486,70 @@ impl Run {
         self.plan.invalid = self.counts.invalid;
         self.plan.duplicates = self.counts.duplicates;
         Ok(())
+    }
+
+    /// Pages through every user once and keeps, per email shared by several users, the winner.
+    async fn scan(&mut self, cancel: &CancellationToken) -> Result<Owners, Error> {
+        let mut keys: Vec<(u128, Rank)> = Vec::new();
+        let mut cutoff = i64::MIN;
+        let mut cursor: Option<String> = None;
+        let mut scanned = 0u64;
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let page = {
+                let (d, c) = (self.job.didomi.clone(), cursor.clone());
+                match didomi_retry(&self.cfg, cancel, || {
+                    let (d, c) = (d.clone(), c.clone());
+                    async move { d.users_page(c.as_deref()).await }
+                })
+                .await
+                {
+                    Ok(p) => p,
+                    Err(_) if cancel.is_cancelled() => break,
+                    Err(e) => return Err(e),
+                }
+            };
+            for u in &page.data {
+                scanned += 1;
+                if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
+                    let r = rank(u);
+                    cutoff = cutoff.max(r.0);
+                    keys.push((email_key(&email), r));
+                }
+            }
+            let c = self.counts;
+            let progress = RunCounts { read: scanned, ..c };
+            let elapsed = self.started.elapsed();
+            (self.on_progress)(SyncProgress::from_counts(
+                self.run_id,
+                "scanning",
+                &progress,
+                0.0,
+                None,
+                elapsed,
+            ));
+            match page.cursor.filter(|c| !c.is_empty()) {
+                Some(next) if !page.data.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        // Newest first within each email: the first of a run of equal keys is the winner.
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut shared = HashMap::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let mut j = i + 1;
+            while j < keys.len() && keys[j].0 == keys[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                shared.insert(keys[i].0, (keys[i].1, (j - i) as u32));
+            }
+            i = j;
+        }
+        Ok(Owners { shared, cutoff })
     }
 
     fn queued(&self) -> usize {
@@ -400,10 +561,9 @@ impl Run {
             return Some(j);
         }
         let b = self.batch();
-        let draining = reader_done && self.window.is_empty();
         for (i, kind) in [Kind::Read, Kind::Update, Kind::Upsert].into_iter().enumerate() {
             let q = &mut self.queues[i];
-            if q.len() >= b || (draining && !q.is_empty()) {
+            if q.len() >= b || (reader_done && !q.is_empty()) {
                 let n = q.len().min(b);
                 return Some(Job { kind, recs: q.drain(..n).collect() });
             }
@@ -411,143 +571,145 @@ impl Run {
         None
     }
 
-    fn take_page(&mut self, users: Vec<ConsentUser>) -> Result<(), Error> {
-        for u in users {
+    fn take_page(&mut self, page: Page) -> Result<(), Error> {
+        let mut winners = Vec::with_capacity(page.users.len());
+        for u in page.users {
+            if page.first {
+                self.first_ids.insert(u.id.clone());
+            } else if self.first_ids.remove(&u.id) {
+                continue; // already handled by the failed-first fetch
+            }
             self.counts.read += 1;
             let ouid = u.organization_user_id.clone().unwrap_or_default();
             let email = match normalize_email(u.organization_user_id.as_deref()) {
                 Ok(e) => e,
                 Err(reason) => {
-                    self.counts.invalid += 1;
-                    if self.plan.samples.invalid.len() < SAMPLES {
-                        self.plan
-                            .samples
-                            .invalid
-                            .push(InvalidSample { email: ouid.clone(), reason: reason.into() });
-                    }
-                    self.records.push(RecordOutcome {
-                        email: if ouid.is_empty() {
-                            format!("(Didomi user {})", u.id)
-                        } else {
-                            ouid
-                        },
-                        action: RecordAction::Invalid,
-                        status: RecordStatus::Skipped,
-                        category: None,
-                        message: format!(
-                            "Not pushed: {reason}. Fix it in Didomi to include this person."
-                        ),
-                        correlation_id: None,
-                    });
+                    self.invalid(&u, ouid, reason);
                     continue;
                 }
             };
+            let key = email_key(&email);
+            let r = rank(&u);
+            if r.0 > self.owners.cutoff {
+                self.later(email, &u);
+                continue;
+            }
+            if let Some((winner, _)) = self.owners.shared.get(&key) {
+                if *winner != r {
+                    let updated = u.updated_at.clone().unwrap_or_default();
+                    self.counts.duplicates += 1;
+                    self.losers.push((key, Loser { email, ouid, user_id: u.id, updated }));
+                    continue;
+                }
+                let updated = u.updated_at.clone().unwrap_or_default();
+                self.winners.insert(key, (u.id.clone(), updated));
+            }
             let values = compute(&u, &self.job.mapping, &self.labels);
-            let rec = Rec {
-                hash: fingerprint(&values),
-                email: email.clone(),
+            winners.push(Rec {
+                hash: 0,
+                email,
                 ouid,
                 user_id: u.id,
                 updated: u.updated_at.unwrap_or_default(),
                 values,
                 hubspot_id: None,
-            };
-            match self.window_recs.get(&email) {
-                Some(other) => {
-                    if other.user_id == rec.user_id {
-                        // The same user again (fetched first as a failed record): keep one.
-                        continue;
-                    }
-                    let (winner, loser) = if rec.updated > other.updated {
-                        (rec, other.clone())
-                    } else {
-                        (other.clone(), rec)
-                    };
-                    self.duplicate(&loser, &winner.user_id);
-                    self.window_recs.insert(email, winner);
-                }
-                None => {
-                    self.window.push_back(email.clone());
-                    self.window_recs.insert(email, rec);
-                }
-            }
+            });
         }
-        self.flush_window(false)
+        self.route(winners)
     }
 
-    fn duplicate(&mut self, loser: &Rec, winner: &str) {
-        self.counts.duplicates += 1;
+    fn invalid(&mut self, u: &ConsentUser, ouid: String, reason: &str) {
+        self.counts.invalid += 1;
+        if self.plan.samples.invalid.len() < SAMPLES {
+            self.plan
+                .samples
+                .invalid
+                .push(InvalidSample { email: ouid.clone(), reason: reason.into() });
+        }
         self.records.push(RecordOutcome {
-            email: loser.ouid.clone(),
-            action: RecordAction::Duplicate,
+            email: if ouid.is_empty() { format!("(Didomi user {})", u.id) } else { ouid },
+            action: RecordAction::Invalid,
+            status: RecordStatus::Skipped,
+            category: None,
+            message: format!("Not pushed: {reason}. Fix it in Didomi to include this person."),
+            correlation_id: None,
+        });
+    }
+
+    /// A user changed after the scan: pushing it now could contradict this run's choice of the
+    /// email's owner, so the next run pushes it.
+    fn later(&mut self, email: String, u: &ConsentUser) {
+        self.counts.skipped += 1;
+        self.records.push(RecordOutcome {
+            email,
+            action: RecordAction::Skip,
             status: RecordStatus::Skipped,
             category: None,
             message: format!(
-                "Didomi user {} shares this email with the newer user {winner}, whose consents were pushed. Merge or delete the older user in Didomi.",
-                loser.user_id
+                "Didomi user {} changed while this run was reading Didomi; the next push writes it.",
+                u.id
             ),
             correlation_id: None,
         });
     }
 
-    /// Moves people out of the duplicate window: all of them at the end, else all but the
-    /// last two batches.
-    fn flush_window(&mut self, all: bool) -> Result<(), Error> {
-        let keep = if all { 0 } else { 2 * self.batch() };
-        if self.window.len() <= keep {
-            return Ok(());
+    /// Reports every duplicate user, naming the user that won its email and why.
+    fn report_losers(&mut self) {
+        for (key, l) in std::mem::take(&mut self.losers) {
+            let winner = match self.winners.get(&key) {
+                Some((id, updated)) => format!(
+                    "the newer user {id} (changed {}; this one {})",
+                    show(updated),
+                    show(&l.updated)
+                ),
+                None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
+            };
+            if self.plan.samples.duplicates.len() < SAMPLES {
+                let (kept_user, kept_updated_at) =
+                    self.winners.get(&key).cloned().unwrap_or_default();
+                self.plan.samples.duplicates.push(DuplicateSample {
+                    email: l.email.clone(),
+                    kept_user,
+                    kept_updated_at,
+                    other_user: l.user_id.clone(),
+                    other_updated_at: l.updated.clone(),
+                });
+            }
+            self.records.push(RecordOutcome {
+                email: l.ouid.clone(),
+                action: RecordAction::Duplicate,
+                status: RecordStatus::Skipped,
+                category: None,
+                message: format!(
+                    "Didomi user {} shares this email with {winner}, whose consents are the ones pushed: of the users sharing an email, the one changed last wins. Merge or delete the older user in Didomi.",
+                    l.user_id
+                ),
+                correlation_id: None,
+            });
         }
-        let n = self.window.len() - keep;
-        let emails: Vec<String> = self.window.drain(..n).collect();
-        let recs: Vec<Rec> = emails.iter().filter_map(|e| self.window_recs.remove(e)).collect();
-        self.route(recs)
     }
 
     fn route(&mut self, recs: Vec<Rec>) -> Result<(), Error> {
+        if recs.is_empty() {
+            return Ok(());
+        }
         let keys: Vec<&str> = recs.iter().map(|r| r.email.as_str()).collect();
         let states = self.job.store.states(&keys)?;
-        let mut observed = Vec::with_capacity(recs.len());
-        let mut routed = Vec::with_capacity(recs.len());
         let none = ContactState::default();
+        let mut skipped_again = Vec::new();
         for mut rec in recs {
             let st = states.get(&rec.email).unwrap_or(&none);
-            if st.seen_run == Some(self.run_id)
-                && st.user_id.as_deref() != Some(rec.user_id.as_str())
-            {
-                // Another user with this email was already handled in this run.
-                let older = st.user_updated.clone().unwrap_or_default();
-                if rec.updated <= older {
-                    let winner = st.user_id.clone().unwrap_or_default();
-                    self.duplicate(&rec, &winner);
-                    continue;
+            // Properties an earlier push wrote that the winner has no answer for are cleared:
+            // a consent of another user, or one withdrawn, never stays in HubSpot.
+            if let Some(written) = &st.written {
+                for p in written.keys() {
+                    if self.mapped.contains(p) && !rec.values.contains_key(p) {
+                        rec.values.insert(p.clone(), String::new());
+                    }
                 }
-                let loser = Rec {
-                    user_id: st.user_id.clone().unwrap_or_default(),
-                    ouid: st.ouid.clone().unwrap_or_else(|| rec.ouid.clone()),
-                    ..rec.clone()
-                };
-                self.duplicate(&loser, &rec.user_id);
-            } else if st.seen_run == Some(self.run_id) {
-                continue; // the same user seen twice (failed-first fetch, then the stream)
             }
+            rec.hash = fingerprint(&rec.values);
             rec.hubspot_id = st.hubspot_id.clone();
-            routed.push((rec, st.clone()));
-        }
-        for (rec, _) in &routed {
-            observed.push((
-                rec.email.clone(),
-                rec.user_id.clone(),
-                rec.updated.clone(),
-                rec.ouid.clone(),
-            ));
-        }
-        let obs: Vec<(&str, &str, &str, &str)> = observed
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        self.job.store.observe(self.run_id, &obs)?;
-        let mut skipped_again = Vec::new();
-        for (rec, st) in routed {
             if rec.values.is_empty() {
                 self.counts.unchanged += 1;
                 self.plan.unchanged += 1;
@@ -555,11 +717,11 @@ impl Run {
             }
             let verify = st.pending_hash == Some(rec.hash);
             let kind = if self.req.full || self.req.dry_run || verify {
-                if !self.req.full && !verify && self.unchanged(&rec, &st) {
+                if !self.req.full && !verify && self.unchanged(&rec, st) {
                     continue;
                 }
                 Kind::Read
-            } else if self.unchanged(&rec, &st) {
+            } else if self.unchanged(&rec, st) {
                 continue;
             } else if st.hash == Some(rec.hash)
                 && st.outcome == Some(Outcome::Skipped)
@@ -651,7 +813,6 @@ impl Run {
                 | JobError::Exhausted { category, message, correlation_id },
             ) => {
                 let action = action_of(job.kind);
-                let mut items = Vec::new();
                 for rec in &job.recs {
                     self.fail(
                         rec,
@@ -660,11 +821,10 @@ impl Run {
                         message.clone(),
                         correlation_id.clone(),
                     );
-                    items.push(rec.email.clone());
                 }
                 if !self.req.dry_run {
-                    let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
-                        items.iter().map(|e| (e.as_str(), Outcome::Failed, 0, None)).collect();
+                    let rows: Vec<Recorded<'_>> =
+                        job.recs.iter().map(|r| r.recorded(Outcome::Failed, None)).collect();
                     self.job.store.record(&rows)?;
                 }
                 return Ok(());
@@ -689,7 +849,7 @@ impl Run {
                 .to_lowercase();
             found.insert(email, (r.id, r.properties));
         }
-        let mut rows: Vec<(String, Outcome, i64, Option<String>)> = Vec::new();
+        let mut rows: Vec<(Rec, Outcome, Option<String>)> = Vec::new();
         for mut rec in recs {
             match found.get(&rec.email) {
                 Some((id, current)) => {
@@ -697,8 +857,9 @@ impl Run {
                     let changes: Vec<PropertyChange> = rec
                         .values
                         .iter()
+                        // An empty value and no value are the same in HubSpot.
                         .filter(|(p, v)| {
-                            current.get(*p).cloned().flatten().as_deref() != Some(v.as_str())
+                            current.get(*p).cloned().flatten().unwrap_or_default() != **v
                         })
                         .map(|(p, v)| PropertyChange {
                             property: p.clone(),
@@ -710,12 +871,7 @@ impl Run {
                         self.counts.unchanged += 1;
                         self.plan.unchanged += 1;
                         if !self.req.dry_run {
-                            rows.push((
-                                rec.email.clone(),
-                                Outcome::Written,
-                                rec.hash,
-                                Some(id.clone()),
-                            ));
+                            rows.push((rec, Outcome::Written, Some(id.clone())));
                         }
                         continue;
                     }
@@ -762,18 +918,13 @@ impl Run {
                 None => {
                     self.skip(&rec);
                     if !self.req.dry_run {
-                        rows.push((
-                            rec.email.clone(),
-                            Outcome::Skipped,
-                            rec.hash,
-                            Some(String::new()),
-                        ));
+                        rows.push((rec, Outcome::Skipped, Some(String::new())));
                     }
                 }
             }
         }
-        let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
-            rows.iter().map(|(e, o, h, id)| (e.as_str(), *o, *h, id.as_deref())).collect();
+        let rows: Vec<Recorded<'_>> =
+            rows.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
         self.job.store.record(&rows)?;
         Ok(())
     }
@@ -801,7 +952,7 @@ impl Run {
                 errors.entry(k).or_insert(e);
             }
         }
-        let mut rows: Vec<(String, Outcome, i64, Option<String>)> = Vec::new();
+        let mut rows: Vec<(Rec, Outcome, Option<String>)> = Vec::new();
         for (i, rec) in recs.into_iter().enumerate() {
             let trace = i.to_string();
             let input_id = match kind {
@@ -817,7 +968,7 @@ impl Run {
                     // The contact was deleted or merged: forget the id and go by email.
                     let mut rec = rec;
                     rec.hubspot_id = None;
-                    rows.push((rec.email.clone(), Outcome::Failed, 0, Some(String::new())));
+                    rows.push((rec.clone(), Outcome::Failed, Some(String::new())));
                     self.counts.to_write = self.counts.to_write.saturating_sub(1);
                     if self.job.upsert {
                         self.counts.to_write += 1;
@@ -838,7 +989,7 @@ impl Run {
                 let message =
                     if detail.is_empty() { message } else { format!("{message} ({detail})") };
                 self.fail(&rec, action_of(kind), category, message, e.correlation_id.clone());
-                rows.push((rec.email.clone(), Outcome::Failed, 0, None));
+                rows.push((rec, Outcome::Failed, None));
                 continue;
             }
             let result = by_trace.get(&trace).copied();
@@ -851,10 +1002,10 @@ impl Run {
             } else {
                 self.counts.updated += 1;
             }
-            rows.push((rec.email.clone(), Outcome::Written, rec.hash, id));
+            rows.push((rec, Outcome::Written, id));
         }
-        let rows: Vec<(&str, Outcome, i64, Option<&str>)> =
-            rows.iter().map(|(e, o, h, id)| (e.as_str(), *o, *h, id.as_deref())).collect();
+        let rows: Vec<Recorded<'_>> =
+            rows.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
         self.job.store.record(&rows)?;
         Ok(())
     }
@@ -995,7 +1146,7 @@ async fn run_job(
                 let message = e.to_string();
                 return (job, Err(JobError::Rejected { category, message, correlation_id }));
             }
-            H::Transport(_) | H::Decode { .. } | H::Other(_) => {
+            H::Transport(_) | H::Decode { .. } | H::Other(_) | H::Exhausted { .. } => {
                 attempt += 1;
                 if attempt >= cfg.max_attempts {
                     let message = format!("HubSpot could not be reached or answered garbage ({e}) after {attempt} attempts; the next push retries this record first");
@@ -1166,12 +1317,28 @@ where
     super::retry::didomi_retry(&cfg.retry(), cancel, call).await.map_err(Error::from)
 }
 
+/// A page of users for the engine; `first` for those of the failed-first fetch.
+#[derive(Debug)]
+struct Page {
+    users: Vec<ConsentUser>,
+    first: bool,
+}
+
+/// `2026-01-02T03:04:05.678Z` as it is, or "an unknown time".
+fn show(updated: &str) -> &str {
+    if updated.is_empty() {
+        "an unknown time"
+    } else {
+        updated
+    }
+}
+
 /// The reader task: failed people first, then every page of users.
 async fn read_users(
     didomi: Arc<DidomiClient>,
     cfg: EngineConfig,
     failed_first: Vec<String>,
-    tx: tokio::sync::mpsc::Sender<Result<Vec<ConsentUser>, Error>>,
+    tx: tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: CancellationToken,
 ) {
     for chunk in failed_first.chunks(100) {
@@ -1200,7 +1367,7 @@ async fn read_users(
                 return;
             }
         }
-        if tx.send(Ok(users)).await.is_err() {
+        if tx.send(Ok(Page { users, first: true })).await.is_err() {
             return;
         }
     }
@@ -1221,7 +1388,7 @@ async fn read_users(
             Ok(p) => {
                 let next = p.cursor.filter(|c| !c.is_empty());
                 let done = next.is_none() || p.data.is_empty();
-                if tx.send(Ok(p.data)).await.is_err() || done {
+                if tx.send(Ok(Page { users: p.data, first: false })).await.is_err() || done {
                     return;
                 }
                 cursor = next;

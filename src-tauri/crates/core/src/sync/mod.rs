@@ -14,6 +14,7 @@ pub mod auto;
 pub mod automap;
 pub mod dto;
 pub mod engine;
+pub mod lock;
 pub mod pacer;
 pub mod retry;
 pub mod store;

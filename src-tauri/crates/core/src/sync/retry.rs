@@ -6,7 +6,7 @@ use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 /// How often and how long to retry a transient failure.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Attempts in all (the first call included).
     pub max_attempts: u32,
@@ -14,6 +14,81 @@ pub struct Backoff {
     pub base: Duration,
     /// Longest wait.
     pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// The clients' policy: 6 attempts, 0.5 s doubling up to 30 s (±50 % jitter); a
+    /// `Retry-After` is honoured up to 5 minutes.
+    fn default() -> Self {
+        Self { max_attempts: 6, base: Duration::from_millis(500), max: Duration::from_secs(30) }
+    }
+}
+
+/// The `Retry-After` of an answer, in seconds (the form HubSpot and Didomi send).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// What a failed attempt says about trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Transient: try again, after the server's `Retry-After` when it sent one.
+    Retry(Option<Duration>),
+    /// Not transient: give up now.
+    Stop,
+}
+
+/// A call that kept failing: the last error, the attempts made and the time spent waiting.
+#[derive(Debug)]
+pub struct GaveUp<E> {
+    /// The last error.
+    pub last: E,
+    /// Attempts made (the first call included).
+    pub attempts: u32,
+    /// Time spent waiting between attempts.
+    pub waited: Duration,
+}
+
+/// The one retry loop of the HubSpot and Didomi clients: calls `call` until it succeeds, fails
+/// for good ([`Verdict::Stop`]: returned as is, `attempts == 1` or more) or the attempts run out.
+/// A `Retry-After` is honoured (up to 10 × [`Backoff::max`]); other transient failures wait
+/// with exponential backoff and jitter.
+///
+/// # Errors
+/// [`GaveUp`] with the last error.
+pub async fn retry<T, E, F, Fut>(
+    policy: &Backoff,
+    classify: impl Fn(&E) -> Verdict,
+    mut call: F,
+) -> Result<T, GaveUp<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempts = 0;
+    let mut waited = Duration::ZERO;
+    loop {
+        attempts += 1;
+        let e = match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let wait = match classify(&e) {
+            Verdict::Stop => return Err(GaveUp { last: e, attempts, waited }),
+            _ if attempts >= policy.max_attempts.max(1) => {
+                return Err(GaveUp { last: e, attempts, waited })
+            }
+            Verdict::Retry(Some(after)) => after.min(policy.max.saturating_mul(10)),
+            Verdict::Retry(None) => policy.delay(policy.base, attempts),
+        };
+        tracing::debug!(?wait, attempts, "transient failure; retrying");
+        tokio::time::sleep(wait).await;
+        waited += wait;
+    }
 }
 
 impl Backoff {
@@ -24,14 +99,15 @@ impl Backoff {
     }
 }
 
-/// Retries a Didomi call on transient failures (5xx, 429, transport, malformed answers),
-/// honouring `Retry-After`; gives up after [`Backoff::max_attempts`] or when cancelled, with
-/// Didomi's own error.
+/// A Didomi call of a run. The run's clients retry transient failures themselves by the run's
+/// one policy ([`crate::didomi::DidomiClient::with_retry`], set when the run starts), so this
+/// makes one attempt; it only stops waiting when the run is cancelled.
 ///
 /// # Errors
-/// The last error of `call`.
+/// The error of `call`; a cancelled wait ends with the Didomi client's last error kind as
+/// [`crate::didomi::Error::Api`] 499.
 pub async fn didomi_retry<T, F, Fut>(
-    policy: &Backoff,
+    _policy: &Backoff,
     cancel: &CancellationToken,
     mut call: F,
 ) -> Result<T, crate::didomi::Error>
@@ -39,28 +115,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::didomi::Result<T>>,
 {
-    use crate::didomi::Error as D;
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                let transient = match &e {
-                    D::Api { status, .. } => *status >= 500 || *status == 429,
-                    D::Transport(_) | D::Decode { .. } => true,
-                    _ => false,
-                };
-                attempt += 1;
-                if !transient || attempt >= policy.max_attempts || cancel.is_cancelled() {
-                    return Err(e);
-                }
-                let wait = match &e {
-                    D::Api { retry_after: Some(r), .. } => *r,
-                    _ => policy.delay(policy.base, attempt),
-                };
-                tokio::time::sleep(wait).await;
-            }
-        }
+    tokio::select! {
+        r = call() => r,
+        () = cancel.cancelled() => Err(crate::didomi::Error::Api {
+            status: 499,
+            body: Default::default(),
+            retry_after: None,
+        }),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::sync::dto::{
     RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunStatus, RunSummary,
     SyncDirection,
 };
+use crate::sync::values::Values;
 
 /// A state-database failure (message says what failed).
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +95,46 @@ pub struct ContactState {
     pub user_updated: Option<String>,
     /// The `organization_user_id` as Didomi spells it.
     pub ouid: Option<String>,
-    /// The last run that saw the email.
+    /// The last run that saw the email (kept for databases of earlier versions; unused).
     pub seen_run: Option<i64>,
+    /// The values the push last wrote (or found already in HubSpot), `""` for a property it
+    /// cleared: the properties this app manages on the contact.
+    pub written: Option<Values>,
+}
+
+/// The Didomi user that owned an email when its outcome was recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// Didomi user id.
+    pub user_id: &'a str,
+    /// That user's `updated_at`.
+    pub updated: &'a str,
+    /// The `organization_user_id` as Didomi spells it.
+    pub ouid: &'a str,
+}
+
+/// One outcome to record (see [`Store::record`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    /// The normalized email.
+    pub email: &'a str,
+    /// How the values were handled.
+    pub outcome: Outcome,
+    /// Their fingerprint (ignored for failures).
+    pub hash: i64,
+    /// The HubSpot id (`Some("")` forgets a stale one, `None` keeps the stored one).
+    pub hubspot_id: Option<&'a str>,
+    /// The values now in HubSpot, for written people (`None` keeps the stored ones).
+    pub written: Option<&'a Values>,
+    /// The Didomi user that owns the email (`None` keeps the stored one).
+    pub owner: Option<Owner<'a>>,
+}
+
+impl<'a> Recorded<'a> {
+    /// An outcome with nothing but the email, outcome, hash and id.
+    pub fn new(email: &'a str, outcome: Outcome, hash: i64, hubspot_id: Option<&'a str>) -> Self {
+        Self { email, outcome, hash, hubspot_id, written: None, owner: None }
+    }
 }
 
 /// The database.
@@ -324,7 +363,7 @@ impl Store {
             let mut out = HashMap::with_capacity(emails.len());
             let mut st = c.prepare_cached(
                 "SELECT hubspot_id, hash, outcome, pending_hash, user_id, user_updated, ouid,
-                 seen_run FROM contact_state WHERE email = ?1",
+                 seen_run, written FROM contact_state WHERE email = ?1",
             )?;
             for e in emails {
                 let row = st
@@ -340,6 +379,9 @@ impl Store {
                             user_updated: r.get(5)?,
                             ouid: r.get(6)?,
                             seen_run: r.get(7)?,
+                            written: r
+                                .get::<_, Option<String>>(8)?
+                                .and_then(|j| serde_json::from_str(&j).ok()),
                         })
                     })
                     .optional()?;
@@ -348,29 +390,6 @@ impl Store {
                 }
             }
             Ok(out)
-        })
-    }
-
-    /// Records that `run` saw `email` owned by Didomi user `user_id` (the winner).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn observe(&self, run: i64, seen: &[(&str, &str, &str, &str)]) -> Result<()> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO contact_state(email, user_id, user_updated, ouid, seen_run)
-                     VALUES(?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(email) DO UPDATE SET user_id = excluded.user_id,
-                       user_updated = excluded.user_updated, ouid = excluded.ouid,
-                       seen_run = excluded.seen_run",
-                )?;
-                for (email, user, updated, ouid) in seen {
-                    st.execute(params![email, user, updated, ouid, run])?;
-                }
-            }
-            tx.commit()
         })
     }
 
@@ -394,37 +413,80 @@ impl Store {
         })
     }
 
-    /// Records the outcomes of one batch in one transaction: `(email, outcome, hash,
-    /// hubspot_id)`. `hash` is kept for written and skipped people; a failure keeps the old hash
-    /// (so the record counts as changed next time) and clears the in-flight mark.
-    /// `hubspot_id = Some("")` forgets a stale id.
+    /// Records the outcomes of one batch in one transaction. The hash (and the written values)
+    /// are kept for written and skipped people; a failure keeps the old hash (so the record
+    /// counts as changed next time). Every outcome clears the in-flight mark. A row is only
+    /// touched for people with an outcome: unchanged people cost no write.
     ///
     /// # Errors
     /// Database failures.
-    pub fn record(&self, items: &[(&str, Outcome, i64, Option<&str>)]) -> Result<()> {
+    pub fn record(&self, items: &[Recorded<'_>]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             {
                 let mut ok = tx.prepare_cached(
-                    "INSERT INTO contact_state(email, outcome, hash, hubspot_id) VALUES(?1, ?2, ?3, NULLIF(?4, ''))
+                    "INSERT INTO contact_state(email, outcome, hash, hubspot_id, written, user_id,
+                       user_updated, ouid)
+                     VALUES(?1, ?2, ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8)
                      ON CONFLICT(email) DO UPDATE SET outcome = excluded.outcome,
                        hash = excluded.hash, pending_hash = NULL,
-                       hubspot_id = CASE WHEN ?4 IS NULL THEN hubspot_id ELSE NULLIF(?4, '') END",
+                       hubspot_id = CASE WHEN ?4 IS NULL THEN hubspot_id ELSE NULLIF(?4, '') END,
+                       written = COALESCE(?5, written),
+                       user_id = COALESCE(?6, user_id), user_updated = COALESCE(?7, user_updated),
+                       ouid = COALESCE(?8, ouid)",
                 )?;
                 let mut failed = tx.prepare_cached(
-                    "INSERT INTO contact_state(email, outcome) VALUES(?1, 'failed')
+                    "INSERT INTO contact_state(email, outcome, user_id, user_updated, ouid)
+                     VALUES(?1, 'failed', ?3, ?4, ?5)
                      ON CONFLICT(email) DO UPDATE SET outcome = 'failed', pending_hash = NULL,
-                       hubspot_id = CASE WHEN ?2 IS NULL THEN hubspot_id ELSE NULLIF(?2, '') END",
+                       hubspot_id = CASE WHEN ?2 IS NULL THEN hubspot_id ELSE NULLIF(?2, '') END,
+                       user_id = COALESCE(?3, user_id), user_updated = COALESCE(?4, user_updated),
+                       ouid = COALESCE(?5, ouid)",
                 )?;
-                for (email, outcome, hash, id) in items {
-                    match outcome {
-                        Outcome::Failed => failed.execute(params![email, id])?,
-                        o => ok.execute(params![email, o.as_str(), hash, id])?,
+                for r in items {
+                    let (user, updated, ouid) = match r.owner {
+                        Some(o) => (Some(o.user_id), Some(o.updated), Some(o.ouid)),
+                        None => (None, None, None),
+                    };
+                    match r.outcome {
+                        Outcome::Failed => {
+                            failed.execute(params![r.email, r.hubspot_id, user, updated, ouid])?
+                        }
+                        o => {
+                            let written = r
+                                .written
+                                .map(|w| serde_json::to_string(w).expect("values serialize"));
+                            ok.execute(params![
+                                r.email,
+                                o.as_str(),
+                                r.hash,
+                                r.hubspot_id,
+                                written,
+                                user,
+                                updated,
+                                ouid
+                            ])?
+                        }
                     };
                 }
             }
             tx.commit()
         })
+    }
+
+    /// Takes the run lock of this database's data folder (see [`crate::sync::lock`]).
+    ///
+    /// # Errors
+    /// [`crate::ErrorCode::SyncAlreadyRunning`] naming the holder.
+    pub fn lock_run(
+        &self,
+        run: &str,
+    ) -> std::result::Result<crate::sync::lock::RunLock, crate::Error> {
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        crate::sync::lock::RunLock::acquire(dir, &crate::sync::lock::Holder::this_process(run))
     }
 
     /// The Didomi spellings of the emails whose last write failed (retried first).
@@ -550,6 +612,12 @@ fn migrate(c: &Connection) -> rusqlite::Result<()> {
     if !has_auto {
         c.execute_batch("ALTER TABLE runs ADD COLUMN auto INTEGER NOT NULL DEFAULT 0")?;
     }
+    let has_written = c
+        .prepare("SELECT 1 FROM pragma_table_info('contact_state') WHERE name = 'written'")?
+        .exists([])?;
+    if !has_written {
+        c.execute_batch("ALTER TABLE contact_state ADD COLUMN written TEXT")?;
+    }
     Ok(())
 }
 
@@ -592,20 +660,30 @@ mod tests {
         let s = Store::open_in(dir.path()).expect("opens");
         s.ensure_scope("portal-1/org").expect("scope");
         s.set_pending(&[("a@x.com", 7), ("b@x.com", 8)]).expect("pending");
+        let written: Values = [("p".to_owned(), "true".to_owned())].into();
         s.record(&[
-            ("a@x.com", Outcome::Written, 7, Some("101")),
-            ("b@x.com", Outcome::Failed, 8, None),
+            Recorded {
+                written: Some(&written),
+                ..Recorded::new("a@x.com", Outcome::Written, 7, Some("101"))
+            },
+            Recorded::new("b@x.com", Outcome::Failed, 8, None),
         ])
         .expect("record");
         let st = s.states(&["a@x.com", "b@x.com", "c@x.com"]).expect("states");
         assert_eq!(st["a@x.com"].hubspot_id.as_deref(), Some("101"), "id kept");
         assert_eq!(st["a@x.com"].hash, Some(7), "hash kept");
         assert_eq!(st["a@x.com"].pending_hash, None, "in-flight mark cleared");
+        assert_eq!(st["a@x.com"].written.as_ref(), Some(&written), "written values kept");
         assert_eq!(st["b@x.com"].outcome, Some(Outcome::Failed), "failure kept");
         assert_eq!(st["b@x.com"].hash, None, "a failure keeps no hash");
         assert!(!st.contains_key("c@x.com"), "never seen");
         assert_eq!(s.failed_ouids(10).expect("failed"), ["b@x.com"], "failed listed");
-        s.record(&[("a@x.com", Outcome::Written, 9, Some(""))]).expect("forget id");
+        s.record(&[Recorded::new("a@x.com", Outcome::Written, 9, Some(""))]).expect("forget id");
+        assert_eq!(
+            s.states(&["a@x.com"]).unwrap()["a@x.com"].written.as_ref(),
+            Some(&written),
+            "no new values: the written ones stay"
+        );
         assert_eq!(s.states(&["a@x.com"]).unwrap()["a@x.com"].hubspot_id, None, "id forgotten");
         s.ensure_scope("portal-2/org").expect("scope change");
         assert!(s.states(&["a@x.com"]).unwrap().is_empty(), "state of another portal dropped");
