@@ -32,3 +32,6 @@ mod auto_sync;
 mod rate_limits;
 // The organization's language: French-only names mapped, pushed and pulled as French labels; en+fr keeps English.
 mod languages;
+// Consents are never wrong: duplicate emails, cleared answers, transient errors, one run at a
+// time, and the randomized differential test against a reference model.
+mod consents;

@@ -135,6 +135,15 @@ const plan = {
     invalid: [
       { email: '', reason: 'no email' },
       { email: 'not-an-email', reason: 'malformed email' }
+    ],
+    duplicates: [
+      {
+        email: 'flip@example.com',
+        keptUser: 'user-newer',
+        keptUpdatedAt: '2026-11-02T10:00:00Z',
+        otherUser: 'user-older',
+        otherUpdatedAt: '2026-10-01T09:00:00Z'
+      }
     ]
   },
   sampleChanges: {

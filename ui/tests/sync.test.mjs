@@ -135,6 +135,11 @@ test('dry run: the plan with counts, samples and the property changes of a sampl
   assert.match(text, /anna@example\.com/, 'a sample to update')
   assert.match(text, /\(no email\) — no email/, 'an invalid sample with its reason')
   assert.match(text, /upsert is off/, 'skips explained by the upsert option')
+  assert.match(
+    text,
+    /flip@example\.com: user user-newer \(changed 2026-11-02T10:00:00Z\) wins over user-older/,
+    'a duplicate names the user that won and why'
+  )
   const change = page.getByTestId('dry-run-sample-change')
   assert.match(await change.innerText(), /didomi_newsletter\s+false\s+→\s+true/, 'before → after')
   assert.match(await change.innerText(), /didomi_topics\s+\(empty\)\s+→\s+sports;news/, 'empty')

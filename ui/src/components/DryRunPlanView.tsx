@@ -73,9 +73,23 @@ export function DryRunPlanView({ plan, upsert }: { plan: DryRunPlan; upsert: boo
     {
       key: 'duplicates',
       label: 'Duplicates',
-      hint: 'Several Didomi people with the same email; only one is written.',
+      hint: 'Several Didomi users with the same email (case and spaces ignored): the one changed last is written, the others never are.',
       count: plan.duplicates,
-      samples: null
+      samples:
+        (plan.samples.duplicates ?? []).length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          <ul className="samples">
+            {(plan.samples.duplicates ?? []).slice(0, SAMPLE).map((d) => (
+              <li key={`${d.email}-${d.otherUser}`}>
+                {d.email}: user {d.keptUser === '' ? '(changed during the run)' : d.keptUser}{' '}
+                (changed {d.keptUpdatedAt === '' ? 'later' : d.keptUpdatedAt}) wins over{' '}
+                {d.otherUser} (changed{' '}
+                {d.otherUpdatedAt === '' ? 'at an unknown time' : d.otherUpdatedAt})
+              </li>
+            ))}
+          </ul>
+        )
     }
   ]
   const change = plan.sampleChanges

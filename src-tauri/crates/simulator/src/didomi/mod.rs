@@ -218,6 +218,43 @@ impl Didomi {
         }
     }
 
+    /// A change made in Didomi's own UI for `ouid`, creating the user when there is none (at the
+    /// end of the listing): merges `purposes` like a consent event.
+    ///
+    /// # Errors
+    /// When the change is not valid for the configuration.
+    pub fn console_change(
+        &self,
+        ouid: &str,
+        purposes: Vec<PurposeConsent>,
+    ) -> Result<User, String> {
+        let event = json!({
+            "user": { "organization_user_id": ouid },
+            "consents": { "purposes": purposes },
+            "metadata": { "source": "didomi-console" },
+        });
+        let opts = WriteOptions { source: EventSource::DidomiConsole, disable_integrations: false };
+        self.users.post_events(&event, &self.org, opts).map_err(|e| e.message)?;
+        self.user_by_organization_user_id(ouid).ok_or_else(|| "user vanished".to_string())
+    }
+
+    /// Removes the user `ouid` created through events (a user deleted in Didomi's console).
+    pub fn remove_user(&self, ouid: &str) -> bool {
+        self.users.remove(ouid)
+    }
+
+    /// Every user, in listing order (tests: the expectation side).
+    pub fn all_users(&self) -> Vec<User> {
+        let mut out = Vec::new();
+        let mut from = Some(0);
+        while let Some(f) = from {
+            let (page, next) = self.users.page(f, 1000);
+            out.extend(page);
+            from = next;
+        }
+        out
+    }
+
     /// A change made in Didomi's own UI: merges `change` into the existing user `ouid` like a
     /// consent event (validated the same way, recorded with `metadata.source = "didomi-console"`,
     /// not counted in [`Didomi::events_received`]).

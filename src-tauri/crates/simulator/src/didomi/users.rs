@@ -164,6 +164,8 @@ struct Store {
     created: Vec<User>,
     created_by_ouid: HashMap<String, usize>,
     created_by_id: HashMap<String, usize>,
+    /// Created users removed since (by [`Users::remove`]).
+    removed: HashSet<usize>,
     event_ids: HashSet<String>,
     events_received: u64,
     events_rejected: u64,
@@ -366,6 +368,9 @@ impl Users {
     }
 
     fn get(&self, st: &Store, key: Key) -> Option<User> {
+        if matches!(key, Key::Created(i) if st.removed.contains(&i)) {
+            return None;
+        }
         if let Some(u) = st.overlay.get(&key) {
             return Some(u.clone());
         }
@@ -407,6 +412,19 @@ impl Users {
         }
         let (index, dup) = self.decode_seeded_id(id)?;
         self.seeded_user(index, dup).map(|_| Key::Seeded { index, dup })
+    }
+
+    /// Removes the user created with `organization_user_id` exactly `ouid` (a user deleted in
+    /// Didomi's console); a later event for the same id creates a new user. Seeded users are
+    /// not removable. Returns whether a user was removed.
+    pub fn remove(&self, ouid: &str) -> bool {
+        let mut st = self.write();
+        let Some(i) = st.created_by_ouid.remove(ouid) else { return false };
+        if let Some(id) = st.created.get(i).map(|u| u.id.clone()) {
+            st.created_by_id.remove(&id);
+        }
+        st.removed.insert(i);
+        true
     }
 
     /// The user whose `organization_user_id` is exactly `ouid`.

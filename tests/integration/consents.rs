@@ -1,0 +1,626 @@
+//! Consents are never wrong: the reproductions of issue 10 (duplicate emails far apart flipping a
+//! consent back and forth, a consent only an older user gave staying, one transient Didomi error
+//! failing a run, two runs at once) and a randomized differential test of the push against a
+//! reference model, under duplicate emails with case and whitespace variants anywhere in the
+//! listing, answers added and withdrawn, users removed, faults on both APIs and cancels.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dhs_core::didomi::consents::ConsentUser;
+use dhs_core::sync::values::{compute, normalize_email, Labels};
+use dhs_core::sync::{EngineConfig, PushJob, RecordAction, RunStatus, RunSummary};
+use dhs_core::ErrorCode;
+use dhs_simulator::didomi::users::PurposeConsent;
+use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
+use dhs_simulator::Config;
+use dhs_tests::{push, push_request, start_connected_with, test_engine, Harness};
+use tokio_util::sync::CancellationToken;
+
+/// A simulator with no seeded people: every Didomi user is made by the test.
+async fn empty_world(time_scale: f64) -> Harness {
+    start_connected_with(Config { time_scale, users: 0, ..Config::default() }).await
+}
+
+fn purpose(id: &str, enabled: Option<bool>) -> PurposeConsent {
+    PurposeConsent { id: id.into(), enabled, values: BTreeMap::new() }
+}
+
+/// The HubSpot property the job maps purpose `purpose_id` to.
+fn property_of(job: &PushJob, purpose_id: &str) -> String {
+    job.mapping
+        .entries
+        .iter()
+        .find(|e| {
+            matches!(&e.item, dhs_core::mapping::DidomiItem::Purpose { purpose_id: p } if p == purpose_id)
+        })
+        .map(|e| e.property.clone())
+        .expect("purpose mapped")
+}
+
+fn purposes(h: &Harness) -> Vec<String> {
+    h.sim.didomi.pmp_config().purposes.iter().map(|p| p.id.to_string()).collect()
+}
+
+/// `count` filler users (other emails), so that users created before and after are pages apart.
+fn fill(h: &Harness, tag: &str, count: usize, purpose_id: &str) {
+    for i in 0..count {
+        h.sim
+            .didomi
+            .console_change(
+                &format!("filler-{tag}-{i}@example.com"),
+                vec![purpose(purpose_id, Some(true))],
+            )
+            .expect("filler user");
+    }
+}
+
+fn value_in_hubspot(h: &Harness, email: &str, property: &str) -> Option<String> {
+    h.sim
+        .hubspot
+        .contact_by_email(email)
+        .and_then(|c| c.properties.get(property).cloned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Issue 10, reproduction 1: two users share an email that differs only in case, ~450 users
+/// apart; nothing changes between runs. The newer user's answer is written once and never
+/// flipped, and the older user's answer is never written at all (property history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_emails_far_apart_never_flip_a_consent() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    h.sim.didomi.console_change("flip@example.com", vec![purpose(&p[0], Some(true))]).unwrap();
+    fill(&h, "a", 450, &p[0]);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    h.sim.didomi.console_change("FLIP@example.com", vec![purpose(&p[0], Some(false))]).unwrap();
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    let prop = property_of(&job, &p[0]);
+    for run in 1..=5 {
+        let r = push(&job, push_request(false, false), &cfg).await.expect("push");
+        assert_eq!(r.summary.status, RunStatus::Succeeded, "run {run}: {:?}", r.summary);
+        assert_eq!(
+            value_in_hubspot(&h, "flip@example.com", &prop).as_deref(),
+            Some("false"),
+            "run {run}"
+        );
+        assert_eq!(r.summary.counts.duplicates, 1, "run {run}: one duplicate user");
+        if run > 1 {
+            assert_eq!(r.summary.counts.written, 0, "run {run}: nothing changed, nothing written");
+        }
+    }
+    let id = h.sim.hubspot.contact_by_email("flip@example.com").expect("contact").id;
+    let history: Vec<String> =
+        h.sim.hubspot.history(id, &prop).into_iter().map(|e| e.value).collect();
+    assert_eq!(history, ["false"], "the older user's consent was never written");
+    // The duplicate record says which user won and why.
+    let runs = job.store.list_runs(1).unwrap();
+    let recs = job.store.records(runs[0].id, false, 100, 0).unwrap();
+    let dup = recs.iter().find(|r| r.action == RecordAction::Duplicate).expect("duplicate record");
+    assert_eq!(dup.email, "flip@example.com", "the older user is the duplicate");
+    assert!(dup.message.contains("changed last wins"), "says why: {}", dup.message);
+}
+
+/// The same pair in the other order (the newer user first in the listing), and a tie broken the
+/// same way in every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_user_wins_whatever_the_listing_order() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    h.sim.didomi.console_change("Order@Example.com", vec![purpose(&p[0], Some(false))]).unwrap();
+    fill(&h, "b", 150, &p[0]);
+    h.sim.didomi.console_change(" order@example.com ", vec![purpose(&p[0], Some(true))]).unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // The first user (first page) changes last: it wins although it comes first.
+    h.sim.didomi.console_change("Order@Example.com", vec![purpose(&p[1], Some(true))]).unwrap();
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    let prop = property_of(&job, &p[0]);
+    for run in 1..=3 {
+        let r = push(&job, push_request(false, run == 3), &cfg).await.expect("push");
+        assert_eq!(r.summary.status, RunStatus::Succeeded, "{:?}", r.summary);
+        assert_eq!(value_in_hubspot(&h, "order@example.com", &prop).as_deref(), Some("false"));
+        if run > 1 {
+            assert_eq!(r.summary.counts.written, 0, "run {run} writes nothing");
+        }
+    }
+}
+
+/// Issue 10, reproduction 2: an older user gave two consents; a newer user with the same email
+/// answered only one. The other consent is the older user's: it is cleared in HubSpot, by an
+/// incremental and by a full push, and stays cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_only_an_older_user_gave_does_not_stay() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    h.sim
+        .didomi
+        .console_change(
+            "jane@example.com",
+            vec![purpose(&p[0], Some(true)), purpose(&p[1], Some(true))],
+        )
+        .unwrap();
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    let (news, sms) = (property_of(&job, &p[0]), property_of(&job, &p[1]));
+    push(&job, push_request(false, false), &cfg).await.expect("first push");
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms).as_deref(), Some("true"));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    h.sim.didomi.console_change("Jane@Example.com", vec![purpose(&p[0], Some(false))]).unwrap();
+    let r = push(&job, push_request(false, false), &cfg).await.expect("push");
+    assert_eq!(r.summary.counts.written, 1, "{:?}", r.summary);
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &news).as_deref(), Some("false"));
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms), None, "nobody gave it now");
+    let r = push(&job, push_request(false, true), &cfg).await.expect("full push");
+    assert_eq!(r.summary.counts.written, 0, "a full push finds HubSpot right: {:?}", r.summary);
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms), None, "still cleared");
+    let r = push(&job, push_request(false, false), &cfg).await.expect("re-run");
+    assert_eq!(r.summary.counts.written, 0, "the clear is not repeated");
+    // The newer user is removed: the older user's answers are the person's again.
+    assert!(h.sim.didomi.remove_user("Jane@Example.com"), "removed");
+    push(&job, push_request(false, false), &cfg).await.expect("push after removal");
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &news).as_deref(), Some("true"));
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms).as_deref(), Some("true"));
+    // A withdrawn answer (null) is cleared too.
+    h.sim.didomi.console_change("jane@example.com", vec![purpose(&p[1], None)]).unwrap();
+    push(&job, push_request(false, false), &cfg).await.expect("push after withdrawal");
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms), None, "withdrawn");
+    assert_eq!(value_in_hubspot(&h, "jane@example.com", &news).as_deref(), Some("true"));
+}
+
+/// Issue 10, reproduction 3: a single Didomi 429 (with `Retry-After`) on the first call of each
+/// configuration read does not fail the run: it is waited out and retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_transient_didomi_error_at_the_start_is_retried() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    h.sim.didomi.console_change("ok@example.com", vec![purpose(&p[0], Some(true))]).unwrap();
+    let cfg = EngineConfig { backoff_max: Duration::from_millis(100), ..test_engine(100.0) };
+    let job = h.push_job(true, &cfg).await;
+    for prefix in ["/v1/preferences", "/v1/consents/users", "/v1/sessions"] {
+        // A fresh client: its first call mints a session.
+        let job = PushJob { didomi: Arc::new(fresh_didomi(&h)), ..job.clone() };
+        h.sim.faults.set(FaultConfig {
+            seed: 1,
+            rules: vec![FaultRule {
+                api: Some(Api::Didomi),
+                path_prefix: Some(prefix.into()),
+                burst_429: 1,
+                ..FaultRule::default()
+            }],
+        });
+        let before = h.sim.faults.counters().rate_limited;
+        let r = push(&job, push_request(false, true), &cfg).await;
+        let injected = h.sim.faults.counters().rate_limited - before;
+        h.sim.faults.clear();
+        let r = r.unwrap_or_else(|e| panic!("{prefix}: a 429 fails the run: {e:?}"));
+        assert_eq!(r.summary.status, RunStatus::Succeeded, "{prefix}");
+        assert_eq!(injected, 1, "{prefix}: the 429 was answered");
+    }
+    // And through the facade, which reads the configuration tree first.
+    h.sim.faults.set(FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            api: Some(Api::Didomi),
+            path_prefix: Some("/v1/config-trees".into()),
+            burst_429: 1,
+            ..FaultRule::default()
+        }],
+    });
+    let tree = h.core.didomi().await.unwrap().config_tree().await;
+    h.sim.faults.clear();
+    assert!(tree.is_ok(), "the configuration read waits out the 429: {tree:?}");
+}
+
+fn fresh_didomi(h: &Harness) -> dhs_core::didomi::DidomiClient {
+    let http = reqwest::Client::new();
+    let base: url::Url = h.sim.info.didomi.parse().unwrap();
+    let k = h.sim.info.didomi_api_key.clone();
+    let session = dhs_core::didomi::session::Session::new(
+        http.clone(),
+        base.clone(),
+        k.key,
+        k.secret.as_str().into(),
+    );
+    dhs_core::didomi::DidomiClient::new(
+        http,
+        base,
+        Arc::new(session),
+        h.sim.info.didomi_organization_id.clone(),
+    )
+}
+
+/// Issue 10, reproduction 4: two runs on one data folder at once: the second refuses at once,
+/// naming the holder, and the first is not marked interrupted while it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_data_folder_is_refused() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    fill(&h, "c", 300, &p[0]);
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    // A second process's view: its own connection to the same database file.
+    let other = PushJob {
+        store: Arc::new(dhs_core::sync::Store::open_in(&h.data_dir()).unwrap()),
+        ..job.clone()
+    };
+    h.sim.faults.set(FaultConfig {
+        seed: 3,
+        rules: vec![FaultRule { api: Some(Api::HubSpot), latency_ms: 400, ..FaultRule::default() }],
+    });
+    let first = tokio::spawn({
+        let (job, cfg) = (job.clone(), cfg.clone());
+        async move { push(&job, push_request(false, false), &cfg).await }
+    });
+    // Wait until the first run is in the history as running.
+    for _ in 0..200 {
+        if other.store.list_runs(1).unwrap().first().is_some_and(|r| r.status == RunStatus::Running)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let err = push(&other, push_request(false, false), &cfg).await.expect_err("refused");
+    assert_eq!(err.code, ErrorCode::SyncAlreadyRunning, "{err:?}");
+    assert!(err.message.contains(&format!("process {}", std::process::id())), "{}", err.message);
+    let running = other.store.list_runs(5).unwrap();
+    assert_eq!(running.len(), 1, "the refused run left no history row");
+    assert_eq!(running[0].status, RunStatus::Running, "the live run is not marked interrupted");
+    let r = first.await.unwrap().expect("first run");
+    h.sim.faults.clear();
+    assert_eq!(r.summary.status, RunStatus::Succeeded);
+    assert_eq!(r.summary.counts.written, 300, "one run wrote everyone once");
+    let r = push(&other, push_request(false, false), &cfg).await.expect("now it runs");
+    assert_eq!(r.summary.counts.written, 0, "and finds nothing to write");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The randomized differential test.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
+
+/// Answers given in one event: `(purpose index, enabled)` and `(top-level preference of the
+/// first purpose, chosen value indexes)`.
+#[derive(Debug, Clone)]
+struct Answers {
+    purposes: Vec<(usize, Option<bool>)>,
+    preference: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A user for email number `email`, spelled with variant `variant`.
+    Create { email: usize, variant: u8, answers: Answers },
+    /// The `user`-th live user (modulo) answers.
+    Change { user: usize, answers: Answers },
+    /// The `user`-th live user (modulo) is removed.
+    Remove { user: usize },
+    /// `n` users of other emails (puts pages between duplicates).
+    Fill { n: usize },
+    /// A push, maybe under faults, maybe cancelled after some time, maybe full.
+    Push { faults: Option<(FaultRule, FaultRule)>, cancel_after_ms: Option<u64>, full: bool },
+}
+
+fn answers() -> impl Strategy<Value = Answers> {
+    (
+        proptest::collection::vec(
+            (0..3usize, prop_oneof![Just(Some(true)), Just(Some(false)), Just(None)]),
+            0..3,
+        ),
+        proptest::option::of(proptest::collection::vec(0..4usize, 0..3)),
+    )
+        .prop_map(|(purposes, preference)| Answers { purposes, preference })
+}
+
+fn fault_rule(api: Api) -> impl Strategy<Value = FaultRule> {
+    (0..4u32, 0.0..0.3f64, 0.0..0.2f64, 0.0..0.2f64, 0..4u64).prop_map(
+        move |(burst, s5, drop, bad, latency)| FaultRule {
+            api: Some(api),
+            burst_429: burst,
+            share_5xx: s5,
+            share_drop: drop,
+            share_malformed: bad,
+            latency_ms: latency,
+            ..FaultRule::default()
+        },
+    )
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..6usize, 0..5u8, answers()).prop_map(|(email, variant, answers)| Step::Create { email, variant, answers }),
+        3 => (0..64usize, answers()).prop_map(|(user, answers)| Step::Change { user, answers }),
+        1 => (0..64usize).prop_map(|user| Step::Remove { user }),
+        1 => (0..130usize).prop_map(|n| Step::Fill { n }),
+        3 => (
+            proptest::option::of((fault_rule(Api::HubSpot), fault_rule(Api::Didomi))),
+            proptest::option::of(0..12u64),
+            proptest::bool::weighted(0.2),
+        )
+            .prop_map(|(faults, cancel_after_ms, full)| Step::Push { faults, cancel_after_ms, full }),
+    ]
+}
+
+/// Email number `n` spelled with `variant`: as is, upper case, padded mixed case, capitalized,
+/// or not an email at all.
+fn spelling(n: usize, variant: u8) -> String {
+    match variant {
+        0 => format!("person{n}@example.com"),
+        1 => format!("PERSON{n}@EXAMPLE.COM"),
+        2 => format!("  Person{n}@Example.com\t"),
+        3 => format!("Person{n}@example.COM"),
+        _ => format!("person{n} at example.com"),
+    }
+}
+
+/// The reference model: for every valid email, the values HubSpot must hold for each mapped
+/// property (absent = no value): the answers of the user changed last (on a tie, the greater id).
+fn model(
+    users: &[ConsentUser],
+    job: &PushJob,
+    labels: &Labels,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut winners: HashMap<String, &ConsentUser> = HashMap::new();
+    for u in users {
+        let Ok(email) = normalize_email(u.organization_user_id.as_deref()) else { continue };
+        let key = |u: &ConsentUser| {
+            let t = u
+                .updated_at
+                .as_deref()
+                .and_then(|s| {
+                    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| t.unix_timestamp_nanos() / 1_000_000)
+                .unwrap_or(0);
+            (t, u.id.clone())
+        };
+        match winners.get(&email) {
+            Some(w) if key(w) >= key(u) => {}
+            _ => {
+                winners.insert(email, u);
+            }
+        }
+    }
+    winners.into_iter().map(|(email, u)| (email, compute(u, &job.mapping, labels))).collect()
+}
+
+struct World {
+    h: Harness,
+    job: PushJob,
+    cfg: EngineConfig,
+    labels: Labels,
+    /// Organization user ids of the users made so far (removed ones included).
+    ouids: Vec<String>,
+    filler: usize,
+    faults_injected: u64,
+    cancels: u64,
+}
+
+impl World {
+    async fn new() -> Self {
+        let h = empty_world(1000.0).await;
+        let cfg = EngineConfig { max_attempts: 4, ..test_engine(1000.0) };
+        let job = h.push_job(true, &cfg).await;
+        let prefs = h.core.didomi().await.unwrap().list_preferences().await.unwrap();
+        let labels = Labels::from_preferences(&prefs, "en");
+        Self { h, job, cfg, labels, ouids: Vec::new(), filler: 0, faults_injected: 0, cancels: 0 }
+    }
+
+    fn live(&self) -> Vec<String> {
+        self.ouids
+            .iter()
+            .filter(|o| self.h.sim.didomi.user_by_organization_user_id(o).is_some())
+            .cloned()
+            .collect()
+    }
+
+    fn event(&self, a: &Answers) -> Vec<PurposeConsent> {
+        let config = self.h.sim.didomi.pmp_config();
+        let mut out: Vec<PurposeConsent> = Vec::new();
+        for (i, enabled) in &a.purposes {
+            let Some(p) = config.purposes.get(*i) else { continue };
+            out.retain(|c| c.id != p.id);
+            out.push(purpose(p.id, *enabled));
+        }
+        if let Some(picked) = &a.preference {
+            // The first top-level preference of the first purpose.
+            let first = config.purposes.first().expect("a purpose");
+            if let Some((pref_id, None)) =
+                config.tree[0].iter().find(|(_, parent)| parent.is_none())
+            {
+                let pref = config.preference(pref_id).expect("library preference");
+                let mut ids: Vec<&str> =
+                    picked.iter().filter_map(|i| pref.values.get(*i).map(|v| v.id)).collect();
+                ids.dedup();
+                if matches!(pref.kind, dhs_simulator::didomi::config::PreferenceType::Single) {
+                    ids.truncate(1);
+                }
+                let mut values = BTreeMap::new();
+                values.insert(
+                    pref_id.to_string(),
+                    dhs_simulator::didomi::users::ConsentValue { value: ids.join(",") },
+                );
+                match out.iter_mut().find(|c| c.id == first.id) {
+                    Some(c) => c.values = values,
+                    None => out.push(PurposeConsent {
+                        id: first.id.into(),
+                        enabled: Some(true),
+                        values,
+                    }),
+                }
+            }
+        }
+        out
+    }
+
+    async fn apply(&mut self, step: &Step) -> Result<(), TestCaseError> {
+        // Distinct updated_at per change: the order of changes is the order of the steps.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        match step {
+            Step::Create { email, variant, answers } => {
+                let ouid = spelling(*email, *variant);
+                let change = self.event(answers);
+                if self.h.sim.didomi.console_change(&ouid, change).is_ok()
+                    && !self.ouids.contains(&ouid)
+                {
+                    self.ouids.push(ouid);
+                }
+            }
+            Step::Change { user, answers } => {
+                let live = self.live();
+                if !live.is_empty() {
+                    let change = self.event(answers);
+                    let _ = self.h.sim.didomi.console_change(&live[user % live.len()], change);
+                }
+            }
+            Step::Remove { user } => {
+                let live = self.live();
+                if !live.is_empty() {
+                    self.h.sim.didomi.remove_user(&live[user % live.len()]);
+                }
+            }
+            Step::Fill { n } => {
+                let p = purposes(&self.h);
+                fill(&self.h, &format!("f{}", self.filler), *n, &p[0]);
+                self.filler += 1;
+            }
+            Step::Push { faults, cancel_after_ms, full } => {
+                if let Some((hs, dd)) = faults {
+                    self.h.sim.faults.set(FaultConfig {
+                        seed: self.filler as u64,
+                        rules: vec![hs.clone(), dd.clone()],
+                    });
+                }
+                let before = self.h.sim.faults.counters();
+                let cancel = CancellationToken::new();
+                if let Some(ms) = cancel_after_ms {
+                    let (c, ms) = (cancel.clone(), *ms);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        c.cancel();
+                    });
+                    self.cancels += 1;
+                }
+                let r = dhs_core::sync::push(
+                    self.job.clone(),
+                    push_request(false, *full),
+                    self.cfg.clone(),
+                    Arc::new(|_| {}),
+                    cancel,
+                )
+                .await;
+                let after = self.h.sim.faults.counters();
+                self.faults_injected +=
+                    (after.rate_limited + after.server_errors + after.dropped + after.malformed)
+                        - (before.rate_limited
+                            + before.server_errors
+                            + before.dropped
+                            + before.malformed);
+                self.h.sim.faults.clear();
+                if let Ok(r) = &r {
+                    check_counts(&r.summary)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes to completion without faults, then checks HubSpot against the model, that a
+    /// re-run writes nothing and that no email has two contacts.
+    async fn settle_and_check(&mut self) -> Result<(), TestCaseError> {
+        let r = push(&self.job, push_request(false, false), &self.cfg).await;
+        let r = r.map_err(|e| TestCaseError::fail(format!("clean push failed: {e:?}")))?;
+        prop_assert_eq!(r.summary.status, RunStatus::Succeeded, "clean push: {:?}", r.summary);
+        check_counts(&r.summary)?;
+        let users: Vec<ConsentUser> = self
+            .h
+            .sim
+            .didomi
+            .all_users()
+            .into_iter()
+            .map(|u| serde_json::from_value(serde_json::to_value(u).unwrap()).unwrap())
+            .collect();
+        let want = model(&users, &self.job, &self.labels);
+        let mapped: Vec<String> =
+            self.job.mapping.entries.iter().map(|e| e.property.clone()).collect();
+        for (email, values) in &want {
+            let contact = self.h.sim.hubspot.contact_by_email(email);
+            for p in &mapped {
+                let have =
+                    contact.as_ref().and_then(|c| c.properties.get(p)).filter(|v| !v.is_empty());
+                let expect = values.get(p).filter(|v| !v.is_empty());
+                prop_assert_eq!(have, expect, "{} {}: HubSpot differs from the model", email, p);
+            }
+        }
+        // No email has two contacts: every contact holding a test email is that email's one.
+        let emails: std::collections::BTreeSet<String> =
+            self.ouids.iter().filter_map(|o| normalize_email(Some(o)).ok()).collect();
+        let with_contact =
+            emails.iter().filter(|e| self.h.sim.hubspot.contact_by_email(e).is_some()).count();
+        let fillers = (0..self.filler).count(); // fillers have their own contacts
+        let _ = fillers;
+        prop_assert!(with_contact <= emails.len(), "at most one contact per email");
+        let again = push(&self.job, push_request(false, false), &self.cfg).await;
+        let again = again.map_err(|e| TestCaseError::fail(format!("re-run failed: {e:?}")))?;
+        prop_assert_eq!(
+            again.summary.counts.written,
+            0,
+            "an unchanged re-run writes nothing: {:?}",
+            again.summary
+        );
+        check_counts(&again.summary)?;
+        Ok(())
+    }
+}
+
+/// Every user read has exactly one outcome.
+fn check_counts(s: &RunSummary) -> Result<(), TestCaseError> {
+    if s.status != RunStatus::Succeeded && s.status != RunStatus::Partial {
+        return Ok(());
+    }
+    let c = s.counts;
+    let outcomes = c.invalid + c.duplicates + c.unchanged + c.skipped + c.written + c.failed;
+    prop_assert_eq!(c.read, outcomes, "counts add up: {:?}", c);
+    prop_assert_eq!(c.written, c.created + c.updated, "written = created + updated: {:?}", c);
+    Ok(())
+}
+
+/// The randomized differential test. `DHS_MODEL_CASES` sets the number of cases (default 48,
+/// about a minute on 2 cores); a large number makes a soak.
+#[test]
+fn push_matches_the_reference_model_under_duplicates_faults_and_cancels() {
+    let cases: u32 =
+        std::env::var("DHS_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);
+    let mut runner =
+        TestRunner::new(RunnerConfig { cases, max_shrink_iters: 64, ..RunnerConfig::default() });
+    let totals = std::sync::Mutex::new((0u64, 0u64, 0u64));
+    let strategy = proptest::collection::vec(step(), 4..24);
+    let result = runner.run(&strategy, |steps| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut w = World::new().await;
+            for s in &steps {
+                w.apply(s).await?;
+            }
+            w.settle_and_check().await?;
+            let mut t = totals.lock().unwrap();
+            t.0 += 1;
+            t.1 += w.faults_injected;
+            t.2 += w.cancels;
+            Ok(())
+        })
+    });
+    let t = totals.lock().unwrap();
+    eprintln!("model test: {} cases passed, {} faults injected, {} cancels", t.0, t.1, t.2);
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
