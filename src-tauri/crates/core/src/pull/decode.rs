@@ -190,12 +190,23 @@ pub fn decide(
 ) -> Decision {
     let empty = ConsentUser::default();
     let user = user.unwrap_or(&empty);
-    let current = crate::sync::values::compute(user, mapping, labels);
+    let mut current = crate::sync::values::compute(user, mapping, labels);
+    // The push writes `""` for a property it wrote before that the user has not answered (see
+    // `sync::engine`): the same values here, so that the fingerprints compare.
+    if let Some(b) = &last.baseline {
+        for k in b.keys() {
+            if mapping.entries.iter().any(|e| &e.property == k) && !current.contains_key(k) {
+                current.insert(k.clone(), String::new());
+            }
+        }
+    }
     let didomi_unchanged = last.hash == Some(crate::sync::values::fingerprint(&current));
     let baseline = last
         .baseline
         .as_ref()
         .filter(|b| last.hash.is_some() && last.hash == Some(crate::sync::values::fingerprint(b)));
+    // An empty value and no value are the same answer: none.
+    let answer = |v: Option<&String>| v.filter(|v| !v.trim().is_empty()).cloned();
     let mut d = Decision { after: user.clone(), ..Default::default() };
     // Preference rows first, then value rows (which refine the same preferences).
     let mut entries: Vec<_> = mapping.entries.iter().collect();
@@ -217,17 +228,17 @@ pub fn decide(
         if canon_didomi(&entry.item, &d.after) == Some(hs.clone()) {
             continue;
         }
-        let didomi_text = current.get(&entry.property).cloned();
+        let didomi_text = answer(current.get(&entry.property));
         let didomi_changed = if didomi_unchanged {
             false
         } else if let Some(b) = baseline {
-            b.get(&entry.property) != didomi_text.as_ref()
+            answer(b.get(&entry.property)) != didomi_text
         } else {
             didomi_text.is_some()
         };
-        let hubspot_changed = match baseline.and_then(|b| b.get(&entry.property)) {
+        let hubspot_changed = match baseline.and_then(|b| answer(b.get(&entry.property))) {
             Some(base) => {
-                canon_hubspot(&entry.item, base, entry.encoding, book).ok() != Some(hs.clone())
+                canon_hubspot(&entry.item, &base, entry.encoding, book).ok() != Some(hs.clone())
             }
             None => true,
         };

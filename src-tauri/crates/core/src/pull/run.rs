@@ -468,8 +468,12 @@ impl Run {
                 users.into_iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at));
             let st = push_state.get(email.as_str());
             let known_c = self.job.state.contacts(&[rec.id.as_str()])?;
+            // What the push last wrote is what both sides last agreed on; a pull's own baseline
+            // counts when the push has none (a contact the pull brought in sync).
             let last = LastSync {
-                baseline: known_c.get(&rec.id).and_then(|k| k.baseline.clone()),
+                baseline: st
+                    .and_then(|s| s.written.clone())
+                    .or_else(|| known_c.get(&rec.id).and_then(|k| k.baseline.clone())),
                 hash: st.and_then(|s| s.hash),
             };
             let d = decide(
@@ -607,7 +611,15 @@ impl Run {
                 self.counts.updated += 1;
             }
             let after = compute(&d.after, &self.job.mapping, &self.labels);
+            // In sync: HubSpot holds exactly `after` for every mapped property (and nothing for
+            // the ones Didomi has no answer for: a value left there is the push's to clear).
             let in_sync = d.conflicts.iter().all(|c| c.winner == ConflictWinner::HubSpot)
+                && self
+                    .job
+                    .mapping
+                    .entries
+                    .iter()
+                    .all(|e| after.contains_key(&e.property) || rec.value(&e.property).is_none())
                 && after.iter().all(|(p, v)| {
                     rec.value(p).is_some_and(|h| {
                         let one: crate::sync::values::Values = [(p.clone(), v.clone())].into();
