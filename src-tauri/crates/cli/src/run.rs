@@ -20,7 +20,12 @@ use crate::{app, PushArgs, Source};
 
 /// Options and mapping read from `--config`.
 pub(crate) fn config_file(path: &Path) -> Result<(SyncOptions, Mapping)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = match dhs_core::config_file::read_capped(path).map_err(anyhow::Error::msg)? {
+        dhs_core::config_file::Capped::Whole(bytes) => bytes,
+        dhs_core::config_file::Capped::TooLarge(_) => {
+            bail!("{}: {}", path.display(), dhs_core::config_file::too_large_message())
+        }
+    };
     let (file, _) = dhs_core::config_file::parse(&bytes).map_err(|p| {
         let at = match (p.line, p.column) {
             (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
@@ -378,5 +383,31 @@ mod tests {
         assert_eq!(exit_code(RunStatus::Partial), 2, "partial");
         assert_eq!(exit_code(RunStatus::Failed), 1, "failed");
         assert_eq!(exit_code(RunStatus::Cancelled), 1, "cancelled is not success");
+    }
+
+    /// Issue 10: `sync push --config` hung on a FIFO and read `/dev/zero` until memory ran out.
+    #[cfg(unix)]
+    #[test]
+    fn config_refuses_a_fifo_a_device_and_an_oversized_file_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("mapping.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success(), "mkfifo");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(config_file(&path).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("--config on a FIFO must not hang")
+            .expect_err("a FIFO is refused");
+        assert!(e.contains("named pipe"), "{e}");
+        let e = config_file(Path::new("/dev/zero")).map(|_| ()).expect_err("a device");
+        assert!(e.to_string().contains("is a device"), "{e}");
+        let big = dir.path().join("big.json");
+        std::fs::File::create(&big).and_then(|f| f.set_len(1 << 30)).expect("sparse 1 GB file");
+        let e = config_file(&big).map(|_| ()).expect_err("too large");
+        assert!(e.to_string().contains("larger than 5 MB"), "{e}");
     }
 }

@@ -45,6 +45,7 @@ pub mod pull;
 pub mod secrets;
 pub mod settings;
 pub mod sync;
+pub mod text;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
 pub use error::{Error, ErrorCode};

@@ -11,8 +11,11 @@
 //!    (`share_drop`) or a malformed body (`share_malformed`), in that order of shares.
 //!
 //! The faulted answers look like each API's own: a HubSpot 429 carries the documented body
-//! (`errorType: RATE_LIMIT`, `policyName`) and `X-HubSpot-RateLimit-*` headers; a Didomi 429 is
-//! `{code, name, message, errors}` with `Retry-After` and IETF `RateLimit` headers; 5xx bodies use
+//! (`errorType: RATE_LIMIT`, `policyName`) and the caller's own `X-HubSpot-RateLimit-*` headers
+//! (its app's Max and Interval, and for a private app the Daily pair, as the real limiter
+//! would send them; none when the caller is not authenticated, since HubSpot checks the token
+//! first); a Didomi 429 is `{code, name, message, errors}` with `Retry-After` and IETF
+//! `RateLimit` headers of the organization's real limit and window; 5xx bodies use
 //! each API's error shape. A dropped connection is a response whose body fails before anything
 //! is written: hyper then closes the TCP connection without sending the status line, so a client
 //! sees a transport error, not an HTTP answer. A malformed answer is the real handler's answer
@@ -30,7 +33,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -253,15 +256,26 @@ impl Faults {
     }
 }
 
+/// The rate-limit headers an injected 429 carries for a request (from its headers): what the
+/// API's real limiter would send that caller.
+pub type RateHeaders = Arc<dyn Fn(&HeaderMap) -> HeaderMap + Send + Sync>;
+
+#[derive(Clone)]
+struct FaultState {
+    faults: Arc<Faults>,
+    api: Api,
+    rate_headers: RateHeaders,
+}
+
 /// Wraps an API's router with the fault layer and adds the admin route `/_sim/faults`
-/// (never faulted, like every `/_sim/` path).
-pub fn layer(router: Router, faults: Arc<Faults>, api: Api) -> Router {
+/// (never faulted, like every `/_sim/` path). `rate_headers` gives an injected 429 its
+/// headers.
+pub fn layer(router: Router, faults: Arc<Faults>, api: Api, rate_headers: RateHeaders) -> Router {
     // The middleware wraps the whole router as one service (not `Router::layer`), so requests
     // that match no route (the router's default 404) are faulted too.
-    let faulted = tower::Layer::layer(
-        &axum::middleware::from_fn_with_state((faults.clone(), api), fault_middleware),
-        router,
-    );
+    let state = FaultState { faults: faults.clone(), api, rate_headers };
+    let faulted =
+        tower::Layer::layer(&axum::middleware::from_fn_with_state(state, fault_middleware), router);
     Router::new()
         .route("/_sim/faults", get(get_faults).put(put_faults).delete(delete_faults))
         .with_state(faults)
@@ -292,11 +306,8 @@ async fn delete_faults(State(faults): State<Arc<Faults>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn fault_middleware(
-    State((faults, api)): State<(Arc<Faults>, Api)>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn fault_middleware(State(state): State<FaultState>, req: Request, next: Next) -> Response {
+    let FaultState { faults, api, rate_headers } = state;
     let path = req.uri().path().to_owned();
     if path.starts_with("/_sim/") {
         return next.run(req).await;
@@ -311,7 +322,7 @@ async fn fault_middleware(
         Fault::RateLimit => {
             faults.rate_limited.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%path, "fault: 429");
-            rate_limit_response(api, &path)
+            rate_limit_response(api, &path, rate_headers(req.headers()))
         }
         Fault::ServerError(code) => {
             faults.server_errors.fetch_add(1, Ordering::Relaxed);
@@ -362,13 +373,14 @@ async fn malformed(res: Response) -> Response {
     Response::from_parts(parts, Body::from(cut))
 }
 
-/// The API's own 429 answer (used by the fault layer; the real rate limiters can use it too).
+/// The API's own 429 answer (used by the fault layer), with `headers` (the caller's rate-limit
+/// headers, see [`RateHeaders`]).
 ///
 /// HubSpot: the §4.3 body with `policyName` `TEN_SECONDLY_ROLLING` (or `SECONDLY` with the
 /// search limiter's message for `/crm/v3/objects/*/search`) and the `X-HubSpot-RateLimit-*`
-/// headers (none on search, as documented). Didomi: `{code: 429, name: "TooManyRequests", ...}`
-/// with `Retry-After` and the IETF `RateLimit`/`RateLimit-Policy` headers.
-pub fn rate_limit_response(api: Api, path: &str) -> Response {
+/// `headers` (none on search, as documented). Didomi: `{code: 429, name: "TooManyRequests",
+/// ...}` with `headers` (`Retry-After` and the IETF `RateLimit`/`RateLimit-Policy` headers).
+pub fn rate_limit_response(api: Api, path: &str, headers: HeaderMap) -> Response {
     match api {
         Api::HubSpot => {
             let search = path.ends_with("/search");
@@ -387,22 +399,13 @@ pub fn rate_limit_response(api: Api, path: &str) -> Response {
             });
             let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
             if !search {
-                let h = res.headers_mut();
-                h.insert("X-HubSpot-RateLimit-Max", HeaderValue::from_static("110"));
-                h.insert("X-HubSpot-RateLimit-Remaining", HeaderValue::from_static("0"));
-                h.insert(
-                    "X-HubSpot-RateLimit-Interval-Milliseconds",
-                    HeaderValue::from_static("10000"),
-                );
+                res.headers_mut().extend(headers);
             }
             res
         }
         Api::Didomi => {
             let mut res = didomi_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-            let h = res.headers_mut();
-            h.insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("15"));
-            h.insert("RateLimit", HeaderValue::from_static("limit=100, remaining=0, reset=15"));
-            h.insert("RateLimit-Policy", HeaderValue::from_static("100;w=15"));
+            res.headers_mut().extend(headers);
             res
         }
     }

@@ -201,10 +201,20 @@ pub async fn start(config: Config) -> std::io::Result<Simulator> {
         didomi_organization_id: didomi.organization_id(),
     };
 
-    let hubspot_router =
-        faults::layer(hubspot::router(hubspot.clone()), faults.clone(), faults::Api::HubSpot);
-    let didomi_router =
-        faults::layer(didomi::router(didomi.clone()), faults.clone(), faults::Api::Didomi);
+    let hs = hubspot.clone();
+    let hubspot_router = faults::layer(
+        hubspot::router(hubspot.clone()),
+        faults.clone(),
+        faults::Api::HubSpot,
+        Arc::new(move |h: &axum::http::HeaderMap| hs.exhausted_rate_headers(h)),
+    );
+    let d = didomi.clone();
+    let didomi_router = faults::layer(
+        didomi::router(didomi.clone()),
+        faults.clone(),
+        faults::Api::Didomi,
+        Arc::new(move |_: &axum::http::HeaderMap| d.exhausted_rate_headers()),
+    );
 
     let mut shutdown = Vec::new();
     let mut tasks = Vec::new();

@@ -23,7 +23,7 @@ fn only(rule: FaultRule, seed: u64) -> FaultConfig {
     FaultConfig { seed, rules: vec![rule] }
 }
 
-/// `POST /v1/sessions` with good credentials: a cheap, deterministic 201 with a JSON body.
+/// `POST /v1/sessions` with good credentials: a cheap, deterministic 200 with a JSON body.
 async fn didomi_session(
     sim: &Simulator,
     c: &reqwest::Client,
@@ -46,7 +46,7 @@ async fn latency_is_added_and_measured() {
     let t = Instant::now();
     let res = didomi_session(&sim, &c).await.expect("delayed request still answers");
     let delayed = t.elapsed();
-    assert_eq!(res.status(), 201, "latency alone does not change the answer");
+    assert_eq!(res.status(), 200, "latency alone does not change the answer");
     assert!(delayed >= Duration::from_millis(300), "at least the fixed latency: {delayed:?}");
     assert!(
         delayed < Duration::from_millis(300) + Duration::from_millis(100) + Duration::from_secs(1),
@@ -57,52 +57,73 @@ async fn latency_is_added_and_measured() {
     sim.shutdown().await;
 }
 
+fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    res.headers().get(name).map(|v| v.to_str().expect("ascii header"))
+}
+
+/// Issue 10: injected 429s said `110`/`10000` whoever called; they carry the caller's own
+/// limits now (a private app's Max, Interval and Daily pair; the OAuth app's Max and Interval).
 #[tokio::test]
 async fn hubspot_429_looks_like_hubspot() {
-    let sim = sim().await;
+    let sim = start(Config {
+        users: 50,
+        didomi_requests_per_15s: 100_000,
+        hubspot_requests_per_10s: 120,
+        hubspot_private_app_requests_per_10s: 190,
+        hubspot_private_app_daily: 625_000,
+        ..Config::default()
+    })
+    .await
+    .expect("simulator starts");
     let c = client();
-    sim.faults
-        .set(only(FaultRule { api: Some(Api::HubSpot), burst_429: 2, ..FaultRule::default() }, 1));
-    for i in 0..2 {
-        let res = c
-            .get(format!("{}/crm/v3/objects/contacts?limit=1", sim.info.hubspot))
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(res.status(), 429, "request {i} of the burst is a 429");
-        let h = res.headers();
-        assert_eq!(
-            h.get("X-HubSpot-RateLimit-Max").map(|v| v.to_str().unwrap()),
-            Some("110"),
-            "max header"
-        );
-        assert_eq!(
-            h.get("X-HubSpot-RateLimit-Remaining").map(|v| v.to_str().unwrap()),
-            Some("0"),
-            "remaining 0"
-        );
-        assert_eq!(
-            h.get("X-HubSpot-RateLimit-Interval-Milliseconds").map(|v| v.to_str().unwrap()),
-            Some("10000"),
-            "interval header"
-        );
-        let body: Value = res.json().await.expect("429 body is JSON");
-        assert_eq!(body["status"], "error", "status field: {body}");
-        assert_eq!(body["errorType"], "RATE_LIMIT", "errorType: {body}");
-        assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING", "policyName: {body}");
-        assert!(body["correlationId"].is_string() && body["requestId"].is_string(), "ids: {body}");
-        assert!(
-            body["message"].as_str().unwrap().contains("ten_secondly_rolling"),
-            "message: {body}"
-        );
+    let private = sim.info.hubspot_private_app_token.clone();
+    let oauth = sim.hubspot.issue_tokens(&["oauth", "crm.objects.contacts.read"]).access_token;
+    let url = format!("{}/crm/v3/objects/contacts?limit=1", sim.info.hubspot);
+    for _ in 0..3 {
+        let res = c.get(&url).bearer_auth(&private).send().await.expect("answers");
+        assert_eq!(res.status(), 200, "normal answers before the faults");
     }
+    sim.faults
+        .set(only(FaultRule { api: Some(Api::HubSpot), burst_429: 3, ..FaultRule::default() }, 1));
+    let res = c.get(&url).bearer_auth(&private).send().await.expect("answers");
+    assert_eq!(res.status(), 429, "the private app's request of the burst is a 429");
+    assert_eq!(header(&res, "X-HubSpot-RateLimit-Max"), Some("190"), "the private app's max");
+    assert_eq!(header(&res, "X-HubSpot-RateLimit-Remaining"), Some("0"), "remaining 0");
+    assert_eq!(
+        header(&res, "X-HubSpot-RateLimit-Interval-Milliseconds"),
+        Some("10000"),
+        "interval header"
+    );
+    assert_eq!(header(&res, "X-HubSpot-RateLimit-Daily"), Some("625000"), "daily allowance");
+    assert_eq!(
+        header(&res, "X-HubSpot-RateLimit-Daily-Remaining"),
+        Some("624997"),
+        "what is left today after the three accepted calls"
+    );
+    let res = c.get(&url).bearer_auth(&oauth).send().await.expect("answers");
+    assert_eq!(res.status(), 429, "the OAuth app's request of the burst is a 429");
+    assert_eq!(header(&res, "X-HubSpot-RateLimit-Max"), Some("120"), "the OAuth app's max");
+    assert_eq!(header(&res, "X-HubSpot-RateLimit-Remaining"), Some("0"), "remaining 0");
+    assert!(header(&res, "X-HubSpot-RateLimit-Daily").is_none(), "no daily pair for OAuth");
+    let res = c.get(&url).send().await.expect("answers");
+    assert_eq!(res.status(), 429, "an unauthenticated request of the burst is a 429");
+    assert!(
+        header(&res, "X-HubSpot-RateLimit-Max").is_none(),
+        "no caller, no limits to tell (HubSpot checks the token first)"
+    );
+    let body: Value = res.json().await.expect("429 body is JSON");
+    assert_eq!(body["status"], "error", "status field: {body}");
+    assert_eq!(body["errorType"], "RATE_LIMIT", "errorType: {body}");
+    assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING", "policyName: {body}");
+    assert!(body["correlationId"].is_string() && body["requestId"].is_string(), "ids: {body}");
+    assert!(body["message"].as_str().unwrap().contains("ten_secondly_rolling"), "message: {body}");
     let res = c
         .post(format!("{}/crm/v3/objects/contacts/search", sim.info.hubspot))
         .json(&json!({}))
         .send()
         .await
         .expect("answers");
-    assert_ne!(res.status(), 429, "the burst of 2 is over");
+    assert_ne!(res.status(), 429, "the burst of 3 is over");
     sim.faults.set(only(FaultRule { share_429: 1.0, ..FaultRule::default() }, 1));
     let res = c
         .post(format!("{}/crm/v3/objects/contacts/search", sim.info.hubspot))
@@ -117,7 +138,7 @@ async fn hubspot_429_looks_like_hubspot() {
     );
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["policyName"], "SECONDLY", "the search limiter's policy: {body}");
-    assert_eq!(sim.faults.counters().rate_limited, 3, "three 429s counted");
+    assert_eq!(sim.faults.counters().rate_limited, 4, "four 429s counted");
     sim.shutdown().await;
 }
 
@@ -132,9 +153,16 @@ async fn didomi_429_looks_like_didomi() {
     let retry: u64 =
         res.headers()["retry-after"].to_str().unwrap().parse().expect("Retry-After in seconds");
     assert!(retry >= 1, "Retry-After is a positive number of seconds");
-    assert!(
-        res.headers().contains_key("ratelimit") && res.headers().contains_key("ratelimit-policy"),
-        "IETF RateLimit headers present"
+    assert!(retry <= 15, "at most the 15-second window: {retry}");
+    assert_eq!(
+        header(&res, "RateLimit-Policy"),
+        Some("100000;w=15"),
+        "the organization's real limit, not a hard-coded 100"
+    );
+    assert_eq!(
+        header(&res, "RateLimit"),
+        Some(format!("limit=100000, remaining=0, reset={retry}").as_str()),
+        "nothing remaining, reset with Retry-After"
     );
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["code"], 429, "code: {body}");
@@ -143,7 +171,7 @@ async fn didomi_429_looks_like_didomi() {
         body["message"].is_string() && body["errors"].is_object(),
         "message and errors: {body}"
     );
-    assert_eq!(didomi_session(&sim, &c).await.expect("answers").status(), 201, "burst over");
+    assert_eq!(didomi_session(&sim, &c).await.expect("answers").status(), 200, "burst over");
     sim.shutdown().await;
 }
 
@@ -174,8 +202,8 @@ async fn server_error_share_is_roughly_right_and_deterministic() {
     let errors = runs[0].iter().filter(|s| **s >= 500).count();
     assert!((40..=80).contains(&errors), "about 30% of 200 are 5xx, got {errors}");
     assert!(
-        runs[0].iter().all(|s| [201, 500, 502, 503, 504].contains(s)),
-        "only 201 or the four 5xx"
+        runs[0].iter().all(|s| [200, 500, 502, 503, 504].contains(s)),
+        "only 200 or the four 5xx"
     );
     let kinds: std::collections::HashSet<_> = runs[0].iter().filter(|s| **s >= 500).collect();
     assert!(kinds.len() >= 3, "several 5xx statuses drawn: {kinds:?}");
@@ -200,7 +228,7 @@ async fn dropped_connection_is_a_transport_error() {
     let sim = sim().await;
     let c = client();
     // Warm a keep-alive connection first: the drop must surface on a pooled connection too.
-    assert_eq!(didomi_session(&sim, &c).await.expect("warm-up").status(), 201, "warm-up answered");
+    assert_eq!(didomi_session(&sim, &c).await.expect("warm-up").status(), 200, "warm-up answered");
     sim.faults.set(only(FaultRule { share_drop: 1.0, ..FaultRule::default() }, 3));
     for api in ["didomi", "hubspot"] {
         let base = if api == "didomi" { &sim.info.didomi } else { &sim.info.hubspot };
@@ -219,7 +247,7 @@ async fn dropped_connection_is_a_transport_error() {
     sim.faults.clear();
     assert_eq!(
         didomi_session(&sim, &c).await.expect("the client recovers").status(),
-        201,
+        200,
         "recovered"
     );
     sim.shutdown().await;
@@ -253,7 +281,7 @@ async fn rules_are_scoped_by_route_method_and_api() {
             ..FaultRule::default()
         }],
     });
-    assert_eq!(didomi_session(&sim, &c).await.unwrap().status(), 201, "other routes are untouched");
+    assert_eq!(didomi_session(&sim, &c).await.unwrap().status(), 200, "other routes are untouched");
     let res = c.get(format!("{}/v1/config-trees", sim.info.didomi)).send().await.unwrap();
     assert!(res.status().is_server_error(), "the scoped route fails");
     let res = c.post(format!("{}/v1/config-trees", sim.info.didomi)).send().await.unwrap();
@@ -305,6 +333,6 @@ async fn admin_route_changes_faults_at_run_time_and_is_never_faulted() {
     let res = c.delete(format!("{}/_sim/faults", sim.info.didomi)).send().await.unwrap();
     assert_eq!(res.status(), 204, "DELETE clears");
     assert!(sim.faults.config().rules.is_empty(), "no rules left");
-    assert_eq!(didomi_session(&sim, &c).await.unwrap().status(), 201, "back to normal");
+    assert_eq!(didomi_session(&sim, &c).await.unwrap().status(), 200, "back to normal");
     sim.shutdown().await;
 }

@@ -429,11 +429,17 @@ async fn introspect_revoke_and_v1_metadata() {
     assert_shape("introspect_response.json", &meta, &[]);
     assert_eq!(meta["user"], "admin@acme-demo.test", "the installing user");
     assert_eq!(meta["token_use"], "access_token", "access token");
+    assert_eq!(meta["token"], at.as_str(), "the introspected token is echoed");
+    let signed = &meta["signed_access_token"];
     assert_eq!(
-        introspect(rt.clone()).await["token_use"],
-        "refresh_token",
-        "refresh token introspects too"
+        (&signed["hubId"], &signed["userId"], &signed["appId"]),
+        (&meta["hub_id"], &meta["user_id"], &meta["app_id"]),
+        "the signed access token describes the same grant: {signed}"
     );
+    let refresh = introspect(rt.clone()).await;
+    assert_eq!(refresh["token_use"], "refresh_token", "refresh token introspects too");
+    assert_eq!(refresh["token"], rt.as_str(), "the refresh token is echoed");
+    assert!(refresh.get("signed_access_token").is_none(), "only access tokens are signed");
     let v1: Value = c
         .get(format!("{}/oauth/v1/access-tokens/{at}", sim.info.hubspot))
         .send()

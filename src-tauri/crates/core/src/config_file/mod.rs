@@ -12,19 +12,110 @@
 
 pub mod format;
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::hubspot::models::Property;
-use crate::mapping::check::{check_draft, row_name};
+use crate::mapping::check::{check_draft, item_name, rows_by_item};
 use crate::mapping::names::is_valid_name;
 use crate::mapping::{DidomiItem, DidomiRow, Mapping, MappingEntry};
 use crate::settings::SyncOptions;
+use crate::text::quote;
 
 pub use format::{ConfigFile, ExportEntry, ExportOptions, FORMAT, SCHEMA_URL, VERSION};
 
 /// Largest file read (bytes); nothing beyond is read.
 pub const MAX_BYTES: u64 = 5 * 1024 * 1024;
+
+/// A configuration file read by [`read_capped`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capped {
+    /// The whole file (at most [`MAX_BYTES`]).
+    Whole(Vec<u8>),
+    /// The file is larger than [`MAX_BYTES`]: its first `MAX_BYTES + 1` bytes, nothing more.
+    TooLarge(Vec<u8>),
+}
+
+/// What a path is when it is not a regular file, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
+}
+
+/// Reads a configuration file the one way every reader uses (`config import`, the app's import,
+/// `sync push --config`): only a regular file (a symlink to one is fine) is opened — a named
+/// pipe would block the open or the read forever and a device such as `/dev/zero` never ends —
+/// and at most [`MAX_BYTES`] + 1 bytes are read.
+///
+/// The kind is checked before opening (opening a FIFO blocks until a writer comes) and again
+/// on the opened file (in case the path was replaced in between).
+///
+/// # Errors
+/// A message naming the path, what is wrong and what to do.
+pub fn read_capped(path: &std::path::Path) -> Result<Capped, String> {
+    use std::io::Read;
+    let not_regular = |meta: &std::fs::Metadata| {
+        format!(
+            "{} is {}, not a regular file. Pick the JSON file made by Export",
+            path.display(),
+            file_kind(meta)
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "The file {} cannot be opened: {e}. Check the path and its permissions",
+            path.display()
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        format!(
+            "The file {} cannot be opened: {e}. Check the path and its permissions",
+            path.display()
+        )
+    })?;
+    let meta =
+        file.metadata().map_err(|e| format!("The file {} cannot be read: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("The file {} cannot be read: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Ok(Capped::TooLarge(bytes));
+    }
+    Ok(Capped::Whole(bytes))
+}
+
+/// The message of a file over [`MAX_BYTES`].
+pub fn too_large_message() -> String {
+    format!(
+        "The file is larger than {} MB, far more than any configuration export; it was not read further. Pick the file made by Export",
+        MAX_BYTES / (1024 * 1024)
+    )
+}
 
 /// One problem of an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -147,8 +238,25 @@ fn serde_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> ImportPro
         line,
         // serde_json gives column 0 at the start of a line (e.g. at the end of the input).
         column: line.and(u32::try_from(inner.column()).ok().map(|c| c.max(1))),
-        message: format!("{inner}. Fix the file or export it again"),
+        message: format!("{}. Fix the file or export it again", quote_message(&inner.to_string())),
     }
+}
+
+/// A parser's message, which may quote the file (`unknown field `…``, `invalid type: string
+/// "…"`): control and bidirectional characters escaped, and at most a few quoted lengths.
+fn quote_message(m: &str) -> String {
+    let mut out = String::new();
+    let mut rest = m;
+    // `quote` shortens to 80 characters; a message holds a few quoted parts at most.
+    while !rest.is_empty() && out.chars().count() < 240 {
+        let take: String = rest.chars().take(80).collect();
+        rest = &rest[take.len()..];
+        out.push_str(quote(&take).trim_end_matches('…'));
+    }
+    if !rest.is_empty() {
+        out.push('…');
+    }
+    out
 }
 
 fn deserialize<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ImportProblem> {
@@ -158,7 +266,7 @@ fn deserialize<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Import
         path: ".".into(),
         line: u32::try_from(e.line()).ok(),
         column: u32::try_from(e.column()).ok(),
-        message: format!("{e}. Remove what follows the JSON object"),
+        message: format!("{}. Remove what follows the JSON object", quote_message(&e.to_string())),
     })?;
     Ok(value)
 }
@@ -187,7 +295,10 @@ pub fn parse(bytes: &[u8]) -> Result<(ConfigFile, u32), ImportProblem> {
             ))
         }
         Some(v) => v.as_u64().ok_or_else(|| {
-            ImportProblem::at("version", format!("\"version\" must be a whole number, found {v}"))
+            ImportProblem::at(
+                "version",
+                format!("\"version\" must be a whole number, found {}", quote(&v.to_string())),
+            )
         })?,
     };
     if version > u64::from(VERSION) {
@@ -206,7 +317,7 @@ pub fn parse(bytes: &[u8]) -> Result<(ConfigFile, u32), ImportProblem> {
         Some(other) => {
             return Err(ImportProblem::at(
                 "format",
-                format!("The file's format is \"{other}\", not \"{FORMAT}\". Pick a file made by this app's Export"),
+                format!("The file's format is \"{}\", not \"{FORMAT}\". Pick a file made by this app's Export", quote(other)),
             ))
         }
         None => {
@@ -267,7 +378,8 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
     {
         if theirs != ours {
             warnings.push(format!(
-                "The file was exported from Didomi organization \"{theirs}\"; this app is connected to \"{ours}\". Rows are matched by id"
+                "The file was exported from Didomi organization \"{}\"; this app is connected to \"{ours}\". Rows are matched by id",
+                quote(theirs)
             ));
         }
     }
@@ -288,7 +400,7 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
         if !is_valid_name(name) {
             errors.push(ImportProblem::at(
                 path,
-                format!("\"{name}\" is not a valid HubSpot internal name (lowercase letters, digits and _, starting with a letter)"),
+                format!("\"{}\" is not a valid HubSpot internal name (lowercase letters, digits and _, starting with a letter)", quote(name)),
             ));
         }
     }
@@ -350,23 +462,31 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
         };
         errors.push(ImportProblem::at(format!("mappings[{i}].{field}"), issue.message));
     }
-    // Drift: what changed since the export, for people (not blocking).
+    // Drift: what changed since the export, for people (not blocking). File text is quoted.
+    let props_by_name: HashMap<&str, &Property> =
+        live.properties.iter().map(|p| (p.name.as_str(), p)).collect();
+    let by_item = rows_by_item(live.rows);
     for (i, e) in file.mappings.iter().enumerate() {
-        if let Some(p) = live.properties.iter().find(|p| p.name == e.property) {
+        if let Some(p) = props_by_name.get(e.property.as_str()) {
             if !e.property_type.is_empty()
                 && (p.type_ != e.property_type || p.field_type != e.property_field_type)
             {
                 warnings.push(format!(
                     "mappings[{i}]: \"{}\" was {}/{} at export and is {}/{} now",
-                    e.property, e.property_type, e.property_field_type, p.type_, p.field_type
+                    quote(&e.property),
+                    quote(&e.property_type),
+                    quote(&e.property_field_type),
+                    p.type_,
+                    p.field_type
                 ));
             }
         }
-        if let Some(r) = live.rows.iter().find(|r| r.item == e.item) {
+        if let Some(r) = by_item.get(&e.item) {
             if !e.didomi_label.is_empty() && r.path != e.didomi_label {
                 warnings.push(format!(
                     "mappings[{i}]: the Didomi row \"{}\" is now called \"{}\"",
-                    e.didomi_label, r.path
+                    quote(&e.didomi_label),
+                    r.path
                 ));
             }
         }
@@ -382,19 +502,24 @@ fn item_word(item: &DidomiItem) -> &'static str {
     }
 }
 
-fn view(e: &MappingEntry, rows: &[DidomiRow], properties: &[Property]) -> MappingEntryView {
-    MappingEntryView {
-        entry: e.clone(),
-        row: rows
-            .iter()
-            .find(|r| r.item == e.item)
-            .map(|r| r.path.clone())
-            .unwrap_or_else(|| row_name(&e.item, rows)),
-        property_label: properties
-            .iter()
-            .find(|p| p.name == e.property)
-            .map(|p| p.label.clone())
-            .unwrap_or_else(|| e.property.clone()),
+/// Rows and properties indexed for [`diff`]'s views.
+struct Index<'a> {
+    rows: HashMap<&'a DidomiItem, &'a DidomiRow>,
+    properties: HashMap<&'a str, &'a Property>,
+}
+
+impl Index<'_> {
+    fn view(&self, e: &MappingEntry) -> MappingEntryView {
+        let row = self.rows.get(&e.item).copied();
+        MappingEntryView {
+            entry: e.clone(),
+            row: row.map(|r| r.path.clone()).unwrap_or_else(|| item_name(&e.item, None)),
+            property_label: self
+                .properties
+                .get(e.property.as_str())
+                .map(|p| p.label.clone())
+                .unwrap_or_else(|| e.property.clone()),
+        }
     }
 }
 
@@ -407,20 +532,26 @@ pub fn diff(
     rows: &[DidomiRow],
     properties: &[Property],
 ) -> ImportDiff {
+    let index = Index {
+        rows: rows_by_item(rows),
+        properties: properties.iter().map(|p| (p.name.as_str(), p)).collect(),
+    };
+    let current: HashMap<&DidomiItem, &MappingEntry> =
+        current_mapping.entries.iter().rev().map(|e| (&e.item, e)).collect();
+    let next: HashSet<&DidomiItem> = mapping.entries.iter().map(|e| &e.item).collect();
     let mut d = ImportDiff::default();
     for e in &mapping.entries {
-        match current_mapping.entry(&e.item) {
-            None => d.added.push(view(e, rows, properties)),
-            Some(before) if before != e => d.changed.push(ChangedEntry {
-                before: view(before, rows, properties),
-                after: view(e, rows, properties),
-            }),
+        match current.get(&e.item) {
+            None => d.added.push(index.view(e)),
+            Some(before) if *before != e => {
+                d.changed.push(ChangedEntry { before: index.view(before), after: index.view(e) })
+            }
             Some(_) => {}
         }
     }
     for e in &current_mapping.entries {
-        if mapping.entry(&e.item).is_none() {
-            d.removed.push(view(e, rows, properties));
+        if !next.contains(&e.item) {
+            d.removed.push(index.view(e));
         }
     }
     let opt = |x: &Option<u64>| x.map_or_else(|| "none".to_owned(), |v| v.to_string());
@@ -539,6 +670,169 @@ mod tests {
             parse(typo.as_bytes()).unwrap_err().path.starts_with("rows[0]"),
             "v0 shape errors have paths"
         );
+    }
+
+    fn prop(name: &str) -> Property {
+        Property {
+            name: name.into(),
+            label: name.to_uppercase(),
+            type_: "bool".into(),
+            field_type: "booleancheckbox".into(),
+            options: ["true", "false"]
+                .iter()
+                .map(|v| crate::hubspot::models::property::PropertyOption {
+                    label: (*v).into(),
+                    value: (*v).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn live<'a>(
+        config: &'a crate::mapping::DidomiConfig,
+        rows: &'a [DidomiRow],
+        properties: &'a [Property],
+        organization_id: Option<&'a str>,
+    ) -> Live<'a> {
+        Live { config, rows, language: "en", properties, portal_id: None, organization_id }
+    }
+
+    /// A v1 file with `n` mappings: distinct purposes (two of them real), targets cycling over
+    /// `props` properties, every entry with labels and types that drifted.
+    fn big_file(n: usize, props: usize, label: &str) -> String {
+        let mut m = Vec::with_capacity(n);
+        for i in 0..n {
+            let purpose = match i {
+                0 => "newsletter".to_owned(),
+                1 => "analytics".to_owned(),
+                _ => format!("p{i}"),
+            };
+            m.push(serde_json::json!({
+                "item": {"kind": "purpose", "purposeId": purpose}, "kind": "boolean",
+                "property": format!("prop_{}", i % props), "didomiLabel": label,
+                "propertyLabel": "x", "propertyType": "string", "propertyFieldType": "text"
+            }));
+        }
+        v1(&serde_json::Value::Array(m).to_string())
+    }
+
+    /// Issue 10: 40,000 mappings took 19.6 s per preview (quadratic look-ups in `check_draft`,
+    /// the drift warnings and the diff).
+    #[test]
+    fn forty_thousand_mappings_are_checked_in_linear_time() {
+        let config = crate::mapping::rows::tests::sample();
+        let rows = config.rows("en");
+        let properties: Vec<Property> = (0..5_000).map(|i| prop(&format!("prop_{i}"))).collect();
+        let text = big_file(40_000, 5_000, "Newsletter");
+        let live = live(&config, &rows, &properties, None);
+        let started = std::time::Instant::now();
+        let (file, _) = parse(text.as_bytes()).expect("parses");
+        let v = validate(&file, &live, &SyncOptions::default());
+        let d = diff(&Mapping::default(), &v.options, &v.mapping, &v.options, &rows, &properties);
+        let took = started.elapsed();
+        eprintln!("40,000 mappings: parse + validate + diff in {took:?}");
+        assert_eq!(v.errors.len(), 40_000 - 2, "every unknown purpose is an error");
+        assert_eq!(d.added.len(), 40_000, "every entry is new");
+        assert!(v.warnings.len() >= 40_000, "every entry drifted: {}", v.warnings.len());
+        // Before issue 10 this took 29.9 s in a debug build; now about 2 s.
+        assert!(took < std::time::Duration::from_secs(8), "linear time: took {took:?}");
+    }
+
+    /// Issue 10: a 4 MB label was echoed whole in a warning; bidi controls were shown raw.
+    #[test]
+    fn warnings_and_errors_quote_the_file_shortened_and_escaped() {
+        let config = crate::mapping::rows::tests::sample();
+        let rows = config.rows("en");
+        let properties = vec![prop("prop_0"), prop("prop_1")];
+        let label = format!("\u{202E}{}", "L".repeat(4 * 1024 * 1024));
+        let live = live(&config, &rows, &properties, Some("acme"));
+        let mut text = big_file(3, 2, &label);
+        text = text.replace(
+            r#""version": 1,"#,
+            &format!(r#""version": 1, "didomiOrganizationId": "evil\u202e{}","#, "o".repeat(500)),
+        );
+        let (mut file, _) = parse(text.as_bytes()).expect("parses");
+        file.mappings[0].property = format!("bad\u{2066}{}", "p".repeat(10_000));
+        let v = validate(&file, &live, &SyncOptions::default());
+        let all: Vec<&String> =
+            v.warnings.iter().chain(v.errors.iter().map(|e| &e.message)).collect();
+        assert!(all.len() >= 4, "warnings and errors: {all:?}");
+        for m in &all {
+            assert!(m.len() < 600, "shortened: {} bytes: {}…", m.len(), &m[..200.min(m.len())]);
+            assert!(!m.chars().any(crate::text::needs_escape), "no raw control in {m:?}");
+        }
+        assert!(
+            all.iter().any(|m| m.contains("\\u{202e}LLLL") && m.contains('…')),
+            "the label quoted, escaped and cut: {all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("evil\\u{202e}ooo")),
+            "the organization quoted: {all:?}"
+        );
+        assert!(all.iter().any(|m| m.contains("bad\\u{2066}ppp")), "the property: {all:?}");
+        let bad = v1(&format!(
+            r#"[{{"item": {{"kind": "purpose", "purposeId": "p"}}, "kind": "boolean", "property": "x", "x{}": 1}}]"#,
+            "\\u202e".repeat(2)
+        ));
+        let e = parse(bad.as_bytes()).unwrap_err();
+        assert!(e.message.contains("x\\u{202e}\\u{202e}"), "the field, escaped: {e:?}");
+        assert!(!e.message.chars().any(crate::text::needs_escape), "parser message: {e:?}");
+        let huge = v1(&format!(
+            r#"[{{"item": {{"kind": "purpose", "purposeId": "p"}}, "kind": "boolean", "propertee{}": 1}}]"#,
+            "z".repeat(100_000)
+        ));
+        let e = parse(huge.as_bytes()).unwrap_err();
+        assert!(e.message.len() < 600, "a long unknown field is cut: {} bytes", e.message.len());
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_never_beyond_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = dir.path().join("ok.json");
+        std::fs::write(&ok, b"{}").expect("write");
+        assert_eq!(read_capped(&ok), Ok(Capped::Whole(b"{}".to_vec())), "a regular file");
+        let link = dir.path().join("link.json");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&ok, &link).expect("symlink");
+            assert_eq!(read_capped(&link), Ok(Capped::Whole(b"{}".to_vec())), "a symlink to one");
+        }
+        let big = dir.path().join("big.json");
+        let f = std::fs::File::create(&big).expect("create");
+        f.set_len(MAX_BYTES * 3).expect("sparse file");
+        match read_capped(&big) {
+            Ok(Capped::TooLarge(b)) => assert_eq!(b.len() as u64, MAX_BYTES + 1, "cap + 1 read"),
+            other => panic!("too large expected, got {:?}", other.map(|_| ())),
+        }
+        let e = read_capped(dir.path()).expect_err("a folder");
+        assert!(e.contains("is a folder") && e.contains("Export"), "{e}");
+        let e = read_capped(&dir.path().join("missing.json")).expect_err("missing");
+        assert!(e.contains("cannot be opened") && e.contains("missing.json"), "{e}");
+    }
+
+    /// Issue 10: a FIFO hung `config import` and `sync push --config`; `/dev/zero` was read
+    /// until memory ran out.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_and_a_device_are_refused_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("pipe.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success(), "mkfifo");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_capped(&path));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("a FIFO must not block the reader");
+        let e = got.expect_err("a FIFO is refused");
+        assert!(e.contains("named pipe") && e.contains("pipe.json"), "{e}");
+        let e = read_capped(std::path::Path::new("/dev/zero")).expect_err("a device");
+        assert!(e.contains("/dev/zero is a device"), "{e}");
     }
 
     #[test]

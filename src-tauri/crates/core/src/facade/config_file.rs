@@ -1,7 +1,6 @@
 //! Export / import operations of the facade (the shell picks the paths with
 //! tauri-plugin-dialog; the core reads and writes the files). See [`crate::config_file`].
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -9,8 +8,9 @@ use sha2::{Digest, Sha256};
 use super::mapping::{in_row_order, Schemas};
 use super::{now_rfc3339, Core};
 use crate::config_file::{
-    diff, parse, validate, ConfigFile, ExportEntry, ExportOptions, ExportSummary, ImportDiff,
-    ImportPreview, ImportProblem, Live, Validated, FORMAT, MAX_BYTES, SCHEMA_URL, VERSION,
+    diff, parse, read_capped, too_large_message, validate, Capped, ConfigFile, ExportEntry,
+    ExportOptions, ExportSummary, ImportDiff, ImportPreview, ImportProblem, Live, Validated,
+    FORMAT, SCHEMA_URL, VERSION,
 };
 use crate::error::{Error, ErrorCode};
 use crate::settings::Settings;
@@ -26,42 +26,19 @@ fn hash(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads at most [`MAX_BYTES`] + 1 bytes of `path` (nothing beyond is read).
-fn read_capped(path: &Path) -> Result<Content, Error> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::new(
-            ErrorCode::ImportInvalid,
-            format!(
-                "The file {} cannot be opened: {e}. Check the path and its permissions",
-                path.display()
-            ),
-        )
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| {
-        Error::new(
-            ErrorCode::ImportInvalid,
-            format!("The file {} cannot be read: {e}", path.display()),
-        )
-    })?;
-    if bytes.len() as u64 > MAX_BYTES {
-        let h = hash(&bytes);
-        return Ok(Content::TooLarge(h));
+/// Reads `path` with [`read_capped`] (regular files only, within the size cap).
+fn read_file(path: &Path) -> Result<Content, Error> {
+    match read_capped(path).map_err(|m| Error::new(ErrorCode::ImportInvalid, m))? {
+        Capped::Whole(bytes) => {
+            let h = hash(&bytes);
+            Ok(Content::Ok(bytes, h))
+        }
+        Capped::TooLarge(bytes) => Ok(Content::TooLarge(hash(&bytes))),
     }
-    let h = hash(&bytes);
-    Ok(Content::Ok(bytes, h))
 }
 
 fn too_large_problem() -> ImportProblem {
-    ImportProblem {
-        path: ".".into(),
-        line: None,
-        column: None,
-        message: format!(
-            "The file is larger than {} MB, far more than any configuration export; it was not read further. Pick the file made by Export",
-            MAX_BYTES / (1024 * 1024)
-        ),
-    }
+    ImportProblem { path: ".".into(), line: None, column: None, message: too_large_message() }
 }
 
 /// Everything the preview and the apply compute.
@@ -210,7 +187,7 @@ impl Core {
     }
 
     async fn check_import(&self, path: &Path, fresh: bool) -> Result<Checked, Error> {
-        let (bytes, token) = match read_capped(path)? {
+        let (bytes, token) = match read_file(path)? {
             Content::TooLarge(token) => {
                 return Ok(Checked {
                     token,

@@ -349,8 +349,10 @@ pub(super) fn issues_error(issues: &[MappingIssue]) -> Error {
 
 /// `mapping` with its entries in the rows' order (unknown items last, in their order).
 pub(super) fn in_row_order(mut mapping: Mapping, rows: &[DidomiRow]) -> Mapping {
-    mapping
-        .entries
-        .sort_by_key(|e| rows.iter().position(|r| r.item == e.item).unwrap_or(usize::MAX));
+    let mut position = std::collections::HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        position.entry(&r.item).or_insert(i);
+    }
+    mapping.entries.sort_by_key(|e| position.get(&e.item).copied().unwrap_or(usize::MAX));
     mapping
 }

@@ -17,19 +17,29 @@
 //! - after success, further callbacks get an "already done" page until the listener shuts down
 //!   (then: connection refused).
 //! - ends on timeout or cancellation; the servers stop when the listener is waited on or dropped.
+//! - cannot be starved: a connection idle for [`IDLE_TIMEOUT`] (nothing read or written) is
+//!   closed, and at most [`MAX_OPEN`] connections are kept open over both addresses; a new
+//!   one beyond that closes the oldest. Idle sockets held open by another local program (1,100
+//!   of them under a 1,024 descriptor limit) therefore neither exhaust the app's descriptors
+//!   nor queue the browser's real callback behind them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::environment::{Environment, CALLBACK_PATH};
 use crate::hubspot::oauth::state_matches;
@@ -37,6 +47,12 @@ use crate::secrets::Secret;
 
 /// Default time the listener waits for the browser.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// A connection with nothing read or written for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Most connections kept open at once (both addresses together); one more closes the oldest.
+pub const MAX_OPEN: usize = 64;
 
 /// Why the wait ended without a code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +108,16 @@ impl LoopbackListener {
     /// # Errors
     /// [`LoopbackError::PortsBusy`] when no port can be bound.
     pub async fn bind(ports: &[u16], expected_state: Secret) -> Result<Self, LoopbackError> {
+        Self::bind_with(ports, expected_state, IDLE_TIMEOUT, MAX_OPEN).await
+    }
+
+    /// [`Self::bind`] with other connection limits (tests).
+    async fn bind_with(
+        ports: &[u16],
+        expected_state: Secret,
+        idle: Duration,
+        max_open: usize,
+    ) -> Result<Self, LoopbackError> {
         let (listeners, port) = bind_loopback(ports).await?;
         let addrs: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let (tx, rx) = oneshot::channel();
@@ -101,7 +127,10 @@ impl LoopbackListener {
             .fallback(|| async { (StatusCode::NOT_FOUND, "Not found") })
             .with_state(shared);
         let shutdown = CancellationToken::new();
+        let open = Arc::new(Mutex::new(Open::default()));
         for listener in listeners {
+            let listener =
+                Guarded { inner: listener, open: open.clone(), limits: Limits { idle, max_open } };
             let router = router.clone();
             let stop = shutdown.clone();
             tokio::spawn(async move {
@@ -168,6 +197,196 @@ impl Drop for LoopbackListener {
         if self.rx.is_some() {
             self.shutdown.cancel();
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    max_open: usize,
+}
+
+/// The open connections, oldest first, each with the token that closes it.
+#[derive(Debug, Default)]
+struct Open {
+    next_id: u64,
+    conns: VecDeque<(u64, CancellationToken)>,
+}
+
+/// A loopback listener that keeps at most `max_open` connections (closing the oldest to make
+/// room) and hands out connections that close themselves when idle.
+#[derive(Debug)]
+struct Guarded {
+    inner: TcpListener,
+    open: Arc<Mutex<Open>>,
+    limits: Limits,
+}
+
+impl axum::serve::Listener for Guarded {
+    type Io = GuardedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let close = CancellationToken::new();
+                    let id = {
+                        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+                        while open.conns.len() >= self.limits.max_open {
+                            if let Some((_, oldest)) = open.conns.pop_front() {
+                                oldest.cancel();
+                            }
+                        }
+                        open.next_id += 1;
+                        let id = open.next_id;
+                        open.conns.push_back((id, close.clone()));
+                        id
+                    };
+                    let idle = self.limits.idle;
+                    return (
+                        GuardedStream {
+                            inner: stream,
+                            idle,
+                            deadline: Box::pin(tokio::time::sleep(idle)),
+                            closed: Box::pin(close.cancelled_owned()),
+                            id,
+                            open: self.open.clone(),
+                        },
+                        addr,
+                    );
+                }
+                Err(e) => {
+                    // Out of descriptors or a connection reset before it was accepted: wait a
+                    // little (idle connections are closing) and go on.
+                    tracing::debug!(error = %e, "OAuth callback listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// An accepted connection that fails (so the server closes it) once idle for `idle`, or when
+/// the listener closes it to make room.
+struct GuardedStream {
+    inner: TcpStream,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+    closed: Pin<Box<WaitForCancellationFutureOwned>>,
+    id: u64,
+    open: Arc<Mutex<Open>>,
+}
+
+impl std::fmt::Debug for GuardedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedStream").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl GuardedStream {
+    fn touched(&mut self) {
+        self.deadline.as_mut().reset(Instant::now() + self.idle);
+    }
+
+    /// The error that ends the connection, if it must end now.
+    fn must_close(&mut self, cx: &mut Context<'_>) -> Option<std::io::Error> {
+        use std::io::{Error, ErrorKind};
+        if self.closed.as_mut().poll(cx).is_ready() {
+            return Some(Error::new(ErrorKind::ConnectionAborted, "closed to make room"));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Some(Error::new(ErrorKind::TimedOut, "idle connection closed"));
+        }
+        None
+    }
+}
+
+impl GuardedStream {
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        match r {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.touched();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending => match self.must_close(cx) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            },
+            other => other,
+        }
+    }
+}
+
+impl Drop for GuardedStream {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.conns.retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl AsyncRead for GuardedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.touched();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => match self.must_close(cx) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for GuardedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.after_write(cx, r)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.after_write(cx, r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
@@ -273,7 +492,7 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
     async fn get(port: u16, path_and_query: &str) -> (u16, String) {
         let r = reqwest::Client::new()
@@ -379,5 +598,131 @@ mod tests {
         let e = LoopbackListener::bind(&[17150], Secret::new("s")).await.unwrap_err();
         assert_eq!(e, LoopbackError::PortsBusy(vec![17150]), "all busy");
         drop(taken);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_closed_and_the_oldest_makes_room() {
+        let l = LoopbackListener::bind_with(
+            &free_ports(5, 17170),
+            Secret::new("s"),
+            Duration::from_millis(300),
+            3,
+        )
+        .await
+        .unwrap();
+        let port = l.port();
+        let waiter = tokio::spawn(l.wait(Duration::from_secs(20), CancellationToken::new()));
+        // An idle connection is closed by the listener (EOF) after the idle time.
+        let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+            .await
+            .expect("the listener closes an idle connection")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+        assert!(started.elapsed() >= Duration::from_millis(250), "not before the idle time");
+        // Three open connections, then a fourth: the oldest is closed at once to make room.
+        let mut first = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let _second = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let _third = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let started = std::time::Instant::now();
+        let (status, _) = get(port, "/oauth/callback?code=c&state=s").await;
+        assert_eq!(status, 200, "the callback is served beyond the cap");
+        let n = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buf))
+            .await
+            .expect("the oldest connection was closed")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "closed to make room, not for being idle: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "c", "code delivered");
+    }
+
+    const FLOOD_CHILD: &str = "DHS_LOOPBACK_FLOOD_CHILD";
+
+    /// Issue 10: 1,100 idle connections to the callback port of an app limited to 1,024
+    /// descriptors kept the browser's callback out. The listener runs in a child process (this
+    /// test, re-run under `ulimit -n 1024`); this process opens the idle connections. Where
+    /// this process may hold fewer than 2,300 descriptors, both figures are scaled down.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_callback_gets_through_1100_idle_connections_under_1024_descriptors() {
+        const NAME: &str = "the_callback_gets_through_1100_idle_connections_under_1024_descriptors";
+        if std::env::var_os(FLOOD_CHILD).is_some() {
+            let l = LoopbackListener::bind(&free_ports(5, 17180), Secret::new("fl00d"))
+                .await
+                .expect("bind");
+            println!("PORT={}", l.port());
+            let code = l.wait(Duration::from_secs(90), CancellationToken::new()).await;
+            assert_eq!(code.expect("the callback arrives").expose(), "real", "the code");
+            return;
+        }
+        let test = format!("{}::{NAME}", module_path!().split_once("::").expect("crate::path").1);
+        let own_limit: usize = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|l| {
+                let line = l.lines().find(|l| l.starts_with("Max open files"))?.to_owned();
+                line.split_whitespace().nth(3)?.parse().ok()
+            })
+            .unwrap_or(1024);
+        let child_limit = 1024.min(own_limit / 2);
+        let flood = child_limit * 1100 / 1024;
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {child_limit} && exec \"$0\" \"$@\""))
+            .arg(std::env::current_exe().expect("test binary"))
+            .args(["--exact", &test, "--nocapture", "--test-threads=1"])
+            .env(FLOOD_CHILD, "1")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("child test process");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let port: u16 = loop {
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .expect("the child prints its port")
+                .expect("read")
+                .expect("the child prints its port before it ends");
+            // The harness writes "test <name> ... " before it on the same line.
+            if let Some((_, p)) = line.split_once("PORT=") {
+                break p.trim().parse().expect("port");
+            }
+        };
+        let mut idle = Vec::new();
+        for _ in 0..flood {
+            let c = tokio::time::timeout(
+                Duration::from_secs(3),
+                tokio::net::TcpStream::connect(("127.0.0.1", port)),
+            )
+            .await;
+            if let Ok(Ok(s)) = c {
+                idle.push(s);
+            }
+        }
+        assert!(
+            idle.len() > child_limit,
+            "more idle connections than the listener's descriptors: {} of {flood}",
+            idle.len()
+        );
+        let answer = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/oauth/callback?code=real&state=fl00d"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        assert_eq!(answer.ok(), Some(200), "the real callback got through");
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the child ends")
+            .expect("child status");
+        assert!(status.success(), "the child received the code: {status}");
+        drop(idle);
     }
 }

@@ -99,8 +99,23 @@ pub fn fingerprint(values: &Values) -> i64 {
     i64::from_be_bytes(d[..8].try_into().expect("32-byte digest"))
 }
 
-/// Normalizes an `organization_user_id` into an email (trimmed, lowercase), or says why it is
-/// not one.
+/// Normalizes an `organization_user_id` into an email, or says why it is not one.
+///
+/// The rule (also in the README's push section):
+/// 1. surrounding whitespace is trimmed and the address is lowercased;
+/// 2. at most 254 characters, exactly one `@`, a local part of 1 to 64 characters and a
+///    domain of dot-separated labels (at least two, none empty, at most 63 characters each,
+///    none starting or ending with `-`); the local part neither starts nor ends with a dot
+///    and has no two dots in a row; domain labels hold only letters (of any script), digits
+///    and `-`;
+/// 3. no character that could hide, reorder or split what is shown or written: no control
+///    character (NUL, tab, CR, LF...), no invisible or bidirectional formatting character
+///    (U+200B–U+200F, U+2028–U+202E, U+2060–U+206F, U+FEFF, U+061C, U+00AD, U+180E,
+///    U+FFF9–U+FFFB: [`crate::text::needs_escape`]), no
+///    whitespace, and none of `" ( ) , : ; < > [ \ ]` (quoted local parts and address lists
+///    are not accepted).
+///
+/// Letters outside ASCII (`josé@exemple.fr`, `用户@例子.中国`) are accepted.
 pub fn normalize_email(ouid: Option<&str>) -> Result<String, &'static str> {
     let Some(raw) = ouid else {
         return Err("the Didomi user has no organization_user_id");
@@ -109,17 +124,55 @@ pub fn normalize_email(ouid: Option<&str>) -> Result<String, &'static str> {
     if e.is_empty() {
         return Err("the organization_user_id is empty");
     }
+    if let Some(why) = e.chars().find_map(forbidden) {
+        return Err(why);
+    }
     let Some((local, domain)) = e.split_once('@') else {
         return Err("the organization_user_id is not an email (no @)");
     };
-    let bad = |s: &str| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '@');
-    if bad(local) || bad(domain) || !domain.contains('.') || domain.starts_with('.') {
-        return Err("the organization_user_id is not a valid email");
+    if domain.contains('@') {
+        return Err("the organization_user_id is not a valid email: it has more than one @");
     }
-    if domain.ends_with('.') || e.len() > 254 {
-        return Err("the organization_user_id is not a valid email");
+    if e.chars().count() > 254 {
+        return Err("the organization_user_id is not a valid email: longer than 254 characters");
+    }
+    let local_ok = (1..=64).contains(&local.chars().count())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok {
+        return Err("the organization_user_id is not a valid email: the part before @ is empty, too long or has misplaced dots");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.chars().count())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(label_ok) {
+        return Err("the organization_user_id is not a valid email: the domain after @ is not a valid domain name");
     }
     Ok(e)
+}
+
+/// Why `c` may not appear in an email, if it may not.
+fn forbidden(c: char) -> Option<&'static str> {
+    if c.is_control() {
+        return Some(
+            "the organization_user_id is not a valid email: it contains a control character",
+        );
+    }
+    if crate::text::needs_escape(c) {
+        return Some("the organization_user_id is not a valid email: it contains an invisible or bidirectional formatting character");
+    }
+    if c.is_whitespace() {
+        return Some("the organization_user_id is not a valid email: it contains a space");
+    }
+    if matches!(c, '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']') {
+        return Some("the organization_user_id is not a valid email: it contains one of \" ( ) , : ; < > [ \\ ]");
+    }
+    None
 }
 
 #[cfg(test)]
@@ -258,5 +311,173 @@ mod tests {
             assert!(normalize_email(Some(bad)).is_err(), "{bad:?} is not an email");
         }
         assert!(normalize_email(None).is_err(), "missing ouid");
+    }
+
+    /// The addresses issue 10 found pushed as contact emails, and their neighbours.
+    #[test]
+    fn control_bidi_quote_comma_and_space_are_refused() {
+        let cases = [
+            ("nul\0@example.com", "control character"),
+            ("a\u{7}b@example.com", "control character"),
+            ("line\r\nbreak@example.com", "control character"),
+            ("tab\tin@example.com", "control character"),
+            ("moc.elpmaxe@\u{202E}evil.com", "bidirectional"),
+            ("a\u{2066}b@example.com", "bidirectional"),
+            ("zero\u{200B}width@example.com", "bidirectional"),
+            ("bom\u{FEFF}@example.com", "bidirectional"),
+            ("\"quoted\"@example.com", "one of"),
+            ("\"a b\"@example.com", "one of"),
+            ("a b@example.com", "space"),
+            ("a,b@example.com", "one of"),
+            ("a@example.com,b@example.com", "one of"),
+            ("Jane <jane@example.com>", "space"),
+            ("<jane@example.com>", "one of"),
+            ("a;b@example.com", "one of"),
+            ("a\\b@example.com", "one of"),
+            ("a@[127.0.0.1]", "one of"),
+            ("a\u{A0}b@example.com", "space"),
+            ("a\u{3000}b@example.com", "space"),
+            (".a@example.com", "misplaced dots"),
+            ("a.@example.com", "misplaced dots"),
+            ("a..b@example.com", "misplaced dots"),
+            ("a@example..com", "domain"),
+            ("a@-example.com", "domain"),
+            ("a@example-.com", "domain"),
+            ("a@.example.com", "domain"),
+            ("a@example.com.", "domain"),
+            ("a@ex!ample.com", "domain"),
+            ("a@ex_ample.com", "domain"),
+            ("a@exa'mple.com", "domain"),
+            // Shrunk by the property tests below from the rule before issue 10.
+            ("_\u{7f}@a.a", "control character"),
+            (":@!.a", "one of"),
+            ("\u{11280}@:.\u{1F300}", "one of"),
+        ];
+        for (bad, why) in cases {
+            let e = normalize_email(Some(bad)).expect_err(bad);
+            assert!(e.contains(why), "{bad:?}: expected a reason with {why:?}, got {e:?}");
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert!(normalize_email(Some(&long_local)).is_err(), "local part over 64");
+        let long = format!("a@{}.com", "b".repeat(250));
+        assert!(normalize_email(Some(&long)).is_err(), "over 254 characters");
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        assert!(normalize_email(Some(&long_label)).is_err(), "a label over 63");
+    }
+
+    #[test]
+    fn ordinary_and_international_addresses_pass() {
+        for ok in [
+            "first.last+tag@example.co.uk",
+            "o'brien@example.ie",
+            "x_y-z%1@sub-domain.example.com",
+            "josé@exemple.fr",
+            "用户@例子.中国",
+            "a@b.c",
+        ] {
+            assert_eq!(normalize_email(Some(ok)), Ok(ok.to_lowercase()), "{ok:?} is an email");
+        }
+    }
+
+    /// What the rule promises of every accepted address, checked independently.
+    fn acceptable(e: &str) -> bool {
+        e.matches('@').count() == 1
+            && e == e.trim()
+            && e == e.to_lowercase()
+            && !e.chars().any(|c| {
+                c.is_control()
+                    || c.is_whitespace()
+                    || "\"(),:;<>[\\]".contains(c)
+                    || ('\u{200B}'..='\u{200F}').contains(&c)
+                    || ('\u{202A}'..='\u{202E}').contains(&c)
+                    || ('\u{2060}'..='\u{206F}').contains(&c)
+                    || c == '\u{FEFF}'
+            })
+            && e.split_once('@').is_some_and(|(_, d)| {
+                d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+            })
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn label() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9]([a-zA-Z0-9-]{0,10}[a-zA-Z0-9])?"
+        }
+
+        fn email() -> impl Strategy<Value = String> {
+            let local = "[a-zA-Z0-9_%+'-]{1,8}(\\.[a-zA-Z0-9_%+'-]{1,8}){0,2}";
+            let domain = proptest::collection::vec(label(), 2..4).prop_map(|l| l.join("."));
+            (local, domain).prop_map(|(l, d)| format!("{l}@{d}"))
+        }
+
+        fn nasty() -> impl Strategy<Value = char> {
+            prop_oneof![
+                Just('\0'),
+                Just('\t'),
+                Just('\r'),
+                Just('\n'),
+                Just('\u{7f}'),
+                Just('\u{202E}'),
+                Just('\u{202A}'),
+                Just('\u{2067}'),
+                Just('\u{200F}'),
+                Just('\u{200B}'),
+                Just('\u{FEFF}'),
+                Just('\u{061C}'),
+                Just('"'),
+                Just(','),
+                Just(' '),
+                Just('<'),
+                Just('>'),
+                Just(';'),
+                Just('\\'),
+                Just('\u{A0}'),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn valid_addresses_normalize_to_their_trimmed_lowercase(
+                e in email(),
+                pad_l in "[ \t]{0,3}",
+                pad_r in "[ \t\r\n]{0,3}",
+            ) {
+                let got = normalize_email(Some(&format!("{pad_l}{e}{pad_r}")));
+                let want = e.to_lowercase();
+                prop_assert_eq!(got.as_deref(), Ok(want.as_str()));
+                let again = normalize_email(got.as_deref().ok());
+                prop_assert_eq!(again, got, "idempotent");
+            }
+
+            #[test]
+            fn a_forbidden_character_anywhere_inside_is_refused(
+                e in email(),
+                c in nasty(),
+                at in 0usize..64,
+            ) {
+                let chars: Vec<char> = e.chars().collect();
+                let i = 1 + at % (chars.len() - 1);
+                let mut s: String = chars[..i].iter().collect();
+                s.push(c);
+                s.extend(&chars[i..]);
+                prop_assert!(normalize_email(Some(&s)).is_err(), "{:?} accepted", s);
+            }
+
+            #[test]
+            fn whatever_is_accepted_keeps_the_promise(s in "\\PC{0,12}@?\\PC{0,12}(\\.[a-z]{1,3})?") {
+                if let Ok(e) = normalize_email(Some(&s)) {
+                    prop_assert!(acceptable(&e), "{:?} → {:?}", s, e);
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics_and_keeps_the_promise(s in any::<String>()) {
+                if let Ok(e) = normalize_email(Some(&s)) {
+                    prop_assert!(acceptable(&e), "{:?} → {:?}", s, e);
+                }
+            }
+        }
     }
 }

@@ -135,6 +135,16 @@ impl RateLimiter {
         self.nominal_window_s
     }
 
+    /// The decision a request would get if the window were used up (fault injection): nothing
+    /// remaining, reset when the current window ends (a whole window if none is running).
+    pub fn exhausted(&self) -> RateDecision {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = Instant::now().duration_since(st.0);
+        let left = if elapsed >= self.window { self.window } else { self.window - elapsed };
+        let reset_s = left.as_secs_f64().ceil().max(1.0) as u64;
+        RateDecision { allowed: false, limit: self.limit, remaining: 0, reset_s }
+    }
+
     /// Counts one request.
     pub fn check(&self) -> RateDecision {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -228,15 +228,16 @@ impl PmpConfig {
         self.tree.get(purpose).is_some_and(|prefs| prefs.iter().any(|(id, _)| *id == pref))
     }
 
-    /// A purpose as `GET /metadata/purposes` returns it (`description` = name).
+    /// A purpose as `GET /metadata/purposes` returns it (`description` = name). A custom
+    /// purpose has no `reference` and only the `custom` namespace: the absent ones are left
+    /// out, not sent as `null` (Didomi's API description does not make them nullable).
     pub fn purpose_json(&self, p: &Purpose, org: &str, translations: bool) -> Value {
         json!({
             "id": p.id,
             "description": self.text(p.name, translations),
             "details": self.text(p.details, translations),
             "organization_id": org,
-            "namespaces": { "iab": null, "iab2": null, "didomi": null, "custom": p.id },
-            "reference": null,
+            "namespaces": { "custom": p.id },
             "regulations_id": ["gdpr"],
             "metadata": {},
             "created_at": CONFIG_TIME,

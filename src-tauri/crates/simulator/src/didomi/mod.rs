@@ -6,13 +6,13 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `POST /v1/sessions` | `201 {type, key, access_token}`; bad key/secret → 400 |
+//! | `POST /v1/sessions` | `200 {type, key, access_token}` (200, as Didomi's API description says); bad key/secret → 400 |
 //! | `GET /v1/metadata/purposes[/{id}]` | `{total, limit, skip, data}` (`$limit` ≤ 100, `$skip`, `$translations`) |
 //! | `GET /v1/preferences[/{id}]` | `{total, limit, skip, data}` |
 //! | `GET /v1/config-trees` | an array with the organization's one tree |
 //! | `GET /v1/consents/users` | `{data, limit, cursor}` (100 per page, `$cursor`, `organization_user_id` filter) |
 //! | `GET /v1/consents/users/{id}` | a user; `$by_organization_user_id` makes `{id}` an OUID |
-//! | `POST /v1/consents/events` | one event or an array of ≤ 100 → `201` with what was stored; `?$disable_integrations=true\|false` (and `$generate_tcfcs`) must be booleans, else 400 |
+//! | `POST /v1/consents/events` | one event or an array of ≤ 100 → `200` with what was stored (200, as Didomi's API description says); `?$disable_integrations=true\|false` (and `$generate_tcfcs`) must be booleans, else 400 |
 //! | `GET /_sim/didomi/stats` | counters (no auth, never faulted or limited, like every `/_sim/`) |
 //! | `GET /_sim/didomi/users/{ouid}` | the user with that exact OUID, or 404 |
 //! | `GET /_sim/didomi/events[?organization_user_id=]` | `{total, data: [`[`RecordedEvent`]`]}`: the last (≤ 1000) stored events, oldest first, each `{event, disable_integrations, source}`; only that user's with the filter |
@@ -387,9 +387,24 @@ async fn rate_limit(State(d): State<Arc<Didomi>>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let decision = d.limiter.check();
-    let window = d.limiter.nominal_window_s();
-    let headers = |res: &mut Response| {
-        let h = res.headers_mut();
+    if !decision.allowed {
+        d.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut res = didomi_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+        res.headers_mut().extend(d.rate_headers(decision));
+        return res;
+    }
+    let mut res = next.run(req).await;
+    let mut headers = d.rate_headers(decision);
+    headers.remove(axum::http::header::RETRY_AFTER);
+    res.headers_mut().extend(headers);
+    res
+}
+
+impl Didomi {
+    /// `RateLimit`, `RateLimit-Policy` and (for a refusal) `Retry-After` of a decision.
+    fn rate_headers(&self, decision: auth::RateDecision) -> HeaderMap {
+        let window = self.limiter.nominal_window_s();
+        let mut h = HeaderMap::new();
         let v = format!(
             "limit={}, remaining={}, reset={}",
             decision.limit, decision.remaining, decision.reset_s
@@ -399,18 +414,15 @@ async fn rate_limit(State(d): State<Arc<Didomi>>, req: Request, next: Next) -> R
             "RateLimit-Policy",
             HeaderValue::from_str(&format!("{};w={window}", decision.limit)).expect("ascii"),
         );
-    };
-    if !decision.allowed {
-        d.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let mut res = didomi_error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-        headers(&mut res);
-        res.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(decision.reset_s));
-        return res;
+        h.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(decision.reset_s));
+        h
     }
-    let mut res = next.run(req).await;
-    headers(&mut res);
-    res
+
+    /// The headers of a 429 as the organization's real limiter would send it (its limit, its
+    /// window's reset). Used by fault injection.
+    pub fn exhausted_rate_headers(&self) -> HeaderMap {
+        self.rate_headers(self.limiter.exhausted())
+    }
 }
 
 fn bad_request(msg: &str) -> Response {
@@ -428,10 +440,7 @@ async fn create_session(State(d): State<Arc<Didomi>>, body: Bytes) -> Response {
     }
     d.sessions_created.fetch_add(1, Ordering::Relaxed);
     let token = d.mint_token();
-    (
-        StatusCode::CREATED,
-        Json(json!({ "type": "api-key", "key": d.key.key, "access_token": token })),
-    )
+    (StatusCode::OK, Json(json!({ "type": "api-key", "key": d.key.key, "access_token": token })))
         .into_response()
 }
 
@@ -609,7 +618,7 @@ async fn post_events(
     };
     let opts = WriteOptions { source: EventSource::Api, disable_integrations };
     match d.users.post_events(&v, &d.org, opts) {
-        Ok(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
+        Ok(stored) => (StatusCode::OK, Json(stored)).into_response(),
         Err(e) => didomi_error_with(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             &e.message,

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::{rate_limit_body, ApiError, Policy};
-use super::limits::App;
+use super::limits::{App, Usage};
 use super::store::Source;
 use super::HubSpot;
 
@@ -101,6 +101,38 @@ impl HubSpot {
     }
 }
 
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .map(str::to_string)
+}
+
+impl HubSpot {
+    /// The `X-HubSpot-RateLimit-*` headers of a 429 for the caller of a request with these
+    /// headers, as the real limiter would send them: its app's window (Max, Interval, nothing
+    /// Remaining) and, for a private-app token, the account's Daily pair. Empty when the token
+    /// is missing or invalid (HubSpot answers 401 before limiting). Used by fault injection.
+    pub fn exhausted_rate_headers(&self, headers: &HeaderMap) -> HeaderMap {
+        let mut out = HeaderMap::new();
+        let Some(Ok(auth)) = bearer(headers).map(|t| self.authenticate_token(&t)) else {
+            return out;
+        };
+        let app = if auth.private_app { App::Private } else { App::OAuth };
+        let portal = self.portal(auth.hub_id);
+        let usage = portal.limiter.lock().unwrap_or_else(|e| e.into_inner()).peek(
+            Instant::now(),
+            app,
+            self.quota(app),
+        );
+        Usage { remaining: 0, ..usage }.write(&mut out);
+        out
+    }
+}
+
 /// The kind of an API route, for stats and limits.
 fn kind(method: &Method, path: &str) -> (&'static str, bool) {
     let write = *method != Method::GET;
@@ -132,13 +164,7 @@ pub async fn authenticate(
 ) -> Response {
     let path = req.uri().path().to_string();
     let (kind, write) = kind(req.method(), &path);
-    let token = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .map(str::to_string);
+    let token = bearer(req.headers());
     let auth = match token.as_deref().map(|t| hs.authenticate_token(t)) {
         Some(Ok(a)) => a,
         Some(Err(e)) => {

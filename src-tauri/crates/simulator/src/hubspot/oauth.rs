@@ -23,6 +23,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -529,10 +531,41 @@ impl HubSpot {
         if claims.k == 'a' {
             v["expires_in"] = json!(((claims.e - now) / 1000).max(0));
             v["token_type"] = json!("access");
+            v["signed_access_token"] = self.signed_access_token(&claims);
         } else {
             v["token_type"] = json!("refresh");
         }
         Some((claims, v))
+    }
+}
+
+impl HubSpot {
+    /// The `signed_access_token` object of an access token's metadata (hubspot-api.md §1.6
+    /// lists it; its fields follow HubSpot's published answers). The signatures are derived
+    /// from the token itself, so they are stable for one token and differ between tokens.
+    fn signed_access_token(&self, claims: &Claims) -> serde_json::Value {
+        use sha2::{Digest, Sha256};
+        let digest = |what: &str| -> String {
+            let mut h = Sha256::new();
+            h.update(what.as_bytes());
+            h.update(claims.n.as_bytes());
+            URL_SAFE_NO_PAD.encode(&h.finalize()[..20])
+        };
+        json!({
+            "expiresAt": claims.e,
+            "scopes": URL_SAFE_NO_PAD.encode(claims.s.join(" ")),
+            "hubId": claims.h,
+            "userId": claims.u,
+            "appId": self.app_id,
+            "signature": digest("signature"),
+            "scopeToScopeGroupPks": digest("scope-groups"),
+            "newSignature": digest("new-signature"),
+            "hublet": "na1",
+            "trialScopes": "",
+            "trialScopeToScopeGroupPks": "",
+            "isUserLevel": false,
+            "isPrivateDistribution": false,
+        })
     }
 }
 
@@ -553,7 +586,6 @@ async fn introspect(State(hs): State<Arc<HubSpot>>, headers: HeaderMap, body: By
     match token.and_then(|t| hs.metadata(t)) {
         Some((claims, mut v)) => {
             let o = v.as_object_mut().expect("object");
-            o.remove("token");
             o.insert("active".into(), json!(true));
             o.insert(
                 "token_use".into(),
