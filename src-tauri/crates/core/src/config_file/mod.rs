@@ -21,7 +21,9 @@ use crate::mapping::names::is_valid_name;
 use crate::mapping::{DidomiItem, DidomiRow, Mapping, MappingEntry};
 use crate::settings::SyncOptions;
 
-pub use format::{ConfigFile, ExportEntry, ExportOptions, FORMAT, SCHEMA_URL, VERSION};
+pub use format::{
+    ConfigFile, ExportEntry, ExportOptions, FORMAT, SCHEMA_FILE, SCHEMA_URL, VERSION,
+};
 
 /// Largest file read (bytes); nothing beyond is read.
 pub const MAX_BYTES: u64 = 5 * 1024 * 1024;
