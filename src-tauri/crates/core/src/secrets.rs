@@ -132,7 +132,7 @@ pub enum KeychainStatus {
 pub enum SecretError {
     /// The keychain cannot be reached or refused access. The detail (D-Bus errors and the like)
     /// goes to the log only: the message the user sees is [`keychain_advice`].
-    #[error("No keychain is available. {}", keychain_advice())]
+    #[error("{}", keychain_advice())]
     Unavailable(String),
 }
 
