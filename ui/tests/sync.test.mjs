@@ -350,6 +350,11 @@ test("history: runs table in the Sync card's words, chart of pushes, records not
     /Saved 157 rows to \/tmp\/dhs-dialog\/run-3-not-written\.csv/
   )
   assert.deepEqual(await callArgs(page, 'history_export_records_csv'), [{ runId: 3 }], 'run id')
+  assert.equal(
+    await done.evaluate((e) => e.classList.contains('alert-ok')),
+    true,
+    'a saved file is a success, not a warning'
+  )
 
   // A run where every record was written: nothing to export.
   await rows.nth(2).click()

@@ -66,7 +66,7 @@ export function HistoryScreen({ initialRunId }: HistoryScreenProps) {
           Refresh
         </Button>
       </div>
-      <p className="lead">Every sync and dry run, with the records that failed or were skipped.</p>
+      <p className="lead">Every sync and dry run, with the records that were not written.</p>
       {error !== null && <ErrorAlert error={error} onDismiss={() => setError(null)} />}
       {runs === null ? (
         <p className="muted" role="status">
@@ -219,10 +219,12 @@ function RunDetail({
         {run.message ?? STATUS_HELP[run.status]}
       </p>
       {saved !== null && (
-        <p className="notice" role="status" data-testid="history-export-done">
-          Saved {formatCount(saved.rows)} {saved.rows === 1 ? 'row' : 'rows'} to{' '}
-          <span className="mono">{saved.path}</span>
-        </p>
+        <div className="alert alert-ok" role="status" data-testid="history-export-done">
+          <span>
+            Saved {formatCount(saved.rows)} {saved.rows === 1 ? 'row' : 'rows'} to{' '}
+            <span className="mono">{saved.path}</span>
+          </span>
+        </div>
       )}
       <RunCounts counts={run.counts} />
       <h3>Records not written</h3>
