@@ -30,7 +30,7 @@ const COMMANDS: &[&str] = &[
     "sync_cancel",
     "history_list",
     "history_records",
-    "history_export_failures_csv",
+    "history_export_records_csv",
     "workflow_guide",
     "workflow_check",
     "workflow_simulate",

@@ -60,7 +60,7 @@ pub fn run() {
             commands::sync::sync_cancel,
             commands::sync::history_list,
             commands::sync::history_records,
-            commands::sync::history_export_failures_csv,
+            commands::sync::history_export_records_csv,
             commands::pull::workflow_guide,
             commands::pull::workflow_check,
             commands::pull::workflow_simulate,

@@ -68,9 +68,16 @@ async fn export_then_import_round_trips_and_holds_no_secret() {
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(v["format"], "didomi-hubspot-sync.mapping-config", "format name");
     assert_eq!(v["version"], 1, "version");
-    assert!(
-        v["$schema"].as_str().is_some_and(|s| s.ends_with("mapping-config.schema.json")),
-        "$schema"
+    // `$schema` names a file an editor can open: relative, and written next to the export.
+    let schema_ref = v["$schema"].as_str().expect("$schema");
+    assert!(!schema_ref.contains("example.invalid"), "not a placeholder URL: {schema_ref}");
+    let schema_file = dir.path().join(schema_ref);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_file).expect("schema beside it"))
+            .expect("the schema is JSON");
+    assert_eq!(
+        schema["title"], "Didomi ⇄ HubSpot sync: mapping configuration",
+        "the schema of this format"
     );
     assert_eq!(v["hubspotPortalId"], portal, "portal for information");
     assert_eq!(

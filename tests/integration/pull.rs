@@ -432,13 +432,20 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
     assert!(e.message.contains("Options screen"), "says what to do: {}", e.message);
     let guide = h.core.workflow_guide().await.expect("guide");
     assert_eq!(guide.steps.len(), 11, "eleven steps");
-    let portal = h.sim.hubspot.portal_id();
+    // Sandbox: every "Open in HubSpot" link opens a page of the simulator, never the real HubSpot.
     let url = guide.workflows_url.clone().expect("a link once connected");
-    assert!(
-        url.starts_with("https://app")
-            && url.ends_with(&format!(".hubspot.com/workflows/{portal}")),
-        "deep link to the portal's workflows on its UI domain: {url}"
-    );
+    let links: Vec<&str> = guide.steps.iter().filter_map(|s| s.link.as_deref()).collect();
+    assert_eq!(links.len(), 4, "steps 1, 2, 3 and 11 have links: {links:?}");
+    let sim = h.sim.info.hubspot.trim_end_matches('/');
+    for link in links.iter().copied().chain([url.as_str()]) {
+        assert!(
+            link.starts_with(&format!("{sim}/_sim/hubspot/")) && !link.contains("hubspot.com"),
+            "a Sandbox link opens the simulator's portal pages: {link}"
+        );
+        let resp = reqwest::get(link).await.expect("the simulator answers");
+        assert!(resp.status().is_success(), "{link} answers {}", resp.status());
+    }
+    assert!(guide.steps[0].link.as_deref().unwrap_or_default().ends_with("/_sim/hubspot/portal"));
     let saved = h
         .core
         .pull_settings_save(PullSettings {

@@ -185,11 +185,21 @@ async fn an_invalid_option_fails_only_its_records_which_are_retried_first_next_t
         "each failure carries HubSpot's category and message: {:?}",
         failures.first()
     );
-    let csv = h.data_dir().join("failures.csv");
-    let rows = h.core.history_failures_csv(r.summary.id, csv.clone()).await.expect("csv export");
-    assert_eq!(rows, bad.len() as u64, "one CSV row per failure");
+    let csv = h.data_dir().join("records.csv");
+    let rows = h.core.history_records_csv(r.summary.id, csv.clone()).await.expect("csv export");
+    let c = &r.summary.counts;
+    assert_eq!(
+        rows,
+        c.failed + c.skipped + c.invalid + c.duplicates,
+        "one CSV row per record not written: {c:?}"
+    );
     let text = std::fs::read_to_string(&csv).expect("csv written");
-    assert!(text.starts_with("email,action,status,category,message,correlation_id"), "header");
+    assert!(
+        text.starts_with("email,outcome,action,hubspot_error,message,correlation_id"),
+        "header"
+    );
+    let failed_rows = text.lines().filter(|l| l.split(',').nth(1) == Some("failed")).count();
+    assert_eq!(failed_rows, bad.len(), "each failure is a row with the outcome failed");
     assert!(text.contains(bad[0].as_str()), "rows name the emails");
     // The admin adds the option in HubSpot; the next push retries the failed records first.
     let token = h.sim.info.hubspot_private_app_token.clone();

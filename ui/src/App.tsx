@@ -144,9 +144,8 @@ export function App() {
           {keychain !== null && (
             <div className="alert alert-warn" role="status" data-testid="keychain-unavailable">
               <strong>Secure storage unavailable.</strong> {keychain.replace(/\.?$/, '.')} Secrets
-              are never written to disk instead, so connecting is not possible until the system
-              keychain works (on Linux: an unlocked Secret Service such as GNOME Keyring); then
-              restart the app.
+              are never written to a file instead, so HubSpot and Didomi cannot be connected until
+              then.
             </div>
           )}
           {info === null || status === null ? (

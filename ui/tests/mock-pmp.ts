@@ -46,6 +46,8 @@ export interface PmpScenario {
   stale?: boolean
   /** Creating the "Didomi Changed" property hits a same-name property of another type. */
   conflict?: boolean
+  /** Add a preference nested under a value (Newsletter › Topics › Events › Event regions). */
+  deep?: boolean
   /** What the picked import file holds; `cancel` = the dialog was closed. */
   importFile?: 'ok' | 'invalid' | 'cancel'
 }
@@ -152,6 +154,50 @@ function smallTree(): Row[] {
   return rows
 }
 
+/** A value (Events, depth 2) whose nested preference (depth 3) has values (depth 4). */
+function deepRows(): Row[] {
+  const base = { purposeLabel: 'Newsletter', labelsProblem: null }
+  const path = 'Newsletter › Topics › Events'
+  const regions = ['Europe', 'Americas', 'Asia-Pacific']
+  return [
+    {
+      ...base,
+      item: { kind: 'value', purposeId: 'newsletter', preferenceId: 'topics', valueId: 'events' },
+      kind: 'boolean',
+      label: 'Events',
+      depth: 2,
+      preferenceLabel: 'Topics',
+      path,
+      preferenceType: null
+    },
+    {
+      ...base,
+      item: { kind: 'preference', purposeId: 'newsletter', preferenceId: 'event-regions' },
+      kind: 'text',
+      label: 'Event regions',
+      depth: 3,
+      preferenceLabel: 'Event regions',
+      path: `${path} › Event regions`,
+      preferenceType: 'multi'
+    },
+    ...regions.map((v): Row => ({
+      ...base,
+      item: {
+        kind: 'value',
+        purposeId: 'newsletter',
+        preferenceId: 'event-regions',
+        valueId: v.toLowerCase()
+      },
+      kind: 'boolean',
+      label: v,
+      depth: 4,
+      preferenceLabel: 'Event regions',
+      path: `${path} › Event regions › ${v}`,
+      preferenceType: null
+    }))
+  ]
+}
+
 function bigTree(n: number): Row[] {
   const rows: Row[] = []
   for (let p = 0; rows.length < n; p++) {
@@ -240,6 +286,7 @@ let state: {
 
 function init(sc: PmpScenario) {
   const rows = sc.rows !== undefined ? bigTree(sc.rows) : smallTree()
+  if (sc.deep === true) rows.splice(4, 0, ...deepRows())
   const properties = sc.properties !== undefined ? bigProps(sc.properties) : smallProps()
   const saved: Entry[] = [
     {
@@ -427,7 +474,7 @@ export function pmpMock(cmd: string, args: Json, sc: PmpScenario): unknown {
         preview: {
           token: 'sha256:abc',
           fileVersion: 1,
-          exportedAt: '2026-11-20T10:00:00Z',
+          exportedAt: '2026-11-20T10:00:00.183628785Z',
           entries: 2,
           warnings: ['The file was exported from HubSpot portal 777, not the connected 4242.'],
           errors: invalid

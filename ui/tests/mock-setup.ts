@@ -56,11 +56,17 @@ const scenario =
         pmp?: PmpScenario
         /** Workflow screen commands (mock-workflow.ts). */
         workflow?: WorkflowScenario
+        /** The system browser cannot be opened (xdg-open fails). */
+        noBrowser?: boolean
       }
     }
   ).__mockScenario ?? {}
 const keychain = scenario.keychainDown
-  ? { state: 'unavailable', reason: 'no Secret Service provider on the session bus' }
+  ? {
+      state: 'unavailable',
+      reason:
+        'No keychain (Secret Service) is running or it is locked: log in to a desktop session with GNOME Keyring or KWallet, or start the app with ./x sandbox which starts a private one, then restart the app'
+    }
   : { state: 'available' }
 const live = scenario.mode === 'Live'
 
@@ -158,7 +164,7 @@ mockIPC((cmd, payload) => {
         startedAt: new Date(now).toISOString(),
         pasteExpiresAt: new Date(now + 3600_000).toISOString(),
         pasteSecondsLeft: 3600,
-        browserOpened: true
+        browserOpened: scenario.noBrowser !== true
       }
     }
     case 'hubspot_install_wait':

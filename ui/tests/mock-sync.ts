@@ -66,6 +66,7 @@ const seeded: RunSummary[] = [
       unchanged: 1100,
       skipped: 30,
       invalid: 5,
+      duplicates: 2,
       failed: 120
     }),
     message: '120 records were refused by HubSpot.',
@@ -99,7 +100,10 @@ const seeded: RunSummary[] = [
   }
 ]
 
-/** Run 3's failures and skips: 120 refused by HubSpot, then 30 skipped (150 rows, 3 pages). */
+/**
+ * Run 3's records not written: 120 refused by HubSpot, 30 skipped (no contact), 5 invalid and 2
+ * duplicates (157 rows, 4 pages).
+ */
 function outcomes(runId: number): RecordOutcome[] {
   if (runId !== 3) return []
   const failed: RecordOutcome[] = Array.from({ length: 120 }, (_, i) => ({
@@ -118,7 +122,24 @@ function outcomes(runId: number): RecordOutcome[] {
     message: 'No HubSpot contact with this email and upsert is off.',
     correlationId: null
   }))
-  return [...failed, ...skipped]
+  const invalid: RecordOutcome[] = Array.from({ length: 5 }, (_, i) => ({
+    email: `not-an-email-${i}`,
+    action: 'invalid',
+    status: 'skipped',
+    category: null,
+    message: 'Not pushed: the email has no @. Fix it in Didomi to include this person.',
+    correlationId: null
+  }))
+  const duplicates: RecordOutcome[] = Array.from({ length: 2 }, (_, i) => ({
+    email: `twice${i}@example.com`,
+    action: 'duplicate',
+    status: 'skipped',
+    category: null,
+    message:
+      'Didomi user u-old shares this email with the newer user u-new, whose consents were pushed.',
+    correlationId: null
+  }))
+  return [...failed, ...skipped, ...invalid, ...duplicates]
 }
 
 const plan = {
@@ -316,10 +337,9 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
       const offset = Number(args.offset)
       return outcomes(Number(args.runId)).slice(offset, offset + Number(args.limit))
     }
-    case 'history_export_failures_csv': {
+    case 'history_export_records_csv': {
       const runId = Number(args.runId)
-      const rows = outcomes(runId).filter((o) => o.status === 'failed').length
-      return { path: `/tmp/dhs-dialog/failures-${runId}.csv`, rows }
+      return { path: `/tmp/dhs-dialog/run-${runId}-not-written.csv`, rows: outcomes(runId).length }
     }
     default:
       return undefined

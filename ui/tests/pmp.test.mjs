@@ -59,6 +59,12 @@ test('options: upsert applies at once; bidirectional refuses another portal, the
     0,
     'nothing enabled on a mismatch'
   )
+  assert.equal(
+    await page.getByTestId('options-bidirectional').getAttribute('data-selected'),
+    null,
+    'the switch is drawn off while the text says "Not on yet"'
+  )
+  assert.match(await page.getByTestId('screen-options').innerText(), /Not on yet/)
   await page.screenshot({ path: join(shots, 'options-mismatch.png') })
 
   await page
@@ -329,6 +335,30 @@ test('mapping: stale entries are flagged with their reason and can be cleared; l
   await page.close()
 })
 
+test('mapping: rows are indented by depth at any depth (Event regions and its values too)', async () => {
+  const { page, errors } = await openScreen('mapping', { pmp: { deep: true } })
+  await row(page, 'Newsletter › Topics › Events › Event regions › Asia-Pacific').waitFor()
+  const indent = (path) =>
+    row(page, path)
+      .locator('.row-label')
+      .evaluate((e) => e.getBoundingClientRect().left)
+  const x = [
+    await indent('Newsletter'),
+    await indent('Newsletter › Topics'),
+    await indent('Newsletter › Topics › Events'),
+    await indent('Newsletter › Topics › Events › Event regions'),
+    await indent('Newsletter › Topics › Events › Event regions › Europe'),
+    await indent('Newsletter › Topics › Events › Event regions › Asia-Pacific')
+  ]
+  for (let d = 1; d <= 4; d++) {
+    assert.ok(x[d] - x[d - 1] >= 16, `depth ${d} is indented past depth ${d - 1}: ${x}`)
+  }
+  assert.equal(x[5], x[4], 'values of one preference line up')
+  await page.screenshot({ path: join(shots, 'mapping-deep.png') })
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
 test('mapping: the filter box narrows the rows; not connected shows the empty state', async () => {
   const { page, errors } = await openScreen('mapping')
   await page.getByTestId('mapping-filter').fill('topics')
@@ -369,6 +399,15 @@ test('config: export reports the path; import previews the diff, Cancel changes 
   )
   assert.match(await diff.innerText(), /upsert: false ⇒ true/)
   assert.match(await page.getByTestId('import-warning').innerText(), /portal 777/)
+  const from = await page.getByTestId('import-dialog').locator('.path-line').innerText()
+  const local = await page.evaluate(() =>
+    new Date('2026-11-20T10:00:00.183Z').toLocaleString(undefined, {
+      dateStyle: 'short',
+      timeStyle: 'medium'
+    })
+  )
+  assert.ok(from.includes(`exported ${local}`), `local date and time: ${from}`)
+  assert.doesNotMatch(from, /2026-11-20T|183628785Z/, 'no raw timestamp')
   await page.screenshot({ path: join(shots, 'import-preview.png') })
   await page.getByTestId('import-cancel').click()
   await diff.waitFor({ state: 'detached' })

@@ -249,7 +249,7 @@ test('cancel: stops the run, the result says Cancelled with the counts reached',
   await page.close()
 })
 
-test('history: runs table, chart, per-record failures with paging, CSV export', async () => {
+test("history: runs table in the Sync card's words, chart of pushes, records not written with paging, CSV export", async () => {
   const { page, errors } = await harness.open(READY)
   await page.getByTestId('nav-history').click()
   await page.getByTestId('screen-history').waitFor()
@@ -269,6 +269,36 @@ test('history: runs table, chart, per-record failures with paging, CSV export', 
   assert.doesNotMatch(await rows.nth(2).innerText(), /auto-sync/, 'a manual run is not')
   assert.match(await rows.nth(1).innerText(), /Dry run \(full\)/, 'mode of a dry run')
   assert.match(await rows.nth(0).innerText(), /1 min 12 s/, 'duration')
+  // The same outcome words as the run detail (RunCounts) and the Sync card.
+  const headers = await page
+    .locator('.runs-table thead th[data-count]')
+    .evaluateAll((els) => els.map((e) => [e.dataset.count, e.textContent]))
+  assert.deepEqual(
+    headers,
+    [
+      ['read', 'Read'],
+      ['written', 'Written'],
+      ['skipped', 'Skipped (no contact)'],
+      ['invalid', 'Invalid'],
+      ['duplicates', 'Duplicates'],
+      ['failed', 'Failed']
+    ],
+    'History names each outcome as the Sync card does'
+  )
+  assert.deepEqual(
+    await rows
+      .first()
+      .locator('td[data-count]')
+      .evaluateAll((els) => els.map((e) => e.textContent)),
+    ['30', '5', '2', '120'],
+    'skipped, invalid and duplicates are not lumped together'
+  )
+  const detailLabels = await page
+    .locator('.run-detail dl.counts dt')
+    .evaluateAll((els) => els.map((e) => e.textContent))
+  for (const [, label] of headers) {
+    assert.ok(detailLabels.includes(label), `the run detail says ${label} too`)
+  }
   assert.equal(await attr(page, 'history-chart', 'data-bars'), '2', 'dry runs are not charted')
   assert.equal(
     await page.locator('[data-testid="history-chart"] rect.bar-failed').count(),
@@ -276,7 +306,7 @@ test('history: runs table, chart, per-record failures with paging, CSV export', 
     'a failed bar per push'
   )
 
-  // The newest run is selected: its failures first page.
+  // The newest run is selected: the first page of its records not written.
   const records = page.getByTestId('history-records')
   await records.waitFor()
   assert.equal(await records.locator('tbody tr').count(), 50, 'a page of 50')
@@ -285,6 +315,7 @@ test('history: runs table, chart, per-record failures with paging, CSV export', 
   assert.match(first, /VALIDATION_ERROR/, 'HubSpot error category')
   assert.match(first, /0b6f3d2e-0000-4000-8000-000000000000/, 'correlation id')
   assert.match(first, /not one of the allowed options/, 'message')
+  assert.match(first, /failed/, 'outcome')
   await page.screenshot({ path: join(shots, 'history.png') })
   await records.screenshot({ path: join(shots, 'history-records.png') })
   await page.getByTestId('history-records-next').click()
@@ -293,26 +324,48 @@ test('history: runs table, chart, per-record failures with paging, CSV export', 
   await page.getByTestId('history-records-page').filter({ hasText: 'Page 3' }).waitFor()
   assert.equal(await records.locator('tbody tr').count(), 50, 'third page')
   assert.match(await records.locator('tbody tr').last().innerText(), /nocontact29@example\.com/)
+  await page.getByTestId('history-records-next').click()
+  await page.getByTestId('history-records-page').filter({ hasText: 'Page 4' }).waitFor()
+  assert.deepEqual(
+    await records
+      .locator('tbody tr')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome'))),
+    ['invalid', 'invalid', 'invalid', 'invalid', 'invalid', 'duplicate', 'duplicate'],
+    'invalid and duplicate records are listed with their own outcome'
+  )
+  assert.match(await records.locator('tbody tr').first().innerText(), /not-an-email-0\s+invalid/)
   assert.equal(await page.getByTestId('history-records-next').isDisabled(), true, 'last page')
   assert.deepEqual(
     (await callArgs(page, 'history_records')).map((a) => a.offset),
-    [0, 50, 100],
+    [0, 50, 100, 150],
     'pages asked by offset'
   )
   await page.screenshot({ path: join(shots, 'history-page-3.png') })
 
+  assert.match(
+    await page.getByTestId('history-export-csv').innerText(),
+    /Export records not written as CSV \(157\)/,
+    'the button counts every record not written, not only failures'
+  )
   await page.getByTestId('history-export-csv').click()
   const done = page.getByTestId('history-export-done')
   await done.waitFor()
-  assert.match(await done.innerText(), /Saved 120 rows to \/tmp\/dhs-dialog\/failures-3\.csv/)
-  assert.deepEqual(await callArgs(page, 'history_export_failures_csv'), [{ runId: 3 }], 'run id')
+  assert.match(
+    await done.innerText(),
+    /Saved 157 rows to \/tmp\/dhs-dialog\/run-3-not-written\.csv/
+  )
+  assert.deepEqual(await callArgs(page, 'history_export_records_csv'), [{ runId: 3 }], 'run id')
+  assert.equal(
+    await done.evaluate((e) => e.classList.contains('alert-ok')),
+    true,
+    'a saved file is a success, not a warning'
+  )
 
-  // A run without failures or skips: no records; the export still answers (header only).
+  // A run where every record was written: nothing to export.
   await rows.nth(2).click()
   await page.getByTestId('history-records-empty').waitFor()
-  assert.match(await page.getByTestId('history-export-csv').innerText(), /\(0\)/, 'no failure')
-  await page.getByTestId('history-export-csv').click()
-  await page.getByTestId('history-export-done').filter({ hasText: 'Saved 0 rows' }).waitFor()
+  assert.match(await page.getByTestId('history-export-csv').innerText(), /\(0\)/, 'none')
+  assert.equal(await page.getByTestId('history-export-csv').isDisabled(), true, 'nothing to save')
   assert.deepEqual(errors, [], 'no console errors')
   await page.close()
 })

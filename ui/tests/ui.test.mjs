@@ -120,6 +120,24 @@ test('HubSpot install succeeds: waiting state, authorize link, then the account 
   await page.close()
 })
 
+test('HubSpot install when the browser cannot be opened: says so at once, link and paste field shown', async () => {
+  const { page, errors } = await open(1280, 800, { noBrowser: true })
+  await page.getByTestId('hubspot-install').click()
+  const failed = page.getByTestId('hubspot-browser-failed')
+  await failed.waitFor()
+  assert.match(await failed.innerText(), /could not be opened.*paste the redirect URL/s)
+  assert.equal(
+    await page.getByText('Waiting for you to approve in the browser…').count(),
+    0,
+    'no promise of a browser that never opened'
+  )
+  assert.ok(await page.getByTestId('hubspot-authorize-url-text').isVisible(), 'link to copy')
+  assert.ok(await page.getByTestId('hubspot-paste-input').isVisible(), 'paste field')
+  await page.screenshot({ path: join(shots, 'connect-no-browser.png') })
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
+})
+
 test('HubSpot install denied shows the error with its code; paste then connects', async () => {
   const { page, errors } = await open()
   await page.getByTestId('hubspot-install').click()
@@ -184,8 +202,13 @@ test('Didomi connects and disconnects', async () => {
   await card.waitFor()
   const didomiText = await card.innerText()
   assert.match(didomiText, /Organization id\s*sandbox-org/, 'org id')
-  assert.match(didomiText, /Purposes read\s*4/, 'number of purposes read')
-  assert.match(didomiText, /Preferences read\s*7/, 'number of preferences read')
+  assert.match(didomiText, /Purposes in the library\s*4/, 'number of purposes read')
+  assert.match(didomiText, /Preferences in the library\s*7/, 'number of preferences read')
+  assert.match(
+    await page.getByTestId('didomi-tree').innerText(),
+    /3 purposes, 5 preferences — what your consent notices ask.*The Mapping screen lists these/s,
+    'the tree count says how it differs from the library count'
+  )
   assert.deepEqual(
     await callArgs(page, 'didomi_connect'),
     [{ apiKey: 'sandbox-key', apiSecret: 'typed-secret', organizationId: 'sandbox-org' }],
@@ -232,8 +255,8 @@ test('Live mode: no banner, keychain problem and startup warning shown, switch t
   assert.equal(await page.getByTestId('sandbox-banner').count(), 0, 'no Sandbox banner in Live')
   assert.match(
     await page.getByTestId('keychain-unavailable').innerText(),
-    /Secure storage unavailable\. no Secret Service provider on the session bus\. Secrets are never written to disk/,
-    'reason and consequence shown'
+    /Secure storage unavailable\. No keychain \(Secret Service\).*restart the app\. Secrets are never written to a file/,
+    'what to do and the consequence shown'
   )
   assert.match(await page.getByTestId('startup-warning').innerText(), /moved aside/, 'warning')
   assert.match(await page.getByTestId('api-status').innerText(), /HubSpot API not reachable/)

@@ -178,6 +178,13 @@ test('Sync screen: Pull and Push then pull, with conflicts listed and a link to 
   assert.match(await page.getByTestId('sync-pull-plan').innerText(), /Would write 2/, 'the plan')
   await pull.click()
   await page.getByTestId('sync-pull-counts').waitFor()
+  const result = page.getByTestId('sync-pull-result')
+  assert.match(
+    await result.locator('header h2').innerText(),
+    /^Pull finished\s+\w+/,
+    'the pull result is a titled card with its status, like the push result'
+  )
+  assert.equal(await result.evaluate((e) => e.matches('section.card')), true, 'a card')
   const conflicts = page.getByTestId('sync-pull-conflicts')
   assert.match(await conflicts.innerText(), /ada@example\.com/, 'the conflict is listed')
   assert.match(await conflicts.innerText(), /didomi_topics/, 'with its property')

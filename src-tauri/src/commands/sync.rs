@@ -1,12 +1,13 @@
 //! Sync and history commands: check that a sync could run, run one (progress streamed over a
 //! [`Channel`]), cancel it, list the history, page through a run's failed and skipped records,
-//! and export a run's failures as CSV to a file chosen in the native save dialog.
+//! and export the records of a run that were not written (failed, skipped, invalid, duplicate)
+//! as CSV to a file chosen in the native save dialog.
 //!
 //! # `DHS_TEST_DIALOG_DIR` (tests only)
 //!
 //! A real-window test cannot drive the native save dialog. When the environment variable
-//! `DHS_TEST_DIALOG_DIR` is set, `history_export_failures_csv` shows no dialog and writes
-//! `<DHS_TEST_DIALOG_DIR>/failures-<runId>.csv` instead. Never set it for real use.
+//! `DHS_TEST_DIALOG_DIR` is set, `history_export_records_csv` shows no dialog and writes
+//! `<DHS_TEST_DIALOG_DIR>/run-<runId>-not-written.csv` instead. Never set it for real use.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,14 +27,14 @@ use crate::error::CommandResult;
 /// Environment variable that replaces the save dialog by a fixed folder (tests only).
 pub const TEST_DIALOG_DIR_ENV: &str = "DHS_TEST_DIALOG_DIR";
 
-/// Where a failures CSV was written. Crosses IPC.
+/// Where the CSV of records not written was written. Crosses IPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct CsvExport {
     /// The file written.
     pub path: String,
-    /// Failure rows written (the header not counted).
+    /// Record rows written (the header not counted).
     #[ts(type = "number")]
     pub rows: u64,
 }
@@ -90,10 +91,10 @@ pub async fn history_records(
     Ok(core.history_records(run_id, limit, offset).await?)
 }
 
-/// Asks where to save a run's failures (or uses [`TEST_DIALOG_DIR_ENV`]) and writes them as
-/// CSV. `None` when the dialog was closed without choosing a file.
+/// Asks where to save the records of a run that were not written (or uses
+/// [`TEST_DIALOG_DIR_ENV`]) and writes them as CSV, each with its outcome. `None` when the dialog was closed without choosing a file.
 #[tauri::command]
-pub async fn history_export_failures_csv(
+pub async fn history_export_records_csv(
     app: AppHandle,
     core: State<'_, Arc<Core>>,
     run_id: i64,
@@ -105,13 +106,13 @@ pub async fn history_export_failures_csv(
             None => return Ok(None),
         },
     };
-    let rows = core.history_failures_csv(run_id, path.clone()).await?;
+    let rows = core.history_records_csv(run_id, path.clone()).await?;
     Ok(Some(CsvExport { path: path.display().to_string(), rows }))
 }
 
-/// The default file name of a run's failures.
+/// The default file name of a run's records not written.
 fn file_name(run_id: i64) -> String {
-    format!("failures-{run_id}.csv")
+    format!("run-{run_id}-not-written.csv")
 }
 
 /// The file written without a dialog when the tests' folder is set (and not empty).
@@ -124,7 +125,7 @@ async fn ask_save_path(app: &AppHandle, run_id: i64) -> Result<Option<PathBuf>, 
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
-        .set_title("Export failures as CSV")
+        .set_title("Export the records not written as CSV")
         .set_file_name(file_name(run_id))
         .add_filter("CSV", &["csv"])
         .save_file(move |picked| {
@@ -157,8 +158,8 @@ mod tests {
         let dir = std::ffi::OsString::from("/tmp/dhs-shots");
         assert_eq!(
             test_dialog_path(Some(&dir), 42),
-            Some(PathBuf::from("/tmp/dhs-shots/failures-42.csv")),
-            "the documented <dir>/failures-<runId>.csv"
+            Some(PathBuf::from("/tmp/dhs-shots/run-42-not-written.csv")),
+            "the documented <dir>/run-<runId>-not-written.csv"
         );
     }
 

@@ -49,7 +49,7 @@ impl Profile {
 
     /// The folder the app's save/open dialogs are replaced by (`DHS_TEST_DIALOG_DIR`): exports
     /// land in `export.json`, imports are read from `import.json`, CSVs are
-    /// `failures-<run>.csv`.
+    /// `run-<run>-not-written.csv`.
     pub fn dialog_dir(&self) -> PathBuf {
         let p = self.dir.path().join("dialogs");
         std::fs::create_dir_all(&p).expect("dialog folder");

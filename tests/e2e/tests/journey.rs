@@ -318,7 +318,7 @@ async fn options_mapping_export_import_then_push() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let csv = csv.expect("the failures CSV was written");
+    let csv = csv.expect("the CSV of records not written was written");
     let head = std::fs::read_to_string(&csv).expect("read CSV");
     assert!(
         head.lines().next().unwrap_or_default().to_lowercase().contains("email"),

@@ -5,6 +5,6 @@
  */
 export type KeychainStatus = { "state": "unknown" } | { "state": "available" } | { "state": "unavailable", 
 /**
- * What went wrong, e.g. "no Secret Service provider on the session bus".
+ * What to do, e.g. "log in to a desktop session with GNOME Keyring or KWallet, …".
  */
 reason: string, };

@@ -6,6 +6,7 @@
 import { Button, Dialog, Heading, Modal, ModalOverlay } from 'react-aria-components'
 
 import { describeItem } from '../lib/mappingDraft'
+import { formatTime } from '../lib/syncFormat'
 import type { MappingEntryView, PickedImport } from '../lib/mappingTypes'
 
 /** Props of `ImportDialog`. */
@@ -55,7 +56,7 @@ export function ImportDialog({ picked, busy, unsaved, onApply, onCancel }: Impor
           <p className="muted path-line">
             From <code>{picked.path}</code> ({preview.entries} mapping row
             {preview.entries === 1 ? '' : 's'}
-            {preview.exportedAt !== null && `, exported ${preview.exportedAt}`}
+            {preview.exportedAt !== null && `, exported ${formatTime(preview.exportedAt)}`}
             {preview.fileVersion !== null && `, format version ${preview.fileVersion}`})
           </p>
           {preview.errors.length > 0 && (

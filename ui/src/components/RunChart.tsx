@@ -1,5 +1,5 @@
 /** A small SVG bar chart of runs over time: records written (and failed) per run. */
-import { formatCount, formatTime } from '../lib/syncFormat'
+import { chartedRuns, formatCount, formatTime } from '../lib/syncFormat'
 import type { RunSummary } from '../lib/syncTypes'
 import './sync.css'
 
@@ -12,12 +12,9 @@ const MAX_BARS = 40
 /** The widest slot a run gets, so a few runs do not spread over the whole width. */
 const MAX_SLOT = 36
 
-/** Oldest run on the left. Dry runs are left out (they write nothing). */
+/** Oldest push on the left. Dry runs (they write nothing) and pulls are left out. */
 export function RunChart({ runs }: { runs: RunSummary[] }) {
-  const shown = runs
-    .filter((r) => !r.dryRun)
-    .slice(0, MAX_BARS)
-    .reverse()
+  const shown = chartedRuns(runs, MAX_BARS)
   const max = Math.max(1, ...shown.map((r) => r.counts.written + r.counts.failed))
   const slot = Math.min(MAX_SLOT, (WIDTH - LEFT - PAD) / Math.max(shown.length, 1))
   const bar = Math.max(4, slot * 0.7)
@@ -79,7 +76,7 @@ export function RunChart({ runs }: { runs: RunSummary[] }) {
         <span>
           <span className="swatch swatch-failed" aria-hidden="true" /> failed
         </span>
-        <span className="muted">per push, oldest left (dry runs not shown)</span>
+        <span className="muted">per push, oldest left (dry runs and pulls not shown)</span>
       </figcaption>
     </figure>
   )

@@ -1,20 +1,12 @@
 /** The counts of a run as a compact definition list. */
-import { formatCount } from '../lib/syncFormat'
+import { COUNT_LABEL, formatCount } from '../lib/syncFormat'
 import type { RunCounts as Counts } from '../lib/syncTypes'
 import './sync.css'
 
-const FIELDS: { key: keyof Counts; label: string }[] = [
-  { key: 'read', label: 'Read' },
-  { key: 'toWrite', label: 'To write' },
-  { key: 'written', label: 'Written' },
-  { key: 'created', label: 'Created' },
-  { key: 'updated', label: 'Updated' },
-  { key: 'unchanged', label: 'Unchanged' },
-  { key: 'skipped', label: 'Skipped' },
-  { key: 'invalid', label: 'Invalid' },
-  { key: 'duplicates', label: 'Duplicates' },
-  { key: 'failed', label: 'Failed' }
-]
+const FIELDS = Object.entries(COUNT_LABEL).map(([key, label]) => ({
+  key: key as keyof Counts,
+  label
+}))
 
 /** Every count of `counts`, failures highlighted when there are any. */
 export function RunCounts({ counts, testId }: { counts: Counts; testId?: string }) {

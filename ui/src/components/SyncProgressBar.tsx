@@ -1,9 +1,28 @@
 /** The live progress of a running sync: bar, counts, rate and time left. */
 import { Label, ProgressBar } from 'react-aria-components'
 
-import { formatCount, formatDuration, formatEta, formatRate, percentDone } from '../lib/syncFormat'
+import {
+  COUNT_LABEL,
+  formatCount,
+  formatDuration,
+  formatEta,
+  formatRate,
+  percentDone
+} from '../lib/syncFormat'
 import type { SyncProgress } from '../lib/syncTypes'
 import './sync.css'
+
+/** The counts a running sync shows, in the words of its result (`COUNT_LABEL`). */
+const PROGRESS_FACTS = [
+  'read',
+  'toWrite',
+  'written',
+  'created',
+  'skipped',
+  'invalid',
+  'duplicates',
+  'failed'
+] as const
 
 const PHASE: Record<string, string> = {
   reading: 'Reading Didomi and HubSpot…',
@@ -56,24 +75,11 @@ export function SyncProgressBar({ progress }: { progress: SyncProgress | null })
       </ProgressBar>
       {p !== null && (
         <p className="progress-facts" aria-live="off">
-          <span>
-            <strong>{formatCount(p.read)}</strong> read
-          </span>
-          <span>
-            <strong>{formatCount(p.toWrite)}</strong> to write
-          </span>
-          <span>
-            <strong>{formatCount(p.written)}</strong> written
-          </span>
-          <span>
-            <strong>{formatCount(p.created)}</strong> created
-          </span>
-          <span>
-            <strong>{formatCount(p.skipped + p.invalid)}</strong> skipped
-          </span>
-          <span className={p.failed > 0 ? 'warn-text' : undefined}>
-            <strong>{formatCount(p.failed)}</strong> failed
-          </span>
+          {PROGRESS_FACTS.map((k) => (
+            <span key={k} className={k === 'failed' && p.failed > 0 ? 'warn-text' : undefined}>
+              <strong>{formatCount(p[k])}</strong> {COUNT_LABEL[k].toLowerCase()}
+            </span>
+          ))}
           <span>{formatRate(p.ratePerS)}</span>
           <span>
             {formatDuration(p.elapsedMs)} elapsed · {formatEta(p.etaSeconds)} left

@@ -131,11 +131,12 @@ export const historyRecords = (
 ): Promise<RecordOutcome[]> => call('history_records', { runId, limit, offset })
 
 /**
- * Asks where to save a run's failures (native save dialog) and writes them as CSV. Resolves
- * with the path and row count, or `null` when the dialog was closed.
+ * Asks where to save the records of a run that were not written (native save dialog) and writes
+ * them as CSV, each with its outcome. Resolves with the path and row count, or `null` when the
+ * dialog was closed.
  */
-export const historyExportFailuresCsv = (runId: number): Promise<CsvExport | null> =>
-  call('history_export_failures_csv', { runId })
+export const historyExportRecordsCsv = (runId: number): Promise<CsvExport | null> =>
+  call('history_export_records_csv', { runId })
 
 // ---- Options, Mapping and the config file (issue 4) ----
 

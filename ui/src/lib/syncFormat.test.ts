@@ -6,13 +6,18 @@ import { BackendError, toBackendError } from './errors'
 import {
   blockedBefore,
   blockedFromError,
+  chartedRuns,
   formatDuration,
   formatEta,
   formatRate,
+  formatTime,
   modeLabel,
+  notWrittenCount,
   percentDone,
+  recordOutcome,
   statusTone
 } from './syncFormat'
+import type { RunSummary } from './syncTypes'
 
 const status = (hubspot: string, didomi: string) =>
   ({
@@ -29,6 +34,15 @@ describe('formatting', () => {
     expect(formatDuration(185_000), 'minutes pad the seconds').toBe('3 min 05 s')
     expect(formatDuration(3_720_000), 'hours pad the minutes').toBe('1 h 02 min')
     expect(formatDuration(null), 'unknown').toBe('—')
+  })
+
+  it('shows timestamps with nanoseconds as local date and time', () => {
+    const local = new Date('2026-12-02T17:26:35.183Z').toLocaleString(undefined, {
+      dateStyle: 'short',
+      timeStyle: 'medium'
+    })
+    expect(formatTime('2026-12-02T17:26:35.183628785Z')).toBe(local)
+    expect(formatTime('not a time'), 'unparseable text is shown as is').toBe('not a time')
   })
 
   it('formats rates and time left', () => {
@@ -84,5 +98,50 @@ describe('why a sync cannot run', () => {
     })
     const other = new BackendError('HubSpotUnavailable', 'HubSpot is down.', 'sync_run')
     expect(blockedFromError(other), 'other errors are shown as errors').toBeNull()
+  })
+})
+
+describe('outcomes', () => {
+  it('names each record not written as the counts do', () => {
+    expect(recordOutcome({ status: 'failed', action: 'update' })).toBe('failed')
+    expect(recordOutcome({ status: 'skipped', action: 'skip' })).toBe('skipped (no contact)')
+    expect(recordOutcome({ status: 'skipped', action: 'invalid' })).toBe('invalid')
+    expect(recordOutcome({ status: 'skipped', action: 'duplicate' })).toBe('duplicate')
+  })
+
+  it('counts every record not written, not only failures', () => {
+    const counts = {
+      read: 20,
+      toWrite: 8,
+      written: 6,
+      created: 1,
+      updated: 5,
+      unchanged: 4,
+      skipped: 3,
+      invalid: 2,
+      duplicates: 4,
+      failed: 1
+    }
+    expect(notWrittenCount(counts)).toBe(10)
+  })
+
+  it('charts pushes only, oldest first', () => {
+    const run = (id: number, direction: RunSummary['direction'], dryRun = false) =>
+      ({ id, direction, dryRun }) as RunSummary
+    const runs = [
+      run(5, 'Pull'),
+      run(4, 'Push'),
+      run(3, 'Push', true),
+      run(2, 'Pull'),
+      run(1, 'Push')
+    ]
+    expect(
+      chartedRuns(runs, 40).map((r) => r.id),
+      'no pulls, no dry runs'
+    ).toEqual([1, 4])
+    expect(
+      chartedRuns(runs, 1).map((r) => r.id),
+      'the newest ones'
+    ).toEqual([4])
   })
 })

@@ -7,7 +7,7 @@ import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { ErrorCode } from '../bindings/ErrorCode'
 import type { Settings } from '../bindings/Settings'
 import type { BackendError } from './errors'
-import type { RunStatus, RunSummary } from './syncTypes'
+import type { RecordOutcome, RunCounts, RunStatus, RunSummary } from './syncTypes'
 
 const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
@@ -41,11 +41,58 @@ export function formatEta(seconds: number | null): string {
   return formatDuration(seconds * 1000)
 }
 
-/** An RFC 3339 timestamp in the user's locale, short (`27/11/2026, 17:01:42`). */
+/**
+ * An RFC 3339 timestamp in the user's locale, short (`27/11/2026, 17:01:42`). The core writes
+ * nanoseconds (`…:35.183628785Z`), which not every engine's `Date` parses: cut to milliseconds.
+ */
 export function formatTime(rfc3339: string): string {
-  const d = new Date(rfc3339)
+  const d = new Date(rfc3339.replace(/(\.\d{3})\d+/, '$1'))
   if (Number.isNaN(d.getTime())) return rfc3339
   return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' })
+}
+
+/**
+ * What each count of a run is called, in the same words on the Sync card, the run detail, the
+ * progress line and the History table.
+ */
+export const COUNT_LABEL: Record<keyof RunCounts, string> = {
+  read: 'Read',
+  toWrite: 'To write',
+  written: 'Written',
+  created: 'Created',
+  updated: 'Updated',
+  unchanged: 'Unchanged',
+  skipped: 'Skipped (no contact)',
+  invalid: 'Invalid',
+  duplicates: 'Duplicates',
+  failed: 'Failed'
+}
+
+/** The counts of records that were not written: what the CSV export holds. */
+export const NOT_WRITTEN: (keyof RunCounts)[] = ['skipped', 'invalid', 'duplicates', 'failed']
+
+/** How many records of a run were not written (skipped, invalid, duplicate or failed). */
+export function notWrittenCount(counts: RunCounts): number {
+  return NOT_WRITTEN.reduce((sum, k) => sum + counts[k], 0)
+}
+
+/** The outcome of one record not written, in the words of `COUNT_LABEL` (singular, lowercase). */
+export function recordOutcome(r: Pick<RecordOutcome, 'status' | 'action'>): string {
+  if (r.status === 'failed') return 'failed'
+  if (r.action === 'invalid') return 'invalid'
+  if (r.action === 'duplicate') return 'duplicate'
+  return 'skipped (no contact)'
+}
+
+/**
+ * The runs History's chart draws, oldest first: the newest `max` pushes that wrote (dry runs
+ * and pulls are left out, as its legend says).
+ */
+export function chartedRuns(runs: RunSummary[], max: number): RunSummary[] {
+  return runs
+    .filter((r) => !r.dryRun && r.direction !== 'Pull')
+    .slice(0, max)
+    .reverse()
 }
 
 /** Percentage done (0–100) of a run, from written + failed over to write. */

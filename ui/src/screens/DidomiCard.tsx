@@ -83,9 +83,9 @@ export function DidomiCard(props: DidomiCardProps) {
               <dd>{status.account.apiKey}</dd>
               {read ? (
                 <>
-                  <dt>Purposes read</dt>
+                  <dt>Purposes in the library</dt>
                   <dd>{status.account.purposes.length}</dd>
-                  <dt>Preferences read</dt>
+                  <dt>Preferences in the library</dt>
                   <dd>{status.account.preferences.length}</dd>
                 </>
               ) : (
@@ -99,9 +99,15 @@ export function DidomiCard(props: DidomiCardProps) {
               {status.account.configTree && (
                 <>
                   <dt>Configuration tree</dt>
-                  <dd>
+                  <dd data-testid="didomi-tree">
                     {status.account.treePurposeCount} purposes, {status.account.treePreferenceCount}{' '}
                     preferences
+                    <span className="muted small">
+                      {' '}
+                      — what your consent notices ask, a preference counted once per place it
+                      appears (nested ones included). The Mapping screen lists these; the library
+                      also holds items no notice uses.
+                    </span>
                   </dd>
                 </>
               )}

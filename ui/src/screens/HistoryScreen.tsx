@@ -1,6 +1,6 @@
 /**
  * The History screen: a chart of recent pushes, the table of runs, and for the selected run its
- * failed and skipped records (paged) with "Export failures as CSV".
+ * records that were not written (paged), each with its outcome, and their CSV export.
  */
 import { useCallback, useEffect, useState } from 'react'
 import { Button } from 'react-aria-components'
@@ -12,12 +12,16 @@ import { StatusBadge } from '../components/StatusBadge'
 import * as backend from '../lib/backend'
 import type { BackendError } from '../lib/errors'
 import {
+  COUNT_LABEL,
+  NOT_WRITTEN,
   STATUS_HELP,
   directionLabel,
   formatCount,
   formatDuration,
   formatTime,
-  modeLabel
+  modeLabel,
+  notWrittenCount,
+  recordOutcome
 } from '../lib/syncFormat'
 import type { CsvExport, RecordOutcome, RunSummary } from '../lib/syncTypes'
 import '../components/sync.css'
@@ -62,7 +66,7 @@ export function HistoryScreen({ initialRunId }: HistoryScreenProps) {
           Refresh
         </Button>
       </div>
-      <p className="lead">Every sync and dry run, with the records that failed or were skipped.</p>
+      <p className="lead">Every sync and dry run, with the records that were not written.</p>
       {error !== null && <ErrorAlert error={error} onDismiss={() => setError(null)} />}
       {runs === null ? (
         <p className="muted" role="status">
@@ -83,18 +87,11 @@ export function HistoryScreen({ initialRunId }: HistoryScreenProps) {
                   <th scope="col">Duration</th>
                   <th scope="col">Mode</th>
                   <th scope="col">Direction</th>
-                  <th scope="col" className="num">
-                    Read
-                  </th>
-                  <th scope="col" className="num">
-                    Written
-                  </th>
-                  <th scope="col" className="num">
-                    Skipped
-                  </th>
-                  <th scope="col" className="num">
-                    Failed
-                  </th>
+                  {(['read', 'written', ...NOT_WRITTEN] as const).map((k) => (
+                    <th key={k} scope="col" className="num" data-count={k}>
+                      {COUNT_LABEL[k]}
+                    </th>
+                  ))}
                   <th scope="col">Status</th>
                 </tr>
               </thead>
@@ -132,10 +129,15 @@ export function HistoryScreen({ initialRunId }: HistoryScreenProps) {
                         formatCount(r.counts.written)
                       )}
                     </td>
-                    <td className="num">{formatCount(r.counts.skipped + r.counts.invalid)}</td>
-                    <td className={r.counts.failed > 0 ? 'num warn-text' : 'num'}>
-                      {formatCount(r.counts.failed)}
-                    </td>
+                    {NOT_WRITTEN.map((k) => (
+                      <td
+                        key={k}
+                        data-count={k}
+                        className={k === 'failed' && r.counts.failed > 0 ? 'num warn-text' : 'num'}
+                      >
+                        {formatCount(r.counts[k])}
+                      </td>
+                    ))}
                     <td>
                       <StatusBadge status={r.status} />
                     </td>
@@ -151,7 +153,7 @@ export function HistoryScreen({ initialRunId }: HistoryScreenProps) {
   )
 }
 
-/** The selected run: counts, its failed and skipped records page by page, CSV export. */
+/** The selected run: counts, its records not written page by page, their CSV export. */
 function RunDetail({
   run,
   onError
@@ -182,7 +184,7 @@ function RunDetail({
     setSaved(null)
     setExporting(true)
     try {
-      setSaved(await backend.historyExportFailuresCsv(run.id))
+      setSaved(await backend.historyExportRecordsCsv(run.id))
     } catch (e) {
       onError(e as BackendError)
     } finally {
@@ -204,12 +206,12 @@ function RunDetail({
         <Button
           className="btn btn-small"
           data-testid="history-export-csv"
-          // Enabled without failures too: the file then holds only the header, which is an
-          // honest answer to "export what failed" (and what scripts reading it expect).
-          isDisabled={exporting}
+          // Every record that was not written, each with its outcome; nothing to export when
+          // every record was written.
+          isDisabled={exporting || notWrittenCount(run.counts) === 0}
           onPress={() => void exportCsv()}
         >
-          Export failures as CSV ({formatCount(run.counts.failed)})
+          Export records not written as CSV ({formatCount(notWrittenCount(run.counts))})
         </Button>
       </header>
       <p className="muted">
@@ -217,20 +219,22 @@ function RunDetail({
         {run.message ?? STATUS_HELP[run.status]}
       </p>
       {saved !== null && (
-        <p className="notice" role="status" data-testid="history-export-done">
-          Saved {formatCount(saved.rows)} {saved.rows === 1 ? 'row' : 'rows'} to{' '}
-          <span className="mono">{saved.path}</span>
-        </p>
+        <div className="alert alert-ok" role="status" data-testid="history-export-done">
+          <span>
+            Saved {formatCount(saved.rows)} {saved.rows === 1 ? 'row' : 'rows'} to{' '}
+            <span className="mono">{saved.path}</span>
+          </span>
+        </div>
       )}
       <RunCounts counts={run.counts} />
-      <h3>Failed and skipped records</h3>
+      <h3>Records not written</h3>
       {records === null ? (
         <p className="muted" role="status">
           Loading…
         </p>
       ) : records.length === 0 && offset === 0 ? (
         <p className="muted" data-testid="history-records-empty">
-          No record failed or was skipped in this run.
+          Every record of this run was written or unchanged.
         </p>
       ) : (
         <>
@@ -248,7 +252,7 @@ function RunDetail({
               </thead>
               <tbody>
                 {records.map((r, i) => (
-                  <tr key={`${offset + i}`} data-status={r.status}>
+                  <tr key={`${offset + i}`} data-status={r.status} data-outcome={recordOutcome(r)}>
                     <td className="mono nowrap">
                       {r.email === '' ? <em>(no email)</em> : r.email}
                     </td>
@@ -261,7 +265,7 @@ function RunDetail({
                             : 'run-badge run-badge-neutral'
                         }
                       >
-                        {r.status}
+                        {recordOutcome(r)}
                       </span>
                     </td>
                     <td className="mono nowrap">{r.category ?? '—'}</td>

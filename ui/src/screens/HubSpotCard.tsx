@@ -310,7 +310,13 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
 
       {shown !== null && (
         <div className="install">
-          {waiting ? (
+          {!shown.browserOpened ? (
+            <p className="alert alert-warn" role="status" data-testid="hubspot-browser-failed">
+              The system browser could not be opened. Copy the link below into a browser where you
+              are signed in to HubSpot, approve the install, then paste the redirect URL (or the
+              code) here.
+            </p>
+          ) : waiting ? (
             <p className="waiting" role="status">
               <span className="spinner" aria-hidden="true" /> Waiting for you to approve in the
               browser…
@@ -318,11 +324,8 @@ export function HubSpotCard({ info, status, savedClientId, onError, onChanged }:
           ) : (
             <p role="status">The browser did not come back. Paste the redirect URL below.</p>
           )}
-          {!shown.browserOpened && (
-            <p className="notice">The system browser could not be opened: use the link below.</p>
-          )}
           <p className="muted">
-            Browser didn’t open?{' '}
+            {shown.browserOpened ? 'Browser didn’t open? ' : ''}
             <a
               href={shown.authorizeUrl}
               target="_blank"

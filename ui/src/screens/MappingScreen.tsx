@@ -4,7 +4,7 @@
  * draft; Save writes it, Discard drops it. Suggest proposes properties for unmapped rows, stale
  * entries are flagged with their reason, and the configuration can be exported and imported.
  */
-import { useCallback, useEffect, useMemo, useReducer, useState } from 'react'
+import { useCallback, useEffect, useMemo, useReducer, useState, type CSSProperties } from 'react'
 import { Button, Input, Label, Radio, RadioGroup, SearchField } from 'react-aria-components'
 
 import type { ConnectionStatus } from '../bindings/ConnectionStatus'
@@ -469,8 +469,10 @@ function MappingRowView(p: RowProps) {
   return (
     <div
       className={cls}
+      style={{ '--depth': row.depth } as CSSProperties}
       role="row"
       data-testid="mapping-row"
+      data-depth={row.depth}
       data-item={JSON.stringify(row.item)}
       data-kind={row.kind}
     >

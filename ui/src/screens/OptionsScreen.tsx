@@ -104,7 +104,9 @@ export function OptionsScreen({ options: saved, status, onChanged }: OptionsScre
         <Switch
           className="switch"
           data-testid="options-bidirectional"
-          isSelected={options.bidirectional || asking}
+          // Drawn on only when the flow is on: while the account is asked (or was refused) the
+          // switch stays off, as the text under it says.
+          isSelected={options.bidirectional}
           isDisabled={busy !== null || (!hubspot && !options.bidirectional)}
           onChange={(on) => {
             setResult(null)
@@ -112,8 +114,6 @@ export function OptionsScreen({ options: saved, status, onChanged }: OptionsScre
             if (on) {
               setAsking(true)
               setTurnedOff(false)
-            } else if (asking && !options.bidirectional) {
-              setAsking(false)
             } else {
               apply('bidi', async () => {
                 const o = await backend.optionsDisableBidirectional()

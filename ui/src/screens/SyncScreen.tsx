@@ -12,17 +12,15 @@ import { AutoSyncCard } from '../components/AutoSyncCard'
 import { DryRunPlanView } from '../components/DryRunPlanView'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { RunCounts } from '../components/RunCounts'
+import { RunOutcome } from '../components/RunOutcome'
 import { StatusBadge } from '../components/StatusBadge'
 import { SyncProgressBar } from '../components/SyncProgressBar'
 import { useAutoSync } from '../lib/autoSync'
 import * as backend from '../lib/backend'
 import type { BackendError } from '../lib/errors'
 import {
-  STATUS_HELP,
   blockedBefore,
   blockedFromError,
-  directionLabel,
-  formatDuration,
   formatTime,
   modeLabel,
   type Blocked,
@@ -229,16 +227,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
               View run #{summary.id} in History
             </Button>
           </header>
-          <p>
-            {summary.dryRun && summary.status === 'Succeeded'
-              ? 'Nothing was written to HubSpot.'
-              : (summary.message ?? STATUS_HELP[summary.status])}{' '}
-            <span className="muted">
-              {modeLabel(summary)} · {directionLabel(summary.direction)} · took{' '}
-              {formatDuration(summary.durationMs)}
-            </span>
-          </p>
-          {summary.dryRun && summary.message !== null && <p className="muted">{summary.message}</p>}
+          <RunOutcome summary={summary} target="HubSpot" />
           {!summary.dryRun && <RunCounts counts={summary.counts} testId="sync-result-counts" />}
           {plan !== null && <DryRunPlanView plan={plan} upsert={upsert} />}
         </section>

@@ -10,6 +10,7 @@ import type { BothReport } from '../bindings/BothReport'
 import type { PullReport } from '../bindings/PullReport'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { RunCounts } from '../components/RunCounts'
+import { RunOutcome } from '../components/RunOutcome'
 import { StatusBadge } from '../components/StatusBadge'
 import { SyncProgressBar } from '../components/SyncProgressBar'
 import * as backend from '../lib/backend'
@@ -73,66 +74,75 @@ export function WorkflowPullPanel({ bidirectional, disabled, onOpenRun }: Workfl
   const summary = pulled?.run.summary ?? null
 
   return (
-    <section className="card" aria-labelledby="sync-pull-title" data-testid="sync-pull-panel">
-      <header className="card-header">
-        <h2 id="sync-pull-title">HubSpot → Didomi</h2>
-      </header>
-      <p className="muted">
-        Pull the contacts whose “Didomi Changed” rose since the last pull and write what differs to
-        Didomi.
-        {!bidirectional &&
-          ' Turn on the bidirectional flow in Options and set up the workflow first.'}
-      </p>
-      {error !== null && <ErrorAlert error={error} onDismiss={() => setError(null)} />}
-      <div className="row">
-        <Button
-          className="btn"
-          data-testid="sync-pull-dry-run"
-          isDisabled={!canStart}
-          onPress={() => start('dry')}
-        >
-          Dry-run pull
-        </Button>
-        <Button
-          className="btn btn-primary"
-          data-testid="sync-pull"
-          isDisabled={!canStart}
-          onPress={() => start('pull')}
-        >
-          Pull from HubSpot
-        </Button>
-        <Button
-          className="btn"
-          data-testid="sync-both"
-          isDisabled={!canStart}
-          onPress={() => start('both')}
-        >
-          Push then pull
-        </Button>
-        {running !== null && (
-          <Button
-            className="btn btn-danger-outline"
-            data-testid="sync-pull-cancel"
-            isDisabled={cancelling}
-            onPress={cancel}
-          >
-            {cancelling ? 'Cancelling…' : 'Cancel'}
-          </Button>
-        )}
-      </div>
-      {running !== null && <SyncProgressBar progress={progress} />}
-      {both !== null && (
-        <p data-testid="sync-both-push">
-          Push: <StatusBadge status={both.push.summary.status} /> ·{' '}
-          {both.push.summary.counts.written} written.{' '}
-          {both.pull === null && 'The pull did not start (the push was cancelled).'}
+    <>
+      <section className="card" aria-labelledby="sync-pull-title" data-testid="sync-pull-panel">
+        <header className="card-header">
+          <h2 id="sync-pull-title">HubSpot → Didomi</h2>
+        </header>
+        <p className="muted">
+          Pull the contacts whose “Didomi Changed” rose since the last pull and write what differs
+          to Didomi.
+          {!bidirectional &&
+            ' Turn on the bidirectional flow in Options and set up the workflow first.'}
         </p>
-      )}
+        {error !== null && <ErrorAlert error={error} onDismiss={() => setError(null)} />}
+        <div className="row">
+          <Button
+            className="btn"
+            data-testid="sync-pull-dry-run"
+            isDisabled={!canStart}
+            onPress={() => start('dry')}
+          >
+            Dry-run pull
+          </Button>
+          <Button
+            className="btn btn-primary"
+            data-testid="sync-pull"
+            isDisabled={!canStart}
+            onPress={() => start('pull')}
+          >
+            Pull from HubSpot
+          </Button>
+          <Button
+            className="btn"
+            data-testid="sync-both"
+            isDisabled={!canStart}
+            onPress={() => start('both')}
+          >
+            Push then pull
+          </Button>
+          {running !== null && (
+            <Button
+              className="btn btn-danger-outline"
+              data-testid="sync-pull-cancel"
+              isDisabled={cancelling}
+              onPress={cancel}
+            >
+              {cancelling ? 'Cancelling…' : 'Cancel'}
+            </Button>
+          )}
+        </div>
+        {running !== null && <SyncProgressBar progress={progress} />}
+        {both !== null && (
+          <p data-testid="sync-both-push">
+            Push: <StatusBadge status={both.push.summary.status} /> ·{' '}
+            {both.push.summary.counts.written} written.{' '}
+            {both.pull === null && 'The pull did not start (the push was cancelled).'}
+          </p>
+        )}
+      </section>
+      {/* The pull's result is a titled card like the push's, under the buttons that made it. */}
       {summary !== null && running === null && (
-        <div data-testid="sync-pull-result">
-          <p>
-            {summary.dryRun ? 'Pull dry run' : 'Pull'}{' '}
-            <StatusBadge status={summary.status} testId="sync-pull-status" />{' '}
+        <section
+          className="card result"
+          aria-labelledby="sync-pull-result-title"
+          data-testid="sync-pull-result"
+        >
+          <header className="card-header">
+            <h2 id="sync-pull-result-title">
+              {summary.dryRun ? 'Pull dry run finished' : 'Pull finished'}{' '}
+              <StatusBadge status={summary.status} testId="sync-pull-status" />
+            </h2>
             <Button
               className="btn btn-small"
               data-testid="sync-pull-open-history"
@@ -140,8 +150,8 @@ export function WorkflowPullPanel({ bidirectional, disabled, onOpenRun }: Workfl
             >
               View run #{summary.id} in History
             </Button>
-          </p>
-          {summary.message !== null && <p className="muted">{summary.message}</p>}
+          </header>
+          <RunOutcome summary={summary} target="Didomi" />
           {pulled !== null && pulled.plan !== null ? (
             <p data-testid="sync-pull-plan">
               Would write {pulled.plan.toWrite} contact(s) to Didomi; {pulled.plan.unchanged}{' '}
@@ -177,8 +187,8 @@ export function WorkflowPullPanel({ bidirectional, disabled, onOpenRun }: Workfl
               </tbody>
             </table>
           )}
-        </div>
+        </section>
       )}
-    </section>
+    </>
   )
 }

@@ -172,7 +172,7 @@ export function WorkflowScreen({
                   rel="noreferrer"
                   data-testid={`workflow-step-link-${step.number}`}
                 >
-                  Open in HubSpot
+                  {sandbox ? 'Open in the simulated HubSpot' : 'Open in HubSpot'}
                 </a>
               )}
               {step.number === 4 && (

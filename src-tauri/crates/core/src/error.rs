@@ -124,12 +124,10 @@ impl Error {
 
 impl From<crate::secrets::SecretError> for Error {
     fn from(e: crate::secrets::SecretError) -> Self {
+        // The detail (D-Bus errors and the like) was logged; the user gets the next step.
         Self::new(
             ErrorCode::KeychainUnavailable,
-            format!(
-                "{e}. The app keeps tokens only in the OS keychain: unlock it or start a Secret \
-                 Service provider (e.g. GNOME Keyring or KWallet), then try again"
-            ),
+            format!("{e}. The app keeps tokens only in the OS keychain, never in a file."),
         )
     }
 }
@@ -157,8 +155,16 @@ mod tests {
 
     #[test]
     fn keychain_error_maps_to_its_code_with_advice() {
-        let e: Error = crate::secrets::SecretError::Unavailable("no provider".into()).into();
+        let e: Error = crate::secrets::SecretError::Unavailable(
+            "Platform secure storage failure: DBus error: /usr/bin/dbus-launch terminated".into(),
+        )
+        .into();
         assert_eq!(e.code, ErrorCode::KeychainUnavailable, "code");
-        assert!(e.message.contains("Secret Service"), "message says what to do: {}", e.message);
+        assert!(
+            e.message.contains(crate::secrets::keychain_advice()),
+            "message says what to do on this OS: {}",
+            e.message
+        );
+        assert!(!e.message.contains("dbus-launch"), "no internals: {}", e.message);
     }
 }

@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod config_file;
 pub mod didomi;
 pub mod environment;

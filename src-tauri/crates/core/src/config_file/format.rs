@@ -30,10 +30,12 @@ use crate::pull::ConflictWinner;
 pub const FORMAT: &str = "didomi-hubspot-sync.mapping-config";
 /// The version this build writes.
 pub const VERSION: u32 = 1;
-/// The `$schema` written into exports (the schema is in the repository at
-/// `src-tauri/crates/core/schema/mapping-config.schema.json`).
-pub const SCHEMA_URL: &str =
-    "https://example.invalid/didomi-hubspot-sync/schema/mapping-config.schema.json";
+/// The file name of the JSON Schema, written next to every export (the same file is in the
+/// repository at `src-tauri/crates/core/schema/mapping-config.schema.json`).
+pub const SCHEMA_FILE: &str = "mapping-config.schema.json";
+/// The `$schema` written into exports: the schema file next to the export, a relative reference
+/// that editors (VS Code, JetBrains) resolve against the export's folder.
+pub const SCHEMA_URL: &str = "./mapping-config.schema.json";
 
 /// The sync options as exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -24,7 +24,9 @@ use crate::mapping::{DidomiItem, DidomiRow, Mapping, MappingEntry};
 use crate::settings::SyncOptions;
 use crate::text::quote;
 
-pub use format::{ConfigFile, ExportEntry, ExportOptions, FORMAT, SCHEMA_URL, VERSION};
+pub use format::{
+    ConfigFile, ExportEntry, ExportOptions, FORMAT, SCHEMA_FILE, SCHEMA_URL, VERSION,
+};
 
 /// Largest file read (bytes); nothing beyond is read.
 pub const MAX_BYTES: u64 = 5 * 1024 * 1024;

@@ -135,7 +135,9 @@ impl From<Error> for crate::Error {
                 "Check your internet connection (and proxy/firewall) and that api.didomi.io is reachable, then retry."
             }
             ErrorCode::DidomiRateLimited => "Didomi's rate limit was hit: wait 15 seconds and retry.",
-            ErrorCode::KeychainUnavailable => "Unlock or start the OS keychain, then retry.",
+            ErrorCode::KeychainUnavailable => {
+                "The app keeps tokens only in the OS keychain, never in a file."
+            }
             _ => "Retry in a moment; if it persists, check Didomi's status page.",
         };
         crate::Error::new(code, format!("{e}. {todo}"))

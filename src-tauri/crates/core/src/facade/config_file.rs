@@ -7,10 +7,11 @@ use sha2::{Digest, Sha256};
 
 use super::mapping::{in_row_order, Schemas};
 use super::{now_rfc3339, Core};
+use crate::config_file::format::json_schema;
 use crate::config_file::{
     diff, parse, read_capped, too_large_message, validate, Capped, ConfigFile, ExportEntry,
     ExportOptions, ExportSummary, ImportDiff, ImportPreview, ImportProblem, Live, Validated,
-    FORMAT, SCHEMA_URL, VERSION,
+    FORMAT, SCHEMA_FILE, SCHEMA_URL, VERSION,
 };
 use crate::error::{Error, ErrorCode};
 use crate::settings::Settings;
@@ -55,7 +56,9 @@ impl Core {
     /// Writes the options and the mapping to `path` as JSON (format name and version,
     /// `$schema`, export time, app version, portal and organization ids, every mapping by
     /// stable ids with labels and types). No secret is ever written. The file is written
-    /// next to `path` then renamed, so a failure leaves no half file.
+    /// next to `path` then renamed, so a failure leaves no half file. The JSON Schema is
+    /// written beside it ([`SCHEMA_FILE`]), where the export's relative `$schema` points, so
+    /// an editor checks and completes the file.
     ///
     /// # Errors
     /// `InvalidInput` when the file cannot be written.
@@ -68,14 +71,17 @@ impl Core {
             Error::new(ErrorCode::Internal, format!("The export could not be built: {e}"))
         })?;
         text.push('\n');
-        let tmp = path.with_extension("json.part");
-        let write = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = write {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::invalid_input(format!(
-                "The export could not be written to {}: {e}. Pick a folder you can write to",
-                path.display()
-            )));
+        let schema_path = path.with_file_name(SCHEMA_FILE);
+        for (target, text) in [(&path, text), (&schema_path, json_schema())] {
+            let tmp = target.with_extension("json.part");
+            let write = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, target));
+            if let Err(e) = write {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::invalid_input(format!(
+                    "The export could not be written to {}: {e}. Pick a folder you can write to",
+                    target.display()
+                )));
+            }
         }
         tracing::info!(entries = file.mappings.len(), "configuration exported");
         Ok(ExportSummary {

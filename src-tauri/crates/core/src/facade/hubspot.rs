@@ -639,13 +639,11 @@ impl Core {
 }
 
 async fn open_browser(url: &str) -> bool {
-    let url = url.to_owned();
-    match tokio::task::spawn_blocking(move || open::that_detached(url)).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "could not open the system browser; the UI shows the link");
+    match crate::browser::open(url, crate::browser::LAUNCH_WAIT).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "could not open the system browser; the UI shows the link");
             false
         }
-        Err(_) => false,
     }
 }

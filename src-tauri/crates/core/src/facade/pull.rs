@@ -149,13 +149,32 @@ const STEPS: [&str; 11] = [
     "Click \"Turn on\" (top right) to enable the workflow.",
 ];
 
+/// Where the guide's "Open in HubSpot" links go.
+struct PortalLinks {
+    contacts: String,
+    workflows: String,
+}
+
 impl Core {
-    fn workflows_url(&self) -> Option<String> {
+    /// The portal's contacts and workflows pages: HubSpot's in Live, the simulator's pages in
+    /// Sandbox (its contacts page, and the state of its emulated workflow), so a Sandbox link
+    /// never opens the real HubSpot.
+    fn portal_links(&self) -> Option<PortalLinks> {
         let s = self.settings();
         let portal = s.hubspot.portal_id.or(s.options.hubspot_account_id)?;
+        if self.env.mode == crate::Mode::Sandbox {
+            let base = self.env.hubspot_app_base.as_str().trim_end_matches('/');
+            return Some(PortalLinks {
+                contacts: format!("{base}/_sim/hubspot/portal"),
+                workflows: format!("{base}/_sim/hubspot/workflow"),
+            });
+        }
         let domain = s.hubspot.ui_domain.clone().unwrap_or_else(|| "app.hubspot.com".into());
         let domain = domain.trim_start_matches("https://").trim_end_matches('/').to_owned();
-        Some(format!("https://{domain}/workflows/{portal}"))
+        Some(PortalLinks {
+            contacts: format!("https://{domain}/contacts/{portal}"),
+            workflows: format!("https://{domain}/workflows/{portal}"),
+        })
     }
 
     /// The pull settings (a view of the app's settings).
@@ -191,7 +210,7 @@ impl Core {
     pub async fn workflow_guide(&self) -> Result<WorkflowGuide, Error> {
         let s = self.settings();
         let settings = self.pull_settings().await?;
-        let url = self.workflows_url();
+        let links = self.portal_links();
         let steps = STEPS
             .iter()
             .enumerate()
@@ -201,8 +220,8 @@ impl Core {
                     number: n,
                     text: (*t).to_owned(),
                     link: match n {
-                        1 => url.as_ref().map(|u| u.replace("/workflows/", "/contacts/")),
-                        2 | 3 | 11 => url.clone(),
+                        1 => links.as_ref().map(|l| l.contacts.clone()),
+                        2 | 3 | 11 => links.as_ref().map(|l| l.workflows.clone()),
                         _ => None,
                     },
                     checked: settings.checked_steps.contains(&n),
@@ -214,7 +233,7 @@ impl Core {
         mapped.dedup();
         Ok(WorkflowGuide {
             portal_id: s.hubspot.portal_id,
-            workflows_url: url,
+            workflows_url: links.map(|l| l.workflows),
             bidirectional: s.options.bidirectional,
             counter_property: s.options.didomi_changed_property.clone(),
             mapped_properties: mapped,

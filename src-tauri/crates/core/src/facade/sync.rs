@@ -145,33 +145,40 @@ impl Core {
         Ok(shared_store(&self.env.data_dir)?.records(run_id, false, limit, offset)?)
     }
 
-    /// Writes the failures of a run to `path` as CSV; returns the number of rows.
+    /// Writes every record of a run that was not written (failed, skipped for lack of a
+    /// contact, invalid, duplicate) to `path` as CSV, with its outcome; returns the number of
+    /// rows.
     ///
     /// # Errors
     /// [`ErrorCode::InvalidInput`] for an unknown run or a file that cannot be written;
     /// [`ErrorCode::SyncStateUnavailable`].
-    pub async fn history_failures_csv(&self, run_id: i64, path: PathBuf) -> Result<u64, Error> {
+    pub async fn history_records_csv(&self, run_id: i64, path: PathBuf) -> Result<u64, Error> {
         let store = shared_store(&self.env.data_dir)?;
         if store.run(run_id)?.is_none() {
             return Err(Error::invalid_input(format!(
                 "There is no run {run_id} in the history: pick a run from the History screen."
             )));
         }
-        tokio::task::spawn_blocking(move || write_failures_csv(&store, run_id, &path))
+        tokio::task::spawn_blocking(move || write_records_csv(&store, run_id, &path))
             .await
             .map_err(|e| Error::new(ErrorCode::Internal, format!("The CSV export stopped: {e}")))?
     }
 }
 
-/// Streams the failures of `run_id` into a CSV file at `path`: written next to it, then renamed,
-/// so the file is never seen half written and a failure leaves no partial file.
+/// The header of the CSV of records not written.
+pub const RECORDS_CSV_HEADER: [&str; 6] =
+    ["email", "outcome", "action", "hubspot_error", "message", "correlation_id"];
+
+/// Streams the records of `run_id` that were not written into a CSV file at `path`: written next
+/// to it, then renamed, so the file is never seen half written and a failure leaves no partial
+/// file.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidInput`] when the file cannot be written.
-pub fn write_failures_csv(store: &Store, run_id: i64, path: &Path) -> Result<u64, Error> {
+pub fn write_records_csv(store: &Store, run_id: i64, path: &Path) -> Result<u64, Error> {
     let io = |e: &dyn std::fmt::Display| {
         Error::invalid_input(format!(
-            "The failures could not be written to {}: {e}. Choose a folder you can write to.",
+            "The records could not be written to {}: {e}. Choose a folder you can write to.",
             path.display()
         ))
     };
@@ -191,22 +198,22 @@ fn write_csv_rows(
     io: &dyn Fn(&dyn std::fmt::Display) -> Error,
 ) -> Result<u64, Error> {
     let mut w = csv::Writer::from_path(path).map_err(|e| io(&e))?;
-    w.write_record(["email", "action", "status", "category", "message", "correlation_id"])
-        .map_err(|e| io(&e))?;
+    w.write_record(RECORDS_CSV_HEADER).map_err(|e| io(&e))?;
     let mut rows = 0u64;
     let page = 1000u32;
     loop {
-        let recs = store.records(run_id, true, page, rows as u32)?;
+        let recs = store.records(run_id, false, page, rows as u32)?;
         for r in &recs {
-            w.write_record([
+            let cells = [
                 r.email.as_str(),
+                r.outcome(),
                 r.action.as_str(),
-                "failed",
                 r.category.as_deref().unwrap_or(""),
                 r.message.as_str(),
                 r.correlation_id.as_deref().unwrap_or(""),
-            ])
-            .map_err(|e| io(&e))?;
+            ];
+            let cells = cells.map(|c| safe_cell(c).into_owned());
+            w.write_record(&cells).map_err(|e| io(&e))?;
         }
         rows += recs.len() as u64;
         if recs.len() < page as usize {
@@ -215,4 +222,141 @@ fn write_csv_rows(
     }
     w.flush().map_err(|e| io(&e))?;
     Ok(rows)
+}
+
+/// A cell that a spreadsheet shows as text, never runs as a formula (OWASP CSV injection): a
+/// value starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`. NUL
+/// bytes are dropped (some readers stop at them).
+pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let value: Cow<'_, str> = if value.contains('\0') {
+        Cow::Owned(value.replace('\0', ""))
+    } else {
+        Cow::Borrowed(value)
+    };
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{RecordAction, RecordStatus, RunMode};
+
+    fn rec(
+        email: &str,
+        action: RecordAction,
+        status: RecordStatus,
+        message: &str,
+    ) -> RecordOutcome {
+        RecordOutcome {
+            email: email.into(),
+            action,
+            status,
+            category: (status == RecordStatus::Failed).then(|| "VALIDATION_ERROR".into()),
+            message: message.into(),
+            correlation_id: None,
+        }
+    }
+
+    /// A run with 1 failure, 2 skipped (no contact), 2 invalid and 1 duplicate.
+    fn run_with_every_outcome(dir: &Path) -> (Store, i64) {
+        let store = Store::open_in(dir).expect("store");
+        let run = store
+            .begin_run(SyncDirection::Push, RunMode::Incremental, false, "2026-12-01T10:00:00Z")
+            .expect("run");
+        let (f, s) = (RecordStatus::Failed, RecordStatus::Skipped);
+        store
+            .add_records(
+                run,
+                &[
+                    rec("a@x.y", RecordAction::Update, f, "Property values were not valid"),
+                    rec("b@x.y", RecordAction::Skip, s, "No HubSpot contact has this email"),
+                    rec("c@x.y", RecordAction::Skip, s, "No HubSpot contact has this email"),
+                    rec("not-an-email", RecordAction::Invalid, s, "Not pushed: no @"),
+                    rec("(Didomi user 7)", RecordAction::Invalid, s, "Not pushed: empty"),
+                    rec("d@x.y", RecordAction::Duplicate, s, "shares this email"),
+                ],
+            )
+            .expect("records");
+        (store, run)
+    }
+
+    #[test]
+    fn every_record_not_written_is_exported_with_its_outcome() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, run) = run_with_every_outcome(dir.path());
+        let path = dir.path().join("records.csv");
+        let rows = write_records_csv(&store, run, &path).expect("export");
+        assert_eq!(rows, 6, "failures, skips, invalid and duplicates are all exported");
+        let mut r = csv::Reader::from_path(&path).expect("read back");
+        assert_eq!(r.headers().expect("header"), RECORDS_CSV_HEADER.as_slice(), "header");
+        let got: Vec<(String, String)> = r
+            .records()
+            .map(|x| x.expect("row"))
+            .map(|x| (x[0].to_owned(), x[1].to_owned()))
+            .collect();
+        let want = [
+            ("a@x.y", "failed"),
+            ("b@x.y", "skipped (no contact)"),
+            ("c@x.y", "skipped (no contact)"),
+            ("not-an-email", "invalid"),
+            ("(Didomi user 7)", "invalid"),
+            ("d@x.y", "duplicate"),
+        ];
+        let want: Vec<(String, String)> =
+            want.iter().map(|(e, o)| (e.to_string(), o.to_string())).collect();
+        assert_eq!(got, want, "one row per record, with the outcome the UI shows");
+        assert!(!dir.path().join("records.csv.part").exists(), "no partial file left");
+    }
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_neutralised_and_nul_is_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_in(dir.path()).expect("store");
+        let run = store
+            .begin_run(SyncDirection::Push, RunMode::Incremental, false, "2026-12-01T10:00:00Z")
+            .expect("run");
+        let s = RecordStatus::Skipped;
+        let hostile = [
+            "=HYPERLINK(\"https://evil.example\",\"x\")@x.y",
+            "+1-555@x.y",
+            "-2+3@x.y",
+            "@SUM(A1)@x.y",
+            "\tcmd@x.y",
+            "\rcmd@x.y",
+            "nul\0byte@x.y",
+        ];
+        let recs: Vec<_> =
+            hostile.iter().map(|e| rec(e, RecordAction::Invalid, s, "=1+1")).collect();
+        store.add_records(run, &recs).expect("records");
+        let path = dir.path().join("records.csv");
+        write_records_csv(&store, run, &path).expect("export");
+        let bytes = std::fs::read(&path).expect("file");
+        assert!(!bytes.contains(&0), "no NUL byte in the file");
+        let mut r = csv::Reader::from_path(&path).expect("read back");
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
+        let emails: Vec<&str> = rows.iter().map(|x| &x[0]).collect();
+        assert_eq!(
+            emails,
+            [
+                "'=HYPERLINK(\"https://evil.example\",\"x\")@x.y",
+                "'+1-555@x.y",
+                "'-2+3@x.y",
+                "'@SUM(A1)@x.y",
+                "'\tcmd@x.y",
+                "'\rcmd@x.y",
+                "nulbyte@x.y",
+            ],
+            "formula starts get a leading quote; the rest is kept as is"
+        );
+        assert!(
+            rows.iter().all(|x| &x[4] == "'=1+1"),
+            "every column is neutralised, not only email"
+        );
+        assert_eq!(safe_cell("plain@x.y"), "plain@x.y", "ordinary values are untouched");
+    }
 }

@@ -227,7 +227,9 @@ impl From<Error> for crate::Error {
             ErrorCode::HubSpotUnavailable => {
                 "Check your internet connection and HubSpot's status page, then retry."
             }
-            ErrorCode::KeychainUnavailable => "Unlock or start the OS keychain, then retry.",
+            ErrorCode::KeychainUnavailable => {
+                "The app keeps tokens only in the OS keychain, never in a file."
+            }
             _ => "Check the request and retry.",
         };
         let corr = e

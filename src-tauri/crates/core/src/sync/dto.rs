@@ -449,3 +449,16 @@ pub struct RecordOutcome {
     /// HubSpot correlation id, to quote to HubSpot support.
     pub correlation_id: Option<String>,
 }
+
+impl RecordOutcome {
+    /// The outcome in the words the Sync card, the run detail and History use: `failed`,
+    /// `skipped (no contact)`, `invalid` or `duplicate`.
+    pub fn outcome(&self) -> &'static str {
+        match (self.status, self.action) {
+            (RecordStatus::Failed, _) => "failed",
+            (RecordStatus::Skipped, RecordAction::Invalid) => "invalid",
+            (RecordStatus::Skipped, RecordAction::Duplicate) => "duplicate",
+            (RecordStatus::Skipped, _) => "skipped (no contact)",
+        }
+    }
+}
