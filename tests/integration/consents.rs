@@ -792,3 +792,24 @@ async fn regression_hubspot_edit_while_the_owner_of_the_email_changes() {
     ];
     replay(true, &steps).await.expect("HubSpot equals the model");
 }
+
+/// Shrunk from the randomized test (soak): the same preference values stored by Didomi in
+/// another order, then a HubSpot edit pulled. The written text follows the library's order, so
+/// one selection is always the same text in HubSpot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_the_same_selection_in_another_order_is_the_same_text() {
+    let steps = [
+        Step::Create {
+            email: 0,
+            variant: 0,
+            answers: Answers { purposes: vec![], preference: Some(vec![3, 2]) },
+        },
+        Step::Push { faults: None, cancel_after_ms: None, full: false },
+        Step::Change {
+            user: 0,
+            answers: Answers { purposes: vec![], preference: Some(vec![2, 3]) },
+        },
+        Step::Edit { user: 0, purpose: 0, value: true },
+    ];
+    replay(true, &steps).await.expect("HubSpot equals the model");
+}

@@ -25,7 +25,8 @@ pub type Values = BTreeMap<String, String>;
 /// Preference value labels: `(preference id, value id)` → label.
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
-    map: HashMap<(String, String), String>,
+    /// `(preference id, value id)` → (label, position in the library's value list).
+    map: HashMap<(String, String), (String, usize)>,
 }
 
 impl Labels {
@@ -33,23 +34,31 @@ impl Labels {
     pub fn from_preferences(prefs: &[Preference], lang: &str) -> Self {
         let mut map = HashMap::new();
         for p in prefs {
-            for v in &p.values {
-                map.insert((p.id.clone(), v.id.clone()), v.name.text(lang));
+            for (i, v) in p.values.iter().enumerate() {
+                map.insert((p.id.clone(), v.id.clone()), (v.name.text(lang), i));
             }
         }
         Self { map }
     }
 
-    /// Adds one label (tests).
+    /// Adds one label, after the others of its preference (tests).
     pub fn insert(&mut self, preference_id: &str, value_id: &str, label: &str) {
-        self.map.insert((preference_id.to_owned(), value_id.to_owned()), label.to_owned());
+        let next = self.map.keys().filter(|(p, _)| p == preference_id).count();
+        self.map.insert((preference_id.to_owned(), value_id.to_owned()), (label.to_owned(), next));
+    }
+
+    /// Where a value stands in the library's list (unknown values last).
+    fn position(&self, preference_id: &str, value_id: &str) -> usize {
+        self.map
+            .get(&(preference_id.to_owned(), value_id.to_owned()))
+            .map_or(usize::MAX, |(_, i)| *i)
     }
 
     /// The label of a value; the id when the library does not know it.
     fn label<'a>(&'a self, preference_id: &str, value_id: &'a str) -> &'a str {
         self.map
             .get(&(preference_id.to_owned(), value_id.to_owned()))
-            .map(String::as_str)
+            .map(|(l, _)| l.as_str())
             .unwrap_or(value_id)
     }
 }
@@ -64,8 +73,12 @@ pub fn compute(user: &ConsentUser, mapping: &Mapping, labels: &Labels) -> Values
             }
             DidomiItem::Preference { purpose_id, preference_id } => {
                 user.purpose(purpose_id).and_then(|p| p.values.get(preference_id)).map(|choice| {
-                    let parts: Vec<&str> = choice
-                        .ids()
+                    // The library's order, whatever order Didomi stored the choice in: the
+                    // same selection always writes the same text.
+                    let mut ids: Vec<&str> = choice.ids().collect();
+                    ids.sort_by_key(|id| labels.position(preference_id, id));
+                    let parts: Vec<&str> = ids
+                        .into_iter()
                         .map(|id| match entry.encoding {
                             ValueEncoding::Ids => id,
                             ValueEncoding::Labels => labels.label(preference_id, id),
@@ -263,6 +276,22 @@ mod tests {
         );
         assert_eq!(v.get("v_sports").map(String::as_str), Some("true"), "selected value");
         assert_eq!(v.get("v_daily").map(String::as_str), Some("false"), "answered without it");
+    }
+
+    #[test]
+    fn a_selection_is_written_in_the_library_order_whatever_didomi_stored() {
+        let mut labels = Labels::default();
+        labels.insert("topics", "sports", "Sports");
+        labels.insert("topics", "travel", "Travel");
+        let with = |v: &str| {
+            let u = user(serde_json::json!({"id": "u", "consents": {"purposes": [
+                {"id": "news", "enabled": true, "values": {"topics": {"value": v}}}
+            ]}}));
+            compute(&u, &mapping(), &labels)["topics_labels"].clone()
+        };
+        assert_eq!(with("travel,sports"), "Sports;Travel", "library order");
+        assert_eq!(with("sports,travel"), with("travel,sports"), "one selection, one text");
+        assert_eq!(with("zzz,travel,aaa"), "Travel;zzz;aaa", "unknown ids last, as stored");
     }
 
     #[test]
