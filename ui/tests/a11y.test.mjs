@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { after, before, test } from 'node:test'
 
-import { AUTO_RUN_GOING, startHarness } from './harness.mjs'
+import { AUTO_RUN_GOING, callArgs, startHarness } from './harness.mjs'
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
@@ -284,4 +284,126 @@ test('Workflow: steps, check result, simulated workflow, no mapping, bidirection
   await failing.page.getByTestId('error').waitFor()
   await audit(failing.page, 'workflow, save failed')
   await failing.page.close()
+})
+
+/**
+ * Whether the focused element shows a focus ring: an outline of 2px or more on it, on one of
+ * its three nearest ancestors, or (for react-aria's visually hidden switch and radio inputs) on
+ * the visible part of its label. Asked again for up to half a second, as a person would see it:
+ * a mapping row swaps its look-alike field for the live one when it gets focus.
+ */
+async function focusRing(page) {
+  let ring
+  for (let i = 0; i < 10; i++) {
+    ring = await ringNow(page)
+    if (ring.ok) break
+    await page.waitForTimeout(50)
+  }
+  return ring
+}
+
+const ringNow = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement
+    if (el === null || el === document.body) return { ok: false, what: 'nothing focused' }
+    const ringed = (e) => {
+      const s = window.getComputedStyle(e)
+      return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2
+    }
+    const candidates = [el]
+    for (let p = el.parentElement, i = 0; p !== null && i < 3; p = p.parentElement, i++) {
+      candidates.push(p)
+    }
+    const label = el.closest('label')
+    if (label !== null) candidates.push(...label.querySelectorAll('*'))
+    const what = `${el.tagName.toLowerCase()}[data-testid=${el.getAttribute('data-testid')}] ${el.getAttribute('aria-label') ?? el.textContent?.slice(0, 40)}`
+    return { ok: candidates.some(ringed), what }
+  })
+
+/**
+ * Presses Tab (or Shift+Tab) until the focused element matches `selector`, checking the focus
+ * ring at every stop.
+ */
+async function tabTo(page, selector, { back = false, max = 60 } = {}) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab')
+    const ring = await focusRing(page)
+    assert.ok(ring.ok, `a focus ring shows on ${ring.what}`)
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return
+  }
+  assert.fail(`${selector} was not reached with ${back ? 'Shift+Tab' : 'Tab'} in ${max} presses`)
+}
+
+/**
+ * Presses `key` on the focused element and checks that the focus ring still shows, unless the
+ * key activates a control that goes away (`gone`): then the next Tab, which carries on from
+ * where it was, must show the ring.
+ */
+async function press(page, key, { gone = false } = {}) {
+  await page.keyboard.press(key)
+  if (gone) return
+  const ring = await focusRing(page)
+  assert.ok(ring.ok, `after ${key}, a focus ring shows on ${ring.what}`)
+}
+
+const id = (testid) => `[data-testid="${testid}"]`
+
+test('keyboard only: connect by paste, map a row, save, dry run, push, open the run in History', async () => {
+  const { page, errors } = await h.open({ mapped: 3 })
+  // Connect HubSpot by pasting the redirect URL.
+  await tabTo(page, id('hubspot-install'))
+  await press(page, 'Enter', { gone: true })
+  await page.getByTestId('hubspot-paste-input').waitFor()
+  await tabTo(page, id('hubspot-paste-input'))
+  await page.keyboard.type('http://localhost:53134/oauth/callback?code=abc123&state=abc')
+  await press(page, 'Enter', { gone: true })
+  await page.getByTestId('hubspot-account').waitFor()
+  // Connect Didomi with the prefilled key and a typed secret.
+  await tabTo(page, id('didomi-api-secret'))
+  await page.keyboard.type('typed-secret')
+  await tabTo(page, id('didomi-connect'))
+  await press(page, 'Space', { gone: true })
+  await page.getByTestId('didomi-account').waitFor()
+
+  // Mapping: open the first row's list with the arrow key, close it with Escape, open it again
+  // and pick the first property.
+  await tabTo(page, id('nav-mapping'), { back: true })
+  await press(page, 'Enter')
+  await page.getByTestId('mapping-row').first().waitFor()
+  await tabTo(page, id('mapping-combobox'))
+  await press(page, 'ArrowDown')
+  await page.getByRole('listbox').waitFor()
+  await press(page, 'Escape')
+  await page.getByRole('listbox').waitFor({ state: 'detached' })
+  await press(page, 'ArrowDown')
+  await page.getByRole('listbox').getByTestId('mapping-option').first().waitFor()
+  // The list opens on "New HubSpot property…"; the next option is the first property.
+  await press(page, 'ArrowDown')
+  await press(page, 'Enter')
+  await page.getByTestId('mapping-dirty').waitFor()
+  await tabTo(page, id('mapping-save'), { back: true })
+  await press(page, 'Enter', { gone: true })
+  await page.getByTestId('mapping-dirty').waitFor({ state: 'detached' })
+  assert.equal((await callArgs(page, 'mapping_save')).length, 1, 'saved once')
+
+  // Sync: a dry run, then a push that the backend finishes, then its run in History.
+  await tabTo(page, id('nav-sync'), { back: true })
+  await press(page, 'Enter')
+  await tabTo(page, id('sync-dry-run'))
+  await press(page, 'Enter', { gone: true })
+  await page.getByTestId('dry-run-plan').waitFor()
+  await tabTo(page, id('sync-push'))
+  await press(page, 'Space', { gone: true })
+  await page.getByTestId('sync-progress').waitFor()
+  await page.evaluate(() => window.__sync.finish('Succeeded', null))
+  await page.getByTestId('sync-open-history').waitFor()
+  await tabTo(page, id('sync-open-history'))
+  await press(page, 'Enter', { gone: true })
+  const row = page.locator('[data-testid="history-run"][aria-selected="true"]')
+  await row.waitFor()
+  // Run 4 was the dry run.
+  assert.equal(await row.getAttribute('data-run-id'), '5', 'the push just made is open')
+  assert.equal(await row.getAttribute('data-status'), 'Succeeded', 'with its status')
+  assert.deepEqual(errors, [], 'no console errors')
+  await page.close()
 })
