@@ -23,20 +23,6 @@ use tokio_util::sync::CancellationToken;
 use crate::sandbox::Sandbox;
 use crate::state::Shell;
 
-/// WebKitGTK environment the app sets unless the user already did: accelerated compositing off.
-/// It draws these flat, mostly static screens through OpenGL, which without a GPU (a VM, a
-/// remote desktop, Xvfb) is emulated in software: measured under Xvfb on a busy 2-core machine
-/// (`./x bench-startup`), the first paint took ~9.5 s instead of ~1.9 s and WebKit's web process
-/// held 208 MB instead of 79 MB. `WEBKIT_DISABLE_COMPOSITING_MODE=0` gives WebKit's default back.
-pub const WEBKIT_DEFAULTS: &[(&str, &str)] = &[("WEBKIT_DISABLE_COMPOSITING_MODE", "1")];
-
-/// The [`WEBKIT_DEFAULTS`] that `current` (the environment) does not set yet.
-pub fn webkit_defaults_to_set(
-    current: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Vec<(&'static str, &'static str)> {
-    WEBKIT_DEFAULTS.iter().copied().filter(|(name, _)| current(name).is_none()).collect()
-}
-
 /// Builds and runs the app (blocks until the last window closes).
 pub fn run() {
     tauri::Builder::default()
@@ -147,25 +133,4 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
         sandbox,
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn webkit_compositing_is_turned_off_unless_the_user_chose() {
-        assert_eq!(
-            webkit_defaults_to_set(|_| None),
-            vec![("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
-            "nothing set: compositing off"
-        );
-        assert_eq!(
-            webkit_defaults_to_set(
-                |name| (name == "WEBKIT_DISABLE_COMPOSITING_MODE").then(|| "0".into())
-            ),
-            vec![],
-            "the user's own value (0 = WebKit's default) is kept"
-        );
-    }
 }
