@@ -117,6 +117,12 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
     let store = app.store(store_name)?;
     let secrets = SecretStore::keyring(environment.keyring_service.clone());
     let core = Core::new(environment, loaded.settings, secrets, settings_store::sink(store));
+    // The keychain probe (a write, a read and a delete over D-Bus) runs while the window and
+    // its web process start, not after the first screen asks for the status.
+    tauri::async_runtime::spawn({
+        let core = core.clone();
+        async move { core.probe_keychain().await }
+    });
     // Auto-sync (off unless the admin set an interval) lives as long as the app.
     tauri::async_runtime::spawn(core.auto_sync_scheduler(CancellationToken::new()));
     app.manage::<Arc<Core>>(core);

@@ -90,3 +90,26 @@ export const callArgs = (page, cmd) =>
         ),
     cmd
   )
+
+/** An auto-sync status as Rust streams it while an auto run is writing (`window.__sync.auto`). */
+export const AUTO_RUN_GOING = {
+  running: true,
+  nextRunAt: null,
+  progress: {
+    runId: 9,
+    phase: 'writing',
+    read: 120,
+    toWrite: 40,
+    written: 10,
+    created: 0,
+    updated: 10,
+    unchanged: 80,
+    skipped: 0,
+    invalid: 0,
+    duplicates: 0,
+    failed: 0,
+    ratePerS: 20,
+    etaSeconds: 2,
+    elapsedMs: 500
+  }
+}

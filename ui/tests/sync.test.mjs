@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 
-import { callArgs, calls, shots, startHarness } from './harness.mjs'
+import { AUTO_RUN_GOING, callArgs, calls, shots, startHarness } from './harness.mjs'
 
 let harness
 before(async () => {
@@ -433,29 +433,7 @@ test('auto-sync: off by default, a bad interval is named, on every 15 min, progr
   )
 
   // Rust reports an auto run going, then its outcome.
-  await page.evaluate(() =>
-    window.__sync.auto({
-      running: true,
-      nextRunAt: null,
-      progress: {
-        runId: 9,
-        phase: 'writing',
-        read: 120,
-        toWrite: 40,
-        written: 10,
-        created: 0,
-        updated: 10,
-        unchanged: 80,
-        skipped: 0,
-        invalid: 0,
-        duplicates: 0,
-        failed: 0,
-        ratePerS: 20,
-        etaSeconds: 2,
-        elapsedMs: 500
-      }
-    })
-  )
+  await page.evaluate((s) => window.__sync.auto(s), AUTO_RUN_GOING)
   await page.getByTestId('auto-sync-cancel').waitFor()
   assert.equal(await page.getByTestId('auto-sync-schedule').innerText(), 'Running now')
   assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no manual push meanwhile')

@@ -130,14 +130,19 @@ fn env_path(var: &str, default: &str) -> PathBuf {
 }
 
 impl App {
-    /// Starts the app with `profile` and waits until its window has loaded the UI.
+    /// Starts the app (`TAURI_APP`) with `profile` and waits until its window has loaded the UI.
     pub async fn start(name: &str, profile: &Profile) -> App {
+        App::start_binary(name, profile, &env_path("TAURI_APP", "../../target/debug/dhs-app")).await
+    }
+
+    /// Starts the app binary `app_bin` with `profile` and waits until its window has loaded
+    /// the UI.
+    pub async fn start_binary(name: &str, profile: &Profile, app_bin: &Path) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the real-window tests need DISPLAY (run them through ./x test)"
         );
         let driver_bin = env_path("TAURI_DRIVER", "tauri-driver");
-        let app_bin = env_path("TAURI_APP", "../../target/debug/dhs-app");
         // Each profile is a user of its own: its own HOME, XDG folders, D-Bus session and
         // gnome-keyring (unlocked with a throw-away password; the keyring file lives in the
         // profile's HOME, so a restart with the same profile sees the same secrets).

@@ -8,7 +8,16 @@
  * the first focus or press swaps in the live ComboBox, focused (and open after a press). The
  * input element is replaced then: tests re-query `mapping-combobox` after clicking it.
  */
-import { memo, useContext, useEffect, useMemo, useRef, useState, type Key } from 'react'
+import {
+  memo,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type Key
+} from 'react'
 import {
   Button,
   ComboBox,
@@ -109,6 +118,33 @@ export const PropertyField = memo(function PropertyField(props: PropertyComboBox
   )
 })
 
+/** How many dropdowns are open now (one, except for a moment while focus moves between rows). */
+let openDropdowns = 0
+
+/**
+ * Keeps the page readable by screen readers while a dropdown is open. react-aria marks everything
+ * outside an open ComboBox `aria-hidden` (so that touch screen readers can swipe to the list,
+ * which is portalled to the end of the page) yet leaves it focusable: axe reports it
+ * (aria-hidden-focus, WCAG 4.1.2) and Tab can move focus into content a screen reader cannot
+ * perceive. A desktop app wants the APG's non-modal combobox instead, where the page stays as it
+ * is. react-aria leaves alone what is marked `data-react-aria-top-layer` (its toasts use that),
+ * so the app root gets the mark while a dropdown is open: set in a layout effect, it is there
+ * before react-aria's passive effect hides outside; it goes when the last dropdown closes or
+ * unmounts, so modal dialogs still make the page inert.
+ */
+function useKeepPageReadable(open: boolean) {
+  useLayoutEffect(() => {
+    const root = document.getElementById('root')
+    if (!open || root === null) return
+    openDropdowns += 1
+    root.setAttribute('data-react-aria-top-layer', '')
+    return () => {
+      openDropdowns -= 1
+      if (openDropdowns === 0) root.removeAttribute('data-react-aria-top-layer')
+    }
+  }, [open])
+}
+
 /** One row's property picker. */
 export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyComboBoxProps) {
   const { candidates, byName, selected, usedBy, onChoose, onCreate } = props
@@ -117,6 +153,8 @@ export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyCo
   const [active, setActive] = useState(false)
   const [input, setInput] = useState<string | null>(null)
   const [filter, setFilter] = useState('')
+  const [open, setOpen] = useState(false)
+  useKeepPageReadable(open)
 
   const items = useMemo<ListItem[]>(() => {
     if (!active) return selectedProp ? [{ id: selectedProp.name, property: selectedProp }] : []
@@ -143,8 +181,9 @@ export const PropertyComboBox = memo(function PropertyComboBox(props: PropertyCo
           setFilter('')
         }
       }}
-      onOpenChange={(open, trigger) => {
-        if (open && trigger !== 'input') setFilter('')
+      onOpenChange={(isOpen, trigger) => {
+        setOpen(isOpen)
+        if (isOpen && trigger !== 'input') setFilter('')
       }}
       onInputChange={(v) => {
         setInput(v)

@@ -238,7 +238,13 @@ function RunDetail({
         </p>
       ) : (
         <>
-          <div className="table-scroll records-scroll">
+          {/* It scrolls on its own: focusable so that the keyboard can scroll it too. */}
+          <div
+            className="table-scroll records-scroll"
+            role="region"
+            aria-label="Failed and skipped records"
+            tabIndex={0}
+          >
             <table className="table records-table" data-testid="history-records">
               <thead>
                 <tr>

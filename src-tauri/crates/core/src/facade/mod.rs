@@ -66,6 +66,9 @@ pub struct Core {
     http: reqwest::Client,
     options: Mutex<CoreOptions>,
     keychain: Mutex<KeychainStatus>,
+    /// Held while the keychain is probed: a status asked during the probe started at launch
+    /// waits for its answer instead of probing again.
+    keychain_probe: tokio::sync::Mutex<()>,
     hubspot: tokio::sync::Mutex<Option<Arc<HubSpotClient>>>,
     hubspot_account: Mutex<Option<HubSpotAccount>>,
     hubspot_notice: Mutex<Option<String>>,
@@ -119,6 +122,7 @@ impl Core {
             http: crate::hubspot::client::http_client(),
             options: Mutex::new(CoreOptions::default()),
             keychain: Mutex::new(KeychainStatus::Unknown),
+            keychain_probe: tokio::sync::Mutex::new(()),
             hubspot: tokio::sync::Mutex::new(None),
             hubspot_account: Mutex::new(None),
             hubspot_notice: Mutex::new(None),
@@ -186,8 +190,11 @@ impl Core {
         lock(&self.settings).clone()
     }
 
-    /// Probes the keychain (once it worked, the result is kept) and returns its state.
+    /// Probes the keychain (once it worked, the result is kept) and returns its state. The
+    /// shell starts a probe at launch, in the background, so that the first status the window
+    /// asks for finds it done (or waits for it) rather than paying for a second one.
     pub async fn probe_keychain(&self) -> KeychainStatus {
+        let _probing = self.keychain_probe.lock().await;
         if let KeychainStatus::Available = &*lock(&self.keychain) {
             return KeychainStatus::Available;
         }
