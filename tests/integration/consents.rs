@@ -591,11 +591,12 @@ impl World {
                 }
                 let before = self.faults_start(faults);
                 let cancel = self.cancel_after(*cancel_after_ms);
-                let r = self.pull(cancel).await;
+                let r = self.pull(cancel.clone()).await;
                 self.faults_end(before);
                 if let Ok(r) = &r {
                     check_pull_counts(&r.run.summary)?;
                 }
+                check_cancelled(&cancel, r.as_ref().map(|r| &r.run.summary))?;
             }
             Step::Push { faults, cancel_after_ms, full } => {
                 let before = self.faults_start(faults);
@@ -605,13 +606,14 @@ impl World {
                     push_request(false, *full),
                     self.cfg.clone(),
                     Arc::new(|_| {}),
-                    cancel,
+                    cancel.clone(),
                 )
                 .await;
                 self.faults_end(before);
                 if let Ok(r) = &r {
                     check_counts(&r.summary)?;
                 }
+                check_cancelled(&cancel, r.as_ref().map(|r| &r.summary))?;
             }
         }
         Ok(())
@@ -691,6 +693,20 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// A run cancelled by the user ends `Cancelled` (or finished before the cancel), never as a
+/// failure caused by the cancel itself.
+fn check_cancelled(
+    cancel: &CancellationToken,
+    r: Result<&RunSummary, &dhs_core::Error>,
+) -> Result<(), TestCaseError> {
+    if cancel.is_cancelled() {
+        if let Err(e) = r {
+            prop_assert!(e.code == ErrorCode::HubSpotDailyLimit, "a cancelled run failed: {:?}", e);
+        }
+    }
+    Ok(())
 }
 
 /// A pull's counts: written and failed never exceed what it read.

@@ -177,6 +177,8 @@ pub async fn push(
     let mut run = Run::new(job, req, cfg, run_id, on_progress);
     let outcome = run.execute(cancel.clone()).await;
     let duration = run.started.elapsed().as_millis() as u64;
+    // A call cut short by the cancel ends in an error: the run was cancelled, not failed.
+    let outcome = if cancel.is_cancelled() { outcome.or(Ok(())) } else { outcome };
     let (status, message, err) = match outcome {
         Ok(()) if cancel.is_cancelled() => (
             RunStatus::Cancelled,
