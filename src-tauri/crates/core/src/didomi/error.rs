@@ -91,15 +91,13 @@ impl Error {
 
     /// `e` after `gave_up`: the error itself after one attempt, else [`Error::Exhausted`].
     pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
-        if g.attempts <= 1 || g.last.verdict() == crate::sync::retry::Verdict::Stop {
-            return g.last;
-        }
-        Error::Exhausted {
+        let stopped = g.last.verdict() == crate::sync::retry::Verdict::Stop;
+        g.into_error(stopped, |attempts, waited_s, last| Error::Exhausted {
             call,
-            attempts: g.attempts,
-            waited_s: g.waited.as_secs(),
-            last: Box::new(g.last),
-        }
+            attempts,
+            waited_s,
+            last,
+        })
     }
 }
 

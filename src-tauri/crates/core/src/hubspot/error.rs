@@ -120,15 +120,13 @@ impl Error {
     /// The error after retrying: itself after one attempt or a final answer, else
     /// [`Error::Exhausted`].
     pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
-        if g.attempts <= 1 || g.last.verdict() == crate::sync::retry::Verdict::Stop {
-            return g.last;
-        }
-        Error::Exhausted {
+        let stopped = g.last.verdict() == crate::sync::retry::Verdict::Stop;
+        g.into_error(stopped, |attempts, waited_s, last| Error::Exhausted {
             call,
-            attempts: g.attempts,
-            waited_s: g.waited.as_secs(),
-            last: Box::new(g.last),
-        }
+            attempts,
+            waited_s,
+            last,
+        })
     }
 
     /// HubSpot's correlation id, to quote to their support.

@@ -53,6 +53,17 @@ pub struct GaveUp<E> {
     pub waited: Duration,
 }
 
+impl<E> GaveUp<E> {
+    /// The error to report: the last one itself after a single attempt or a final answer
+    /// (`stopped`), else what `exhausted(attempts, seconds waited, last)` makes of it.
+    pub fn into_error(self, stopped: bool, exhausted: impl FnOnce(u32, u64, Box<E>) -> E) -> E {
+        if self.attempts <= 1 || stopped {
+            return self.last;
+        }
+        exhausted(self.attempts, self.waited.as_secs(), Box::new(self.last))
+    }
+}
+
 /// The one retry loop of the HubSpot and Didomi clients: calls `call` until it succeeds, fails
 /// for good ([`Verdict::Stop`]: returned as is, `attempts == 1` or more) or the attempts run out.
 /// A `Retry-After` is honoured (up to 10 × [`Backoff::max`]); other transient failures wait
