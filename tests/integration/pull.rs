@@ -568,3 +568,50 @@ async fn measure_pull_of_many_changed_contacts() {
         r.conflicts.len()
     );
 }
+
+/// Found by the consents model test: a contact whose Didomi read failed is read again first by
+/// the next pull (batch read by email). That read asked HubSpot for the mapped properties only,
+/// so the contact came back without its email, was reported "not an email" and marked handled:
+/// the person's HubSpot edit never reached Didomi, and the push (whose fingerprint still matched
+/// Didomi) never put Didomi's value back either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_whose_didomi_read_failed_is_pulled_by_the_next_pull() {
+    let (h, job) = synced(50, 100.0).await;
+    let cfg = dhs_core::pull::PullConfig { max_attempts: 2, ..test_pull_config(100.0) };
+    let (purpose_prop, purpose, _, _) = props(&job);
+    let contacts = h.both_sides(1).await;
+    let (id, email) = &contacts[0];
+    let before = purpose_enabled(&h, email, &purpose);
+    let want = !before.unwrap_or(false);
+    h.sim.hubspot.set_property_value_as_user(*id, &purpose_prop, &want.to_string()).expect("edit");
+    // Every Didomi user read fails during the first pull.
+    h.sim.faults.set(FaultConfig {
+        seed: 3,
+        rules: vec![FaultRule {
+            path_prefix: Some("/v1/consents/users".into()),
+            method: Some("GET".into()),
+            share_5xx: 1.0,
+            ..FaultRule::default()
+        }],
+    });
+    let r = run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("the run ends");
+    h.sim.faults.clear();
+    assert_eq!(r.run.summary.counts.failed, 1, "the read failed: {:?}", r.run.summary);
+    assert_eq!(purpose_enabled(&h, email, &purpose), before, "nothing written yet");
+    let r = run_pull(pull_job(&h, &job, &cfg, PullSettings::default()).await, false, &cfg)
+        .await
+        .expect("second pull");
+    assert_eq!(r.run.summary.counts.invalid, 0, "the email is read back: {:?}", r.run.summary);
+    assert_eq!(r.run.summary.counts.written, 1, "the edit is written: {:?}", r.run.summary);
+    assert_eq!(purpose_enabled(&h, email, &purpose), Some(want), "Didomi has the person's edit");
+    // Both sides agree: a push writes nothing back.
+    let ecfg = test_engine(100.0);
+    let p = push(&job, push_request(false, false), &ecfg).await.expect("push");
+    assert_eq!(p.summary.counts.written, 0, "no echo: {:?}", p.summary);
+    assert_eq!(
+        h.sim.hubspot.contact(*id).unwrap().properties.get(&purpose_prop).map(String::as_str),
+        Some(want.to_string().as_str())
+    );
+}

@@ -314,8 +314,11 @@ impl Run {
                 return Ok(());
             }
             let emails = chunk.to_vec();
+            // The email too: a batch read returns only the properties asked for, and a contact
+            // without its email cannot be matched to a Didomi user.
             let mut props = self.properties.clone();
             props.push(self.job.counter_property.clone());
+            props.push("email".to_owned());
             let hubspot = self.job.hubspot.clone();
             let resp = self
                 .hubspot_call(cancel, false, || hubspot.contacts_read_by_email(&emails, &props))
@@ -454,11 +457,17 @@ impl Run {
                 {
                     return Err(e);
                 }
+                Err(_) if cancel.is_cancelled() => {
+                    // Cut short by the cancel, not a failure: the contact's counter stays, so the
+                    // next pull's walk (from the same watermark) finds it again.
+                    decisions.push(None);
+                    continue;
+                }
                 Err(e) => {
                     self.fail(
                         rec,
                         email,
-                        &format!("Didomi could not be read: {}", e.message),
+                        &format!("Didomi could not be read: {}", e.message.trim_end_matches('.')),
                         &mut failed_now,
                     );
                     decisions.push(None);
@@ -600,6 +609,7 @@ impl Run {
         // State.
         let mut done = Vec::new();
         let mut synced = Vec::new();
+        let mut stale = Vec::new();
         for (i, ((rec, counter, email), d)) in todo.iter().zip(decisions.iter()).enumerate() {
             let Some(d) = d else { continue };
             let had_event = events.iter().any(|(j, _)| *j == i);
@@ -656,14 +666,31 @@ impl Run {
             done.push((rec.id.clone(), email.clone(), *counter, in_sync.then(|| after.clone())));
             if in_sync {
                 synced.push((email.clone(), fingerprint(&after), rec.id.clone(), after.clone()));
+            } else {
+                // HubSpot keeps a value Didomi does not hold (a conflict Didomi won, or an answer
+                // Didomi does not have): the next push must rewrite this contact. The agreed
+                // baseline stays; the properties HubSpot holds beyond it join it as "" (no agreed
+                // answer) so that the push clears them when Didomi has no answer either.
+                let mut base = push_state
+                    .get(email.as_str())
+                    .and_then(|s| s.written.clone())
+                    .unwrap_or_default();
+                for p in &self.properties {
+                    if rec.value(p).is_some() && !base.contains_key(p) {
+                        base.insert(p.clone(), String::new());
+                    }
+                }
+                stale.push((email.clone(), fingerprint(&base), rec.id.clone(), base));
             }
         }
         self.job.state.record_done(&done)?;
         let items: Vec<Recorded<'_>> = synced
             .iter()
-            .map(|(e, h, id, after)| Recorded {
-                written: Some(after),
-                ..Recorded::new(e.as_str(), Outcome::Written, *h, Some(id.as_str()))
+            .map(|s| (s, Outcome::Written))
+            .chain(stale.iter().map(|s| (s, Outcome::Stale)))
+            .map(|((e, h, id, values), outcome)| Recorded {
+                written: Some(values),
+                ..Recorded::new(e.as_str(), outcome, *h, Some(id.as_str()))
             })
             .collect();
         self.job.store.record(&items)?;

@@ -57,6 +57,10 @@ pub enum Outcome {
     Skipped,
     /// The write failed.
     Failed,
+    /// HubSpot holds values the push did not write there (found by the pull: a person's edit
+    /// that lost its conflict to Didomi, or an answer Didomi does not have): the next push
+    /// rewrites the contact whatever its fingerprint.
+    Stale,
 }
 
 impl Outcome {
@@ -65,6 +69,7 @@ impl Outcome {
             Outcome::Written => "written",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
+            Outcome::Stale => "stale",
         }
     }
 
@@ -73,6 +78,7 @@ impl Outcome {
             "written" => Some(Outcome::Written),
             "skipped" => Some(Outcome::Skipped),
             "failed" => Some(Outcome::Failed),
+            "stale" => Some(Outcome::Stale),
             _ => None,
         }
     }
