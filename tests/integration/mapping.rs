@@ -250,3 +250,57 @@ async fn a_saved_row_gone_from_didomi_is_stale_after_a_restart() {
     let e = restarted.mapping_ready().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingStale, "sync refused: {e:?}");
 }
+
+/// A create whose answer was lost (dropped connection, retried) meets a 409 for its own
+/// property: the app uses that property, exactly the one it asked for, instead of making a
+/// `_2` twin and leaving an orphan in HubSpot. A different property with the name still
+/// gets a fresh name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_property_reuses_its_own_property_after_a_lost_answer() {
+    use dhs_core::hubspot::models::property::PropertyOption;
+    use dhs_core::hubspot::models::PropertyCreate;
+    let h = connected(22135).await;
+    // The schema cache is loaded before "our" create lands in HubSpot.
+    h.core.mapping_load(false).await.expect("loads");
+    let option = |value: &str, label: &str, order| PropertyOption {
+        label: label.into(),
+        value: value.into(),
+        display_order: Some(order),
+        ..Default::default()
+    };
+    let landed = PropertyCreate {
+        name: "didomi_topics_events".into(),
+        label: "Newsletter › Topics › Events".into(),
+        type_: "bool".into(),
+        field_type: "booleancheckbox".into(),
+        group_name: "didomi".into(),
+        options: vec![option("true", "Yes", 0), option("false", "No", 1)],
+        ..Default::default()
+    };
+    let client = h.core.hubspot().await.unwrap();
+    let _ = client
+        .create_contact_property_group(&dhs_core::hubspot::models::PropertyGroupCreate {
+            name: "didomi".into(),
+            label: "Didomi".into(),
+            ..Default::default()
+        })
+        .await;
+    client.create_contact_property(&landed).await.expect("the lost create landed");
+    let b = h.core.mapping_create_property(events()).await.expect("creates");
+    assert_eq!(b.name, "didomi_topics_events", "its own property is used, no twin");
+    assert!(h.sim.hubspot.property("didomi_topics_events_2").is_none(), "no orphan");
+    // Someone else's property under the next name: a fresh name, theirs untouched.
+    client
+        .create_contact_property(&PropertyCreate {
+            name: "didomi_topics".into(),
+            label: "Topics (marketing)".into(),
+            type_: "string".into(),
+            field_type: "text".into(),
+            group_name: "contactinformation".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("someone else's property");
+    let t = h.core.mapping_create_property(topics()).await.expect("text");
+    assert_eq!(t.name, "didomi_topics_2", "a different property keeps its name");
+}

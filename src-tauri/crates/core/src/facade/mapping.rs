@@ -259,7 +259,18 @@ impl Core {
         let mut last_error = None;
         for _ in 0..5 {
             create.name = next_free(&base, &taken);
-            match client.create_contact_property(&create).await {
+            let created = match client.create_contact_property(&create).await {
+                // A 409 right after a dropped answer is often our own create, retried: the
+                // property is exactly the one asked for, so it is used rather than a `_2` twin.
+                Err(e) if e.status() == Some(409) => {
+                    match client.get_contact_property(&create.name).await? {
+                        Some(p) if same_spec(&p, &create) => Ok(p),
+                        _ => Err(e),
+                    }
+                }
+                other => other,
+            };
+            match created {
                 Ok(p) => {
                     let view =
                         HubSpotPropertyOption::from_property(&p, &options.didomi_changed_property);
@@ -355,4 +366,17 @@ pub(super) fn in_row_order(mut mapping: Mapping, rows: &[DidomiRow]) -> Mapping 
     }
     mapping.entries.sort_by_key(|e| position.get(&e.item).copied().unwrap_or(usize::MAX));
     mapping
+}
+
+/// `existing` is the property `asked` would create (name, label, types, group and options).
+fn same_spec(existing: &Property, asked: &PropertyCreate) -> bool {
+    let options = |o: &[PropertyOption]| -> Vec<(String, String)> {
+        o.iter().map(|o| (o.value.clone(), o.label.clone())).collect()
+    };
+    existing.name == asked.name
+        && existing.label == asked.label
+        && existing.type_ == asked.type_
+        && existing.field_type == asked.field_type
+        && existing.group_name == asked.group_name
+        && options(&existing.options) == options(&asked.options)
 }
