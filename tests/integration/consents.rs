@@ -28,8 +28,8 @@ fn purpose(id: &str, enabled: Option<bool>) -> PurposeConsent {
 }
 
 /// The HubSpot property the job maps purpose `purpose_id` to.
-fn property_of(job: &PushJob, purpose_id: &str) -> String {
-    job.mapping
+fn property_of(mapping: &dhs_core::mapping::Mapping, purpose_id: &str) -> String {
+    mapping
         .entries
         .iter()
         .find(|e| {
@@ -77,7 +77,7 @@ async fn duplicate_emails_far_apart_never_flip_a_consent() {
     h.sim.didomi.console_change("FLIP@example.com", vec![purpose(&p[0], Some(false))]).unwrap();
     let cfg = test_engine(100.0);
     let job = h.push_job(true, &cfg).await;
-    let prop = property_of(&job, &p[0]);
+    let prop = property_of(&job.mapping, &p[0]);
     for run in 1..=5 {
         let r = push(&job, push_request(false, false), &cfg).await.expect("push");
         assert_eq!(r.summary.status, RunStatus::Succeeded, "run {run}: {:?}", r.summary);
@@ -117,7 +117,7 @@ async fn the_newest_user_wins_whatever_the_listing_order() {
     h.sim.didomi.console_change("Order@Example.com", vec![purpose(&p[1], Some(true))]).unwrap();
     let cfg = test_engine(100.0);
     let job = h.push_job(true, &cfg).await;
-    let prop = property_of(&job, &p[0]);
+    let prop = property_of(&job.mapping, &p[0]);
     for run in 1..=3 {
         let r = push(&job, push_request(false, run == 3), &cfg).await.expect("push");
         assert_eq!(r.summary.status, RunStatus::Succeeded, "{:?}", r.summary);
@@ -144,7 +144,7 @@ async fn a_consent_only_an_older_user_gave_does_not_stay() {
         .unwrap();
     let cfg = test_engine(100.0);
     let job = h.push_job(true, &cfg).await;
-    let (news, sms) = (property_of(&job, &p[0]), property_of(&job, &p[1]));
+    let (news, sms) = (property_of(&job.mapping, &p[0]), property_of(&job.mapping, &p[1]));
     push(&job, push_request(false, false), &cfg).await.expect("first push");
     assert_eq!(value_in_hubspot(&h, "jane@example.com", &sms).as_deref(), Some("true"));
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -307,6 +307,8 @@ enum Step {
     Edit { user: usize, purpose: usize, value: bool },
     /// A pull, maybe under faults, maybe cancelled (bidirectional cases only).
     Pull { faults: Option<(FaultRule, FaultRule)>, cancel_after_ms: Option<u64> },
+    /// The admin unmaps the `entry`-th row of the full mapping (modulo), or maps it again.
+    Remap { entry: usize },
 }
 
 fn answers() -> impl Strategy<Value = Answers> {
@@ -353,6 +355,7 @@ fn step() -> impl Strategy<Value = Step> {
             proptest::option::of(0..12u64),
         )
             .prop_map(|(faults, cancel_after_ms)| Step::Pull { faults, cancel_after_ms }),
+        1 => (0..16usize).prop_map(|entry| Step::Remap { entry }),
     ]
 }
 
@@ -414,6 +417,8 @@ struct World {
     bidirectional: bool,
     pull_cfg: dhs_core::pull::PullConfig,
     pulls: u64,
+    /// The mapping before any `Remap`; `job.mapping` is the part of it mapped now.
+    full_mapping: dhs_core::mapping::Mapping,
 }
 
 impl World {
@@ -432,7 +437,6 @@ impl World {
         }
         Self {
             h,
-            job,
             cfg,
             labels,
             ouids: Vec::new(),
@@ -442,6 +446,8 @@ impl World {
             bidirectional,
             pull_cfg,
             pulls: 0,
+            full_mapping: job.mapping.clone(),
+            job,
         }
     }
 
@@ -578,12 +584,29 @@ impl World {
                     return Ok(());
                 };
                 let ids = purposes(&self.h);
-                let prop = property_of(&self.job, &ids[purpose % ids.len()]);
+                let prop = property_of(&self.full_mapping, &ids[purpose % ids.len()]);
                 self.h
                     .sim
                     .hubspot
                     .set_property_value_as_user(contact.id, &prop, &value.to_string())
                     .map_err(TestCaseError::fail)?;
+            }
+            Step::Remap { entry } => {
+                let e = &self.full_mapping.entries[entry % self.full_mapping.entries.len()];
+                let mapped = &mut self.job.mapping.entries;
+                if let Some(i) = mapped.iter().position(|m| m == e) {
+                    if mapped.len() == 1 {
+                        return Ok(()); // A push needs a mapping: the last row stays.
+                    }
+                    mapped.remove(i);
+                } else {
+                    // Back in the full mapping's order.
+                    mapped.push(e.clone());
+                    let order = |m: &dhs_core::mapping::MappingEntry| {
+                        self.full_mapping.entries.iter().position(|f| f == m)
+                    };
+                    mapped.sort_by_key(order);
+                }
             }
             Step::Pull { faults, cancel_after_ms } => {
                 if !self.bidirectional {
@@ -936,4 +959,38 @@ async fn regression_a_conflict_lost_by_hubspot_is_cleared_after_a_withdrawal() {
         Step::Change { user: 0, answers: answered(&[(2, None)]) },
     ];
     replay(true, &steps).await.expect("HubSpot equals the model");
+}
+
+/// An answer pushed, its row unmapped, the answer withdrawn, the row mapped again: the value
+/// the push wrote before is still in HubSpot and must be cleared, though the pushes in between
+/// did not touch that property.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_row_mapped_again_clears_an_answer_withdrawn_meanwhile() {
+    for bidirectional in [false, true] {
+        let mut w = World::new(bidirectional).await;
+        let first = purposes(&w.h)[0].clone();
+        let entry = w
+            .full_mapping
+            .entries
+            .iter()
+            .position(|e| {
+                matches!(&e.item, dhs_core::mapping::DidomiItem::Purpose { purpose_id } if *purpose_id == first)
+            })
+            .expect("the first purpose is mapped");
+        let push = Step::Push { faults: None, cancel_after_ms: None, full: false };
+        let steps = [
+            Step::Create { email: 0, variant: 0, answers: answered(&[(0, Some(true))]) },
+            push.clone(),
+            Step::Remap { entry },
+            Step::Change { user: 0, answers: answered(&[(1, Some(true))]) },
+            push.clone(),
+            Step::Change { user: 0, answers: answered(&[(0, None)]) },
+            push,
+            Step::Remap { entry },
+        ];
+        for s in &steps {
+            w.apply(s).await.expect("step");
+        }
+        w.settle_and_check().await.expect("HubSpot equals the model");
+    }
 }

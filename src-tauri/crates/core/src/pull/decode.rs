@@ -201,10 +201,17 @@ pub fn decide(
         }
     }
     let didomi_unchanged = last.hash == Some(crate::sync::values::fingerprint(&current));
-    let baseline = last
-        .baseline
-        .as_ref()
-        .filter(|b| last.hash.is_some() && last.hash == Some(crate::sync::values::fingerprint(b)));
+    // The push's fingerprint covers the mapped properties; the state also keeps what it wrote
+    // for rows unmapped since (see `sync::engine`).
+    let mapped_only = |b: &crate::sync::values::Values| -> crate::sync::values::Values {
+        b.iter()
+            .filter(|(k, _)| mapping.entries.iter().any(|e| &e.property == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let baseline = last.baseline.as_ref().filter(|b| {
+        last.hash.is_some() && last.hash == Some(crate::sync::values::fingerprint(&mapped_only(b)))
+    });
     // An empty value and no value are the same answer: none.
     let answer = |v: Option<&String>| v.filter(|v| !v.trim().is_empty()).cloned();
     let mut d = Decision { after: user.clone(), ..Default::default() };

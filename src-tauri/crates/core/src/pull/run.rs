@@ -665,7 +665,16 @@ impl Run {
                 });
             done.push((rec.id.clone(), email.clone(), *counter, in_sync.then(|| after.clone())));
             if in_sync {
-                synced.push((email.clone(), fingerprint(&after), rec.id.clone(), after.clone()));
+                // The push's memory of rows unmapped since stays (see `sync::engine`).
+                let mut keeps = after.clone();
+                if let Some(w) = push_state.get(email.as_str()).and_then(|s| s.written.as_ref()) {
+                    keeps.extend(
+                        w.iter()
+                            .filter(|(k, v)| !self.properties.contains(k) && !v.is_empty())
+                            .map(|(k, v)| (k.clone(), v.clone())),
+                    );
+                }
+                synced.push((email.clone(), fingerprint(&after), rec.id.clone(), keeps));
             } else {
                 // HubSpot keeps a value Didomi does not hold (a conflict Didomi won, or an answer
                 // Didomi does not have): the next push must rewrite this contact. The agreed
@@ -680,7 +689,12 @@ impl Run {
                         base.insert(p.clone(), String::new());
                     }
                 }
-                stale.push((email.clone(), fingerprint(&base), rec.id.clone(), base));
+                let mapped: crate::sync::values::Values = base
+                    .iter()
+                    .filter(|(k, _)| self.properties.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                stale.push((email.clone(), fingerprint(&mapped), rec.id.clone(), base));
             }
         }
         self.job.state.record_done(&done)?;

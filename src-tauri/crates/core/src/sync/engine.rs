@@ -220,6 +220,10 @@ struct Rec {
     values: Values,
     hash: i64,
     hubspot_id: Option<String>,
+    /// What the state keeps as written once `values` are: `values` plus the earlier written
+    /// values of properties not mapped now (HubSpot still holds them: mapped again, they are
+    /// cleared when the winner has no answer). `None` when that is `values` alone.
+    keeps: Option<Values>,
 }
 
 impl Rec {
@@ -233,7 +237,8 @@ impl Rec {
             outcome,
             hash: self.hash,
             hubspot_id,
-            written: matches!(outcome, Outcome::Written).then_some(&self.values),
+            written: matches!(outcome, Outcome::Written)
+                .then(|| self.keeps.as_ref().unwrap_or(&self.values)),
             owner: Some(self.owner()),
         }
     }
@@ -615,6 +620,7 @@ impl Run {
                 updated: u.updated_at.unwrap_or_default(),
                 values,
                 hubspot_id: None,
+                keeps: None,
             });
         }
         self.route(winners)
@@ -708,6 +714,13 @@ impl Run {
                     if self.mapped.contains(p) && !rec.values.contains_key(p) {
                         rec.values.insert(p.clone(), String::new());
                     }
+                }
+                let unmapped =
+                    written.iter().filter(|(p, v)| !self.mapped.contains(*p) && !v.is_empty());
+                let mut keeps = rec.values.clone();
+                keeps.extend(unmapped.map(|(p, v)| (p.clone(), v.clone())));
+                if keeps.len() > rec.values.len() {
+                    rec.keeps = Some(keeps);
                 }
             }
             rec.hash = fingerprint(&rec.values);
