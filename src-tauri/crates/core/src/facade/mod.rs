@@ -84,6 +84,29 @@ struct Runs {
     resources: crate::jobs::RunResources,
 }
 
+impl Runs {
+    /// Marks a sync as running until the returned guard is dropped, or refuses with
+    /// `SyncAlreadyRunning` when one is (push and pull share the mark: one run at a time).
+    fn begin(&self, cancel: CancellationToken) -> Result<RunningGuard<'_>, Error> {
+        let mut running = lock(&self.running);
+        if running.is_some() {
+            return Err(Error::new(
+                ErrorCode::SyncAlreadyRunning,
+                "A sync is already running: wait for it to finish or cancel it, then start again.",
+            ));
+        }
+        *running = Some(cancel);
+        Ok(RunningGuard(self))
+    }
+
+    /// Cancels the running sync, if any; it stops after the batches in flight.
+    fn cancel(&self) {
+        if let Some(t) = lock(&self.running).as_ref() {
+            t.cancel();
+        }
+    }
+}
+
 /// The facade: a thin root over the environment and settings, owning the connections, mapping
 /// and runs services. See the crate docs for the contract.
 pub struct Core {
@@ -113,11 +136,11 @@ impl std::fmt::Debug for Core {
 }
 
 /// Clears the running mark when a run ends (or its future is dropped).
-pub(crate) struct RunningGuard<'a>(&'a Core);
+pub(crate) struct RunningGuard<'a>(&'a Runs);
 
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.runs.running) = None;
+        *lock(&self.0.running) = None;
     }
 }
 
@@ -153,27 +176,6 @@ impl Core {
             },
             this: this.clone(),
         })
-    }
-
-    /// Marks a sync as running until the returned guard is dropped, or refuses with
-    /// `SyncAlreadyRunning` when one is (push and pull share the mark: one run at a time).
-    pub(crate) fn begin_run(&self, cancel: CancellationToken) -> Result<RunningGuard<'_>, Error> {
-        let mut running = lock(&self.runs.running);
-        if running.is_some() {
-            return Err(Error::new(
-                ErrorCode::SyncAlreadyRunning,
-                "A sync is already running: wait for it to finish or cancel it, then start again.",
-            ));
-        }
-        *running = Some(cancel);
-        Ok(RunningGuard(self))
-    }
-
-    /// Cancels the running sync, if any; it stops after the batches in flight.
-    pub(crate) fn cancel_running(&self) {
-        if let Some(t) = lock(&self.runs.running).as_ref() {
-            t.cancel();
-        }
     }
 
     /// Changes the OAuth flow tunables.

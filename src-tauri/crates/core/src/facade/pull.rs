@@ -263,7 +263,7 @@ impl Core {
         // The push's checks (connections, nothing stale) and its label language: the pull
         // parses the labels the push wrote.
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.begin_run(cancel.clone())?;
+        let _running = self.runs.begin(cancel.clone())?;
         let inputs = self.job_inputs(hubspot, didomi, settings, lang);
         let (job, cfg) = self.runs.resources.pull_job(&inputs)?;
         pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await

@@ -85,7 +85,7 @@ impl Core {
             ));
         }
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.begin_run(cancel.clone())?;
+        let _running = self.runs.begin(cancel.clone())?;
         let inputs = self.job_inputs(hubspot, didomi, settings, lang);
         let (job, cfg) = self.runs.resources.push_job(&inputs)?;
         push(job, req, cfg, Arc::new(on_progress), cancel).await
@@ -94,7 +94,7 @@ impl Core {
     /// Cancels the running run, push or pull (one runs at a time), if any; it stops after the
     /// requests in flight.
     pub async fn run_cancel(&self) {
-        self.cancel_running();
+        self.runs.cancel();
     }
 
     /// The latest runs, newest first.
