@@ -1,46 +1,9 @@
 //! Build script: embeds the web UI and icons, declares the app's commands (so the capability
 //! file can grant them one by one), and makes sure the UI folder exists.
 
-/// Every `#[tauri::command]` of the app. A command missing here cannot be called from the UI.
-const COMMANDS: &[&str] = &[
-    "app_info",
-    "settings_get",
-    "connection_status",
-    "switch_mode",
-    "hubspot_install_start",
-    "hubspot_install_wait",
-    "hubspot_install_cancel",
-    "hubspot_install_paste",
-    "hubspot_connect_private_token",
-    "hubspot_disconnect",
-    "didomi_connect",
-    "didomi_disconnect",
-    "options_set_upsert",
-    "options_enable_bidirectional",
-    "options_disable_bidirectional",
-    "mapping_load",
-    "mapping_save",
-    "mapping_create_property",
-    "mapping_suggest",
-    "config_export",
-    "config_import_preview",
-    "config_import_apply",
-    "sync_check",
-    "sync_run",
-    "sync_cancel",
-    "history_list",
-    "history_records",
-    "history_export_records_csv",
-    "workflow_guide",
-    "workflow_check",
-    "workflow_simulate",
-    "pull_settings_save",
-    "pull_run",
-    "sync_both",
-    "pull_cancel",
-    "auto_sync_watch",
-    "auto_sync_set",
-];
+// `COMMANDS`: every command of the app, the one list the handler list, the capability file and
+// the TypeScript facade are checked against (`commands::list` tests).
+include!("src/commands/list.rs");
 
 fn main() {
     // `tauri::generate_context!` panics when `frontendDist` is missing, so a plain `cargo build`

@@ -55,9 +55,9 @@ pub fn run() {
             commands::config_file::config_export,
             commands::config_file::config_import_preview,
             commands::config_file::config_import_apply,
-            commands::sync::sync_check,
-            commands::sync::sync_run,
-            commands::sync::sync_cancel,
+            commands::sync::push_check,
+            commands::sync::push_run,
+            commands::sync::run_cancel,
             commands::sync::history_list,
             commands::sync::history_records,
             commands::sync::history_export_records_csv,
@@ -67,7 +67,6 @@ pub fn run() {
             commands::pull::pull_settings_save,
             commands::pull::pull_run,
             commands::pull::sync_both,
-            commands::pull::pull_cancel,
             commands::auto_sync::auto_sync_watch,
             commands::auto_sync::auto_sync_set,
         ])
@@ -131,6 +130,7 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
         data_dir,
         warnings,
         sandbox,
+        previewed_import: std::sync::Mutex::new(None),
     });
     Ok(())
 }

@@ -1,22 +1,18 @@
-//! Where settings are saved: a `tauri-plugin-store` JSON file per mode (`settings.json` in Live,
-//! `settings.sandbox.json` in Sandbox) whose top-level keys are the fields of
-//! [`dhs_core::Settings`]. The core owns the model; this module only loads and writes it.
+//! Where settings are saved: the core's settings file per mode ([`dhs_core::settings_file`]:
+//! `settings.json` in Live, `settings.sandbox.json` in Sandbox, top-level keys the fields of
+//! [`dhs_core::Settings`]), written here through `tauri-plugin-store`. The core owns the model
+//! and the layout (the CLI reads the same file); this module only loads and writes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dhs_core::{Mode, Settings};
+use dhs_core::Settings;
 use serde_json::Value;
 use tauri::Runtime;
 use tauri_plugin_store::Store;
 
-/// The store file name for a mode (kept apart so Sandbox never touches Live settings).
-pub fn file_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Live => "settings.json",
-        Mode::Sandbox => "settings.sandbox.json",
-    }
-}
+/// The store file name for a mode (the core owns the layout: [`dhs_core::settings_file`]).
+pub use dhs_core::settings_file::file_name;
 
 /// Settings read at startup and anything worth telling the user.
 #[derive(Debug)]
@@ -32,17 +28,7 @@ pub struct Loaded {
 /// `<name>.invalid` (so nothing is lost and the plugin can open a fresh file) and the defaults
 /// are used, with a warning.
 pub fn load(path: &Path) -> Loaded {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Loaded { settings: Settings::default(), warning: None };
-        }
-        Err(e) => return set_aside(path, &format!("it could not be read ({e})")),
-    };
-    let parsed = serde_json::from_str::<Value>(&text)
-        .map_err(|e| format!("it is not JSON ({e})"))
-        .and_then(|v| Settings::from_json(v).map_err(|e| e.to_string()));
-    match parsed {
+    match dhs_core::settings_file::read(path) {
         Ok(settings) => Loaded { settings, warning: None },
         Err(why) => set_aside(path, &why),
     }
@@ -150,8 +136,12 @@ mod tests {
     }
 
     #[test]
-    fn file_names_keep_modes_apart() {
-        assert_eq!(file_name(Mode::Live), "settings.json", "live file");
-        assert_eq!(file_name(Mode::Sandbox), "settings.sandbox.json", "sandbox file");
+    fn the_core_knows_the_identifier_of_tauri_conf() {
+        let conf: Value = serde_json::from_str(include_str!("../tauri.conf.json")).expect("JSON");
+        assert_eq!(
+            conf["identifier"].as_str(),
+            Some(dhs_core::settings_file::APP_IDENTIFIER),
+            "the CLI finds the app data folder through the core's copy of the identifier"
+        );
     }
 }

@@ -18,6 +18,22 @@ pub struct Shell {
     pub warnings: Vec<String>,
     /// The running simulator in Sandbox mode; `None` in Live.
     pub sandbox: Option<Sandbox>,
+    /// The file of the last import preview: apply only ever applies the file the user chose
+    /// and saw.
+    pub previewed_import: std::sync::Mutex<Option<PathBuf>>,
+}
+
+impl Shell {
+    /// The file of the last import preview, replaced by `path` (`None` clears it).
+    pub fn swap_previewed_import(&self, path: Option<PathBuf>) -> Option<PathBuf> {
+        let mut previewed = self.previewed_import.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::replace(&mut *previewed, path)
+    }
+
+    /// The file of the last import preview.
+    pub fn previewed_import(&self) -> Option<PathBuf> {
+        self.previewed_import.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Static facts about this run for the UI. Crosses IPC; no secrets.

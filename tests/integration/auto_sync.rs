@@ -82,7 +82,7 @@ async fn an_auto_run_pushes_then_pulls_and_lands_in_history() {
     // A run started by hand is not marked.
     let manual = h
         .core
-        .sync_run(dhs_tests::push_request(false, false), |_| {}, CancellationToken::new())
+        .push_run(dhs_tests::push_request(false, false), |_| {}, CancellationToken::new())
         .await
         .expect("manual push");
     let listed = h.core.history_list(1).await.expect("history");

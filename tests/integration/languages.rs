@@ -82,7 +82,7 @@ async fn map_preferences(h: &Harness) -> (Mapping, HashMap<&'static str, String>
 /// Runs a push through the facade (as the Sync screen does) and checks it succeeded.
 async fn push(h: &Harness) -> dhs_core::RunReport {
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let r = h.core.sync_run(req, |_| {}, CancellationToken::new()).await.expect("push runs");
+    let r = h.core.push_run(req, |_| {}, CancellationToken::new()).await.expect("push runs");
     assert_eq!(r.summary.status, RunStatus::Succeeded, "push ok: {:?}", r.summary);
     r
 }

@@ -487,7 +487,7 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
         dry_run: false,
         full: false,
     };
-    h.core.sync_run(req, |_| {}, tokio_util::sync::CancellationToken::new()).await.expect("push");
+    h.core.push_run(req, |_| {}, tokio_util::sync::CancellationToken::new()).await.expect("push");
     let (id, email) = h.both_sides(1).await.remove(0);
     use dhs_core::CheckStatus as S;
     let c = h.core.workflow_check("nobody@nowhere.test".into()).await.expect("check");

@@ -66,7 +66,7 @@ async fn the_pull_disables_didomi_integrations_unless_forwarding_is_on() {
     let entry = job.mapping.entries.iter().find(|e| e.property == prop).cloned().unwrap();
     h.core.mapping_save(Mapping { entries: vec![entry] }).await.expect("mapping saved");
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let pushed = h.core.sync_run(req, |_| {}, CancellationToken::new()).await.expect("push");
+    let pushed = h.core.push_run(req, |_| {}, CancellationToken::new()).await.expect("push");
     assert_eq!(pushed.summary.status, RunStatus::Succeeded, "push ok: {:?}", pushed.summary);
     let base: url::Url = h.sim.info.hubspot.parse().unwrap();
     let w = h.core.workflow_simulate(&base, true).await.expect("workflow emulated");

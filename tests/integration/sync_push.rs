@@ -339,7 +339,7 @@ async fn the_facade_refuses_to_start_without_connections_or_mapping() {
     let h = start_connected(50, 1.0).await;
     let e = h
         .core
-        .sync_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
+        .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingEmpty, "empty mapping refused: {e:?}");
@@ -347,14 +347,14 @@ async fn the_facade_refuses_to_start_without_connections_or_mapping() {
     h.core.didomi_disconnect().await.expect("disconnect");
     let e = h
         .core
-        .sync_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
+        .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiNotConnected, "Didomi required: {e:?}");
     h.core.hubspot_disconnect().await.expect("disconnect");
     let e = h
         .core
-        .sync_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
+        .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::HubSpotNotConnected, "HubSpot required: {e:?}");

@@ -19,20 +19,21 @@ import { ConnectScreen } from './screens/ConnectScreen'
 import { MappingScreen } from './screens/MappingScreen'
 import { OptionsScreen } from './screens/OptionsScreen'
 import { HistoryScreen } from './screens/HistoryScreen'
-import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
 import { SyncScreen } from './screens/SyncScreen'
 import { AutoSyncIndicator } from './components/AutoSyncCard'
 import { WorkflowScreen } from './screens/WorkflowScreen'
 
-type ScreenId = 'connect' | 'workflow' | PlaceholderId
-const SCREENS: { id: ScreenId; label: string }[] = [
+/** The screens, in the order of the navigation, with their labels. */
+const SCREENS = [
   { id: 'connect', label: 'Connect' },
-  { id: 'options', label: PLACEHOLDERS.options.title },
-  { id: 'mapping', label: PLACEHOLDERS.mapping.title },
+  { id: 'options', label: 'Options' },
+  { id: 'mapping', label: 'Mapping' },
   { id: 'workflow', label: 'Workflow' },
-  { id: 'sync', label: PLACEHOLDERS.sync.title },
-  { id: 'history', label: PLACEHOLDERS.history.title }
-]
+  { id: 'sync', label: 'Sync' },
+  { id: 'history', label: 'History' }
+] as const
+
+type ScreenId = (typeof SCREENS)[number]['id']
 
 /** How often the connection status (and API reachability) is re-checked. */
 const STATUS_POLL_MS = 15_000
@@ -183,14 +184,12 @@ export function App() {
               status={status}
               onChanged={() => void refresh()}
             />
-          ) : screen === 'mapping' ? (
+          ) : (
             <MappingScreen
               status={status}
               onGoToConnect={() => setScreen('connect')}
               onSettingsChanged={refresh}
             />
-          ) : (
-            <PlaceholderScreen id={screen} />
           )}
         </main>
       </div>

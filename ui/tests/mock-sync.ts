@@ -3,7 +3,7 @@
  * The sync and history part of the browser test's fake backend (see mock-setup.ts). A push
  * stays pending until the test drives it: `window.__sync.emit(progress)` sends a progress
  * update through the command's Channel (calling its `onmessage`, as Rust's `Channel::send`
- * would), `window.__sync.finish(status)` resolves the run. `sync_cancel` ends it as Cancelled
+ * would), `window.__sync.finish(status)` resolves the run. `run_cancel` ends it as Cancelled
  * with the counts reached. A dry run answers at once with a plan. Auto-sync: `auto_sync_set`
  * validates as Rust does and answers the new status; `window.__sync.auto(change)` pushes a
  * status change (next run, a running auto run, its last outcome) through the watch Channel.
@@ -25,9 +25,9 @@ type Json = Record<string, unknown>
 
 /** Scenario switches of the sync mock, set by a test before the app loads. */
 export interface SyncScenario {
-  /** `sync_run` refuses with this error (e.g. `MappingStale`). */
+  /** `push_run` refuses with this error (e.g. `MappingStale`). */
   refuse?: { code: string; message: string }
-  /** `sync_check` refuses with this error (the check before any run). */
+  /** `push_check` refuses with this error (the check before any run). */
   check?: { code: string; message: string }
   /** Start with no run in the history. */
   emptyHistory?: boolean
@@ -260,7 +260,7 @@ const sync = {
 /** Handles the sync and history commands; `undefined` for any other command. */
 export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unknown {
   switch (cmd) {
-    case 'sync_run': {
+    case 'push_run': {
       if (scenario.refuse !== undefined) throw scenario.refuse
       if (sync.pending !== null) {
         throw { code: 'SyncAlreadyRunning', message: 'A sync is already running.' }
@@ -322,10 +322,10 @@ export function syncMock(cmd: string, args: Json, scenario: SyncScenario): unkno
       })
       return answer
     }
-    case 'sync_check':
+    case 'push_check':
       if (scenario.check !== undefined) throw scenario.check
       return null
-    case 'sync_cancel':
+    case 'run_cancel':
       // The core stops after the batches in flight, then the run answers as Cancelled.
       if (sync.pending !== null) setTimeout(() => sync.finish('Cancelled'), 50)
       return null

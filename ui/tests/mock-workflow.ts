@@ -97,8 +97,6 @@ export function workflowMock(cmd: string, args: Json, sc: WorkflowScenario): unk
       return pullReport(Boolean(args.dryRun))
     case 'sync_both':
       return { push: runReport(41, 'Push', false, 12), pull: pullReport(false) }
-    case 'pull_cancel':
-      return null
     default:
       return undefined
   }

@@ -37,7 +37,7 @@ test('not connected: the reason is shown, buttons are disabled, the link opens C
   await page.screenshot({ path: join(shots, 'sync-blocked-not-connected.png') })
   await page.getByTestId('sync-blocked-fix').click()
   await page.getByTestId('screen-connect').waitFor()
-  assert.ok(!(await calls(page)).includes('sync_run'), 'nothing was started')
+  assert.ok(!(await calls(page)).includes('push_run'), 'nothing was started')
   assert.deepEqual(errors, [], 'no console errors')
   await page.close()
 })
@@ -67,7 +67,7 @@ test('a stale mapping found by the check before any run: named, buttons disabled
   assert.match(await blocked.innerText(), /didomi_old_topics was deleted/, 'the entry is named')
   assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), true, 'no dry run')
   assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no push')
-  assert.ok(!(await calls(page)).includes('sync_run'), 'nothing was started')
+  assert.ok(!(await calls(page)).includes('push_run'), 'nothing was started')
   await page.screenshot({ path: join(shots, 'sync-blocked-stale-check.png') })
   await page.close()
 })
@@ -105,7 +105,7 @@ test('a run started before a reload: the error says so and the run can be stoppe
   assert.match(await alert.innerText(), /already running/, 'the core message is shown')
   assert.equal(await page.getByTestId('sync-blocked').count(), 0, 'not a setup problem')
   await page.getByTestId('sync-cancel-other').click()
-  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'sync_cancel'))
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'run_cancel'))
   assert.equal(await page.getByTestId('error').count(), 0, 'the alert is dismissed')
   await page.close()
 })
@@ -117,7 +117,7 @@ test('dry run: the plan with counts, samples and the property changes of a sampl
   const plan = page.getByTestId('dry-run-plan')
   await plan.waitFor()
   assert.deepEqual(
-    await callArgs(page, 'sync_run'),
+    await callArgs(page, 'push_run'),
     [{ request: { direction: 'Push', dryRun: true, full: true }, onProgress: 'channel' }],
     'a full dry run, progress through a Channel'
   )
@@ -236,7 +236,7 @@ test('cancel: stops the run, the result says Cancelled with the counts reached',
   await page.getByTestId('sync-cancel').click()
   const status = page.getByTestId('sync-status')
   await status.waitFor()
-  assert.ok((await calls(page)).includes('sync_cancel'), 'cancel reached the backend')
+  assert.ok((await calls(page)).includes('run_cancel'), 'cancel reached the backend')
   assert.equal(await status.innerText(), 'Cancelled', 'status Cancelled')
   assert.match(
     await page.getByTestId('sync-result-counts').innerText(),
@@ -439,7 +439,7 @@ test('auto-sync: off by default, a bad interval is named, on every 15 min, progr
   assert.equal(await page.getByTestId('sync-push').isDisabled(), true, 'no manual push meanwhile')
   await page.screenshot({ path: join(shots, 'sync-auto-running.png') })
   await page.getByTestId('auto-sync-cancel').click()
-  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'sync_cancel'))
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'run_cancel'))
   await page.evaluate(() =>
     window.__sync.auto({
       running: false,

@@ -14,7 +14,7 @@
 //! Never set it for real use.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use dhs_core::config_file::{ExportSummary, ImportPreview};
 use dhs_core::{Core, Error, ErrorCode, Settings};
@@ -24,6 +24,7 @@ use tauri_plugin_dialog::DialogExt;
 use ts_rs::TS;
 
 use crate::error::CommandResult;
+use crate::state::Shell;
 
 /// Environment variable that replaces the file dialogs by a fixed folder (tests only).
 pub const TEST_DIALOG_DIR_ENV: &str = "DHS_TEST_DIALOG_DIR";
@@ -41,9 +42,6 @@ pub struct PickedImport {
     /// What importing it would change.
     pub preview: ImportPreview,
 }
-
-/// The file of the last preview: apply only ever applies the file the user chose and saw.
-static PREVIEWED: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Which dialog a path is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +69,13 @@ pub async fn config_export(
 pub async fn config_import_preview(
     app: AppHandle,
     core: State<'_, Arc<Core>>,
+    shell: State<'_, Shell>,
 ) -> CommandResult<Option<PickedImport>> {
     let Some(path) = pick(&app, Pick::Import).await? else {
         return Ok(None);
     };
     let preview = core.config_import_preview(path.clone()).await?;
-    *PREVIEWED.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.clone());
+    shell.swap_previewed_import(Some(path.clone()));
     Ok(Some(PickedImport { path: path.display().to_string(), preview }))
 }
 
@@ -84,15 +83,16 @@ pub async fn config_import_preview(
 #[tauri::command]
 pub async fn config_import_apply(
     core: State<'_, Arc<Core>>,
+    shell: State<'_, Shell>,
     token: String,
 ) -> CommandResult<Settings> {
-    let path = PREVIEWED.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| {
+    let path = shell.previewed_import().ok_or_else(|| {
         Error::invalid_input(
             "No import file was previewed. Click Import… and choose the file again.",
         )
     })?;
     let settings = core.config_import_apply(path, token).await?;
-    *PREVIEWED.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    shell.swap_previewed_import(None);
     Ok(settings)
 }
 

@@ -6,6 +6,8 @@ pub mod auto_sync;
 pub mod config_file;
 pub mod didomi;
 pub mod hubspot;
+/// The app's IPC commands, one list.
+pub mod list;
 pub mod mapping;
 pub mod options;
 pub mod pull;

@@ -105,11 +105,3 @@ pub async fn sync_both(
         core.sync_both(dry_run, sender(on_progress), CancellationToken::new()).await?;
     Ok(BothReport { push, pull })
 }
-
-/// Cancels the running pull (and push, for "Push then pull").
-#[tauri::command]
-pub async fn pull_cancel(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    core.pull_cancel().await;
-    core.sync_cancel().await;
-    Ok(())
-}

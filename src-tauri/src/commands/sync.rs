@@ -40,9 +40,9 @@ pub struct CsvExport {
 }
 
 /// Runs a sync (or a dry run) and returns its report. Progress goes to `on_progress` (the core
-/// sends at most ~10 updates a second); `sync_cancel` stops it after the batches in flight.
+/// sends at most ~10 updates a second); `run_cancel` stops it after the batches in flight.
 #[tauri::command]
-pub async fn sync_run(
+pub async fn push_run(
     core: State<'_, Arc<Core>>,
     request: SyncRequest,
     on_progress: Channel<SyncProgress>,
@@ -53,21 +53,21 @@ pub async fn sync_run(
             tracing::debug!(error = %e, "sync progress not delivered");
         }
     };
-    Ok(core.sync_run(request, send, CancellationToken::new()).await?)
+    Ok(core.push_run(request, send, CancellationToken::new()).await?)
 }
 
 /// Checks, without starting anything, that a sync could run: both systems connected, something
 /// mapped, no stale mapping entry (the Sync screen shows the refusal before any click).
 #[tauri::command]
-pub async fn sync_check(core: State<'_, Arc<Core>>) -> CommandResult<()> {
+pub async fn push_check(core: State<'_, Arc<Core>>) -> CommandResult<()> {
     core.mapping_ready().await?;
     Ok(())
 }
 
-/// Cancels the running sync, if any.
+/// Cancels the running run, push or pull (or "Push then pull"), if any.
 #[tauri::command]
-pub async fn sync_cancel(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    core.sync_cancel().await;
+pub async fn run_cancel(core: State<'_, Arc<Core>>) -> CommandResult<()> {
+    core.run_cancel().await;
     Ok(())
 }
 

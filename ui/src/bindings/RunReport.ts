@@ -3,7 +3,7 @@ import type { DryRunPlan } from "./DryRunPlan";
 import type { RunSummary } from "./RunSummary";
 
 /**
- * What `sync_run` returns.
+ * What `push_run` returns.
  */
 export type RunReport = { 
 /**

@@ -158,7 +158,7 @@ export function AutoSyncCard({ bidirectional, onOpenRun }: AutoSyncCardProps) {
           <Button
             className="btn btn-danger-outline btn-small"
             data-testid="auto-sync-cancel"
-            onPress={() => void backend.syncCancel().catch((e: BackendError) => setError(e))}
+            onPress={() => void backend.runCancel().catch((e: BackendError) => setError(e))}
           >
             Cancel this auto-sync
           </Button>

@@ -101,13 +101,13 @@ export const didomiDisconnect = (): Promise<void> => call('didomi_disconnect')
  * channel, at most ~10 updates a second, and is handed to `onProgress`. Rejects with the core's
  * refusal (not connected, mapping empty or stale, a run already going) before anything is read.
  */
-export const syncRun = (
+export const pushRun = (
   request: SyncRequest,
   onProgress: (progress: SyncProgress) => void
 ): Promise<RunReport> => {
   const channel = new Channel<SyncProgress>()
   channel.onmessage = onProgress
-  return call('sync_run', { request, onProgress: channel })
+  return call('push_run', { request, onProgress: channel })
 }
 
 /**
@@ -115,10 +115,10 @@ export const syncRun = (
  * mapped and no mapping entry stale against freshly read schemas. Rejects with the refusal
  * (`MappingStale` names every stale entry).
  */
-export const syncCheck = (): Promise<void> => call('sync_check')
+export const pushCheck = (): Promise<void> => call('push_check')
 
-/** Asks the running sync to stop after the batches in flight (its `syncRun` then resolves). */
-export const syncCancel = (): Promise<void> => call('sync_cancel')
+/** Asks the running sync to stop after the batches in flight (its `pushRun` then resolves). */
+export const runCancel = (): Promise<void> => call('run_cancel')
 
 /** The latest runs, newest first. */
 export const historyList = (limit: number): Promise<RunSummary[]> => call('history_list', { limit })
@@ -195,7 +195,7 @@ export const workflowSimulate = (enabled: boolean): Promise<SimulatedWorkflow> =
 export const pullSettingsSave = (settings: PullSettings): Promise<PullSettings> =>
   call('pull_settings_save', { settings })
 
-/** Runs a pull (HubSpot → Didomi) or its dry run; progress as for `syncRun`. */
+/** Runs a pull (HubSpot → Didomi) or its dry run; progress as for `pushRun`. */
 export const pullRun = (
   dryRun: boolean,
   onProgress: (progress: SyncProgress) => void
@@ -216,7 +216,6 @@ export const syncBoth = (
 }
 
 /** Asks the running pull (or push then pull) to stop. */
-export const pullCancel = (): Promise<void> => call('pull_cancel')
 
 /**
  * Streams the auto-sync status: the current one at once, then every change (next run time,

@@ -88,7 +88,7 @@ describe('why a sync cannot run', () => {
   it('turns the core refusals into a link and keeps their message', () => {
     const stale = toBackendError(
       { code: 'MappingStale', message: 'HubSpot property didomi_x no longer exists.' },
-      'sync_run'
+      'push_run'
     )
     expect(blockedFromError(stale)).toEqual({
       code: 'MappingStale',
@@ -96,7 +96,7 @@ describe('why a sync cannot run', () => {
       screen: 'mapping',
       action: 'Open Mapping'
     })
-    const other = new BackendError('HubSpotUnavailable', 'HubSpot is down.', 'sync_run')
+    const other = new BackendError('HubSpotUnavailable', 'HubSpot is down.', 'push_run')
     expect(blockedFromError(other), 'other errors are shown as errors').toBeNull()
   })
 })

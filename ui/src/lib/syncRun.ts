@@ -58,7 +58,7 @@ export async function startSync(request: SyncRequest): Promise<void> {
   if (state.running) return
   set({ request, running: true, cancelling: false, progress: null, report: null, error: null })
   try {
-    const report = await backend.syncRun(request, (progress) => {
+    const report = await backend.pushRun(request, (progress) => {
       // A late update must not overwrite the final state.
       if (state.running) set({ progress })
     })
@@ -73,7 +73,7 @@ export async function cancelSync(): Promise<void> {
   if (!state.running || state.cancelling) return
   set({ cancelling: true })
   try {
-    await backend.syncCancel()
+    await backend.runCancel()
   } catch (e) {
     set({ cancelling: false, error: e as BackendError })
   }

@@ -27,7 +27,7 @@ import {
   type FixScreen
 } from '../lib/syncFormat'
 import { cancelSync, dismissSyncError, startSync, useSyncRun } from '../lib/syncRun'
-import { WorkflowPullPanel } from './WorkflowPullPanel'
+import { PullPanel } from './PullPanel'
 import type { RunSummary } from '../lib/syncTypes'
 import '../components/sync.css'
 
@@ -71,7 +71,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   useEffect(() => {
     if (!beforeKnown || run.running) return
     let live = true
-    backend.syncCheck().then(
+    backend.pushCheck().then(
       () => live && setChecked(null),
       (e: BackendError) => {
         if (!live) return
@@ -136,7 +136,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
             data-testid="sync-cancel-other"
             onPress={() => {
               dismissSyncError()
-              backend.syncCancel().catch((e: BackendError) => setListError(e))
+              backend.runCancel().catch((e: BackendError) => setListError(e))
             }}
           >
             Stop the running sync
@@ -245,7 +245,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
 
       {/* The pull (issue 6) comes after the push and its result, so each result sits under
           the buttons that made it. */}
-      <WorkflowPullPanel
+      <PullPanel
         bidirectional={settings?.options.bidirectional ?? false}
         disabled={run.running || autoRunning || before !== null || checked !== null}
         onOpenRun={onOpenRun}

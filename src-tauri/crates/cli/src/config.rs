@@ -46,7 +46,7 @@ pub async fn import(file: &Path) -> Result<u8> {
         return Ok(1);
     }
     core.config_import_apply(file.to_path_buf(), preview.token.clone()).await.map_err(err)?;
-    eprintln!("imported into {}", dir.join(app::SETTINGS_FILE).display());
+    eprintln!("imported into {}", app::settings_path(&dir).display());
     println!("{}", serde_json::json!({ "applied": true, "entries": preview.entries }));
     Ok(0)
 }

@@ -9,14 +9,13 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use dhs_core::didomi::events::EventWriter;
-use dhs_core::pull::{PullConfig, PullJob, PullReport, PullState};
-use dhs_core::sync::{EngineConfig, Store};
+use dhs_core::jobs::RunResources;
+use dhs_core::pull::PullReport;
 use dhs_core::{Core, Environment, SecretStore, SyncDirection, SyncRequest};
 use serde::Serialize;
 
 use crate::run::{
-    cancel_on_signal, config_file, exit_code, progress, run_engine, saved_or_file, Direct,
+    cancel_on_signal, config_file, core_err, exit_code, progress, run_push, saved_or_file, Direct,
 };
 use crate::{app, PullArgs, Source};
 
@@ -51,35 +50,25 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         let sink_dir = app_dir.clone();
         let core =
             Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
-        let fail = |e: dhs_core::Error| anyhow::anyhow!("{} ({:?})", e.message, e.code);
         if both {
-            let (push, pull) =
-                core.sync_both(args.dry_run, progress(args.json), cancel).await.map_err(fail)?;
+            let (push, pull) = core
+                .sync_both(args.dry_run, progress(args.json), cancel)
+                .await
+                .map_err(core_err)?;
             return print_both(push, pull);
         }
-        let r = core.pull_run(args.dry_run, progress(args.json), cancel).await.map_err(fail)?;
+        let r = core.pull_run(args.dry_run, progress(args.json), cancel).await.map_err(core_err)?;
         println!("{}", serde_json::to_string_pretty(&r).context("report to JSON")?);
         return Ok(exit_code(r.run.summary.status));
     }
     let direct = Direct::from_env(src)?;
     let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
-    let scope = direct.scope();
+    let inputs = direct.job_inputs(src, data_dir, options, mapping).await?;
+    let runs = RunResources::default();
     let push = if both {
         let req =
             SyncRequest { direction: SyncDirection::Push, dry_run: args.dry_run, full: false };
-        let r = run_engine(
-            src,
-            req,
-            direct.hubspot(),
-            direct.didomi(),
-            &data_dir,
-            options.clone(),
-            mapping.clone(),
-            scope.clone(),
-            args.json,
-            cancel.clone(),
-        )
-        .await?;
+        let r = run_push(&runs, &inputs, req, args.json, cancel.clone()).await?;
         if cancel.is_cancelled() {
             return print_both(r, None);
         }
@@ -87,35 +76,10 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
     } else {
         None
     };
-    let db = |e: dhs_core::Error| anyhow::anyhow!(e.message);
-    let store = Store::open_in(&data_dir).map_err(|e| db(e.into()))?;
-    let state = PullState::open_in(&data_dir).map_err(db)?;
-    let didomi = Arc::new(direct.didomi());
-    let cfg =
-        PullConfig { lang: crate::run::label_language(&didomi).await?, ..PullConfig::default() };
-    let engine = EngineConfig::default();
-    let job = PullJob {
-        hubspot: Arc::new(direct.hubspot()),
-        events: EventWriter::new(didomi.clone()),
-        didomi,
-        store: Arc::new(store),
-        // The conflict winner and forwarding come from the configuration file's options.
-        settings: dhs_core::pull::PullSettings {
-            conflict_winner: options.conflict_winner,
-            forward_to_integrations: options.forward_to_integrations,
-            ..dhs_core::pull::PullSettings::default()
-        },
-        state: Arc::new(state),
-        pacer: Arc::new(engine.pacer()),
-        search_pacer: Arc::new(cfg.search_pacer()),
-        mapping,
-        counter_property: options.didomi_changed_property.clone(),
-        scope,
-        portal: "token".into(),
-    };
+    let (job, cfg) = runs.pull_job(&inputs).map_err(core_err)?;
     let r = dhs_core::pull::pull(job, args.dry_run, cfg, Arc::new(progress(args.json)), cancel)
         .await
-        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))?;
+        .map_err(core_err)?;
     match push {
         Some(p) => print_both(p, Some(r)),
         None => {

@@ -1,18 +1,19 @@
 //! `sync push`: build the connections, run the engine, stream progress to stderr, print the
 //! report as JSON on stdout and turn the run status into the exit code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use dhs_core::didomi::{DidomiClient, Session};
 use dhs_core::hubspot::HubSpotClient;
+use dhs_core::jobs::{JobInputs, RunResources};
 use dhs_core::mapping::Mapping;
-use dhs_core::settings::SyncOptions;
-use dhs_core::sync::{EngineConfig, PushJob, RunStatus, Store};
+use dhs_core::settings::{HubSpotAuthMode, SyncOptions};
+use dhs_core::sync::RunStatus;
 use dhs_core::{
-    Core, Environment, RunReport, SecretStore, SyncDirection, SyncProgress, SyncRequest,
+    Core, Environment, RunReport, SecretStore, Settings, SyncDirection, SyncProgress, SyncRequest,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -135,11 +136,9 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
         sandbox(src, req, from_file, args.json, cancel).await?
     } else if direct {
         let direct = Direct::from_env(src)?;
-        let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
         let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
-        let scope = direct.scope();
-        run_engine(src, req, hubspot, didomi, &data_dir, options, mapping, scope, args.json, cancel)
-            .await?
+        let inputs = direct.job_inputs(src, data_dir, options, mapping).await?;
+        run_push(&RunResources::default(), &inputs, req, args.json, cancel).await?
     } else {
         app_connection(src, req, from_file, args.json, cancel).await?
     };
@@ -215,9 +214,31 @@ impl Direct {
         )
     }
 
-    /// The key of the sync state for this HubSpot host and Didomi organization.
-    pub(crate) fn scope(&self) -> String {
-        dhs_core::sync::state_scope(self.hubspot_base.as_str(), "token", &self.org)
+    /// What the job constructors need: the clients, the portal id the token belongs to (so the
+    /// state scope and the pull's event ids are the app's), the options and mapping with the
+    /// `--upsert`/`--no-upsert` override, and the label language.
+    pub(crate) async fn job_inputs(
+        &self,
+        src: &Source,
+        data_dir: PathBuf,
+        mut options: SyncOptions,
+        mapping: Mapping,
+    ) -> Result<JobInputs> {
+        let hubspot = Arc::new(self.hubspot());
+        let didomi = Arc::new(self.didomi());
+        let details = hubspot.account_details().await.map_err(|e| core_err(e.into()))?;
+        if src.upsert {
+            options.upsert = true;
+        } else if src.no_upsert {
+            options.upsert = false;
+        }
+        let mut settings = Settings { options, mapping, ..Settings::default() };
+        settings.hubspot.portal_id = details.portal_id;
+        settings.hubspot.auth_mode = Some(HubSpotAuthMode::PrivateApp);
+        settings.didomi.organization_id = Some(self.org.clone());
+        let lang = label_language(&didomi).await?;
+        let hubspot_base = self.hubspot_base.clone();
+        Ok(JobInputs { hubspot, didomi, hubspot_base, data_dir, settings, lang })
     }
 }
 
@@ -255,44 +276,21 @@ pub(crate) async fn label_language(didomi: &DidomiClient) -> Result<String> {
     Ok(config.language())
 }
 
-pub(crate) async fn run_engine(
-    src: &Source,
+/// A core error as the CLI prints it.
+pub(crate) fn core_err(e: dhs_core::Error) -> anyhow::Error {
+    anyhow::anyhow!("{} ({:?})", e.message, e.code)
+}
+
+/// Runs the push built by the core's job constructor.
+pub(crate) async fn run_push(
+    runs: &RunResources,
+    inputs: &JobInputs,
     req: SyncRequest,
-    hubspot: HubSpotClient,
-    didomi: DidomiClient,
-    data_dir: &Path,
-    options: SyncOptions,
-    mapping: Mapping,
-    scope: String,
     json: bool,
     cancel: CancellationToken,
 ) -> Result<RunReport> {
-    let cfg = EngineConfig {
-        batch_size: options.batch_size.clamp(1, 100) as usize,
-        lang: label_language(&didomi).await?,
-        ..EngineConfig::default()
-    };
-    let store =
-        Store::open_in(data_dir).map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
-    let upsert = if src.upsert {
-        true
-    } else if src.no_upsert {
-        false
-    } else {
-        options.upsert
-    };
-    let job = PushJob {
-        hubspot: Arc::new(hubspot),
-        didomi: Arc::new(didomi),
-        store: Arc::new(store),
-        pacer: Arc::new(cfg.pacer()),
-        mapping,
-        upsert,
-        scope,
-    };
-    dhs_core::sync::push(job, req, cfg, Arc::new(progress(json)), cancel)
-        .await
-        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))
+    let (job, cfg) = runs.push_job(inputs).map_err(core_err)?;
+    dhs_core::sync::push(job, req, cfg, Arc::new(progress(json)), cancel).await.map_err(core_err)
 }
 
 async fn sandbox(
@@ -308,9 +306,8 @@ async fn sandbox(
     })
     .await
     .context("starting the sandbox simulator")?;
-    let info = sim.info.clone();
-    let direct = Direct::from_simulator(&info)?;
-    let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
+    let direct = Direct::from_simulator(&sim.info)?;
+    let didomi = direct.didomi();
     let (options, mapping) = match from_file {
         Some(f) => f,
         None => {
@@ -325,21 +322,23 @@ async fn sandbox(
             )
         }
     };
-    dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, &options.property_group)
-        .await
-        .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
-    let tmp;
+    dhs_core::sync::automap::ensure_properties(
+        &direct.hubspot(),
+        &mapping,
+        &options.property_group,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
     let data_dir = match &src.data_dir {
-        Some(d) => d.as_path(),
+        Some(d) => d.clone(),
         None => {
-            tmp = std::env::temp_dir()
-                .join(format!("didomi-hubspot-sync-sandbox-{}", std::process::id()));
-            tmp.as_path()
+            std::env::temp_dir().join(format!("didomi-hubspot-sync-sandbox-{}", std::process::id()))
         }
     };
-    let scope = format!("sandbox|{}", info.didomi_organization_id);
-    let r = run_engine(src, req, hubspot, didomi, data_dir, options, mapping, scope, json, cancel)
-        .await;
+    let r = match direct.job_inputs(src, data_dir, options, mapping).await {
+        Ok(inputs) => run_push(&RunResources::default(), &inputs, req, json, cancel).await,
+        Err(e) => Err(e),
+    };
     sim.shutdown().await;
     r
 }
@@ -368,9 +367,7 @@ async fn app_connection(
     let sink_dir = app_dir.clone();
     let core =
         Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
-    core.sync_run(req, progress(json), cancel)
-        .await
-        .map_err(|e| anyhow::anyhow!("{} ({:?})", e.message, e.code))
+    core.push_run(req, progress(json), cancel).await.map_err(core_err)
 }
 
 #[cfg(test)]

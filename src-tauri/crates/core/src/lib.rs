@@ -40,23 +40,26 @@ pub mod environment;
 pub mod error;
 mod facade;
 pub mod hubspot;
+pub mod jobs;
 pub mod mapping;
 pub mod options;
 pub mod pull;
 pub mod secrets;
 pub mod settings;
+pub mod settings_file;
 pub mod sync;
 pub mod text;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
 pub use error::{Error, ErrorCode};
 pub use facade::mapping::{MappingReady, MappingView, Schemas};
-pub use facade::pull::{CheckStatus, GuideStep, SimulatedWorkflow, WorkflowCheck, WorkflowGuide};
+pub use facade::pull::{GuideStep, SimulatedWorkflow, WorkflowGuide};
 pub use facade::{
     ConnectionStatus, Core, CoreOptions, DidomiAccount, DidomiState, DidomiStatus, HubSpotAccount,
     HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
 };
 pub use options::BidirectionalSetup;
+pub use pull::workflow::{CheckStatus, WorkflowCheck};
 pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
 pub use settings::{Settings, SettingsError};
 pub use sync::{

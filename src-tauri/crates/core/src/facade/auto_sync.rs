@@ -12,7 +12,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::sync::shared_store;
 use super::{lock, now_rfc3339, rfc3339, Core};
 use crate::error::{Error, ErrorCode};
 use crate::sync::auto::{
@@ -116,7 +115,7 @@ fn describe(runs: &[RunSummary]) -> String {
 impl Core {
     /// What the Sync screen shows about auto-sync.
     pub fn auto_sync_status(&self) -> AutoSyncStatus {
-        lock(&self.auto.status).clone()
+        lock(&self.runs.auto.status).clone()
     }
 
     /// Turns auto-sync on every `minutes` minutes (at least 5, at most a day), or off (`None`),
@@ -136,7 +135,7 @@ impl Core {
     /// reloaded window subscribes again).
     pub fn auto_sync_listen(&self, listener: impl Fn(AutoSyncStatus) + Send + Sync + 'static) {
         listener(self.auto_sync_status());
-        *lock(&self.auto.listener) = Some(Arc::new(listener));
+        *lock(&self.runs.auto.listener) = Some(Arc::new(listener));
     }
 
     /// The scheduler: to be spawned once by the shell; runs until `stop` fires (the app quits).
@@ -144,14 +143,14 @@ impl Core {
         &self,
         stop: CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
-        let interval = self.auto.interval.subscribe();
+        let interval = self.runs.auto.interval.subscribe();
         let this = self.this.clone();
         let on_wait = {
             let this = this.clone();
             move |d: Option<Duration>| {
                 if let Some(core) = this.upgrade() {
                     let next = d.map(|d| rfc3339(time::OffsetDateTime::now_utc() + d));
-                    core.auto.update(|s| s.next_run_at = next);
+                    core.runs.auto.update(|s| s.next_run_at = next);
                 }
             }
         };
@@ -174,7 +173,7 @@ impl Core {
     /// status's `last`.
     pub async fn auto_sync_once(&self, cancel: CancellationToken) -> AutoSyncRun {
         let started_at = now_rfc3339();
-        self.auto.update(|s| {
+        self.runs.auto.update(|s| {
             s.running = true;
             s.progress = None;
             s.next_run_at = None;
@@ -182,7 +181,7 @@ impl Core {
         let this = self.this.clone();
         let on_progress = move |p: SyncProgress| {
             if let Some(core) = this.upgrade() {
-                core.auto.update(|s| s.progress = Some(p));
+                core.runs.auto.update(|s| s.progress = Some(p));
             }
         };
         let result = if self.settings().options.bidirectional {
@@ -192,7 +191,7 @@ impl Core {
                 runs
             })
         } else {
-            self.sync_run(
+            self.push_run(
                 SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false },
                 on_progress,
                 cancel,
@@ -203,7 +202,11 @@ impl Core {
         let (outcome, message, run_ids) = match result {
             Ok(runs) => {
                 let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
-                let marked = shared_store(&self.env.data_dir).and_then(|s| Ok(s.mark_auto(&ids)?));
+                let marked = self
+                    .runs
+                    .resources
+                    .store(&self.env.data_dir)
+                    .and_then(|s| Ok(s.mark_auto(&ids)?));
                 if let Err(e) = marked {
                     // History then shows them as started by hand; nothing else depends on it.
                     tracing::warn!(error = %e, "could not mark the auto runs in History");
@@ -224,7 +227,7 @@ impl Core {
         };
         tracing::info!(?outcome, %message, "auto-sync run ended");
         let run = AutoSyncRun { started_at, finished_at: now_rfc3339(), outcome, message, run_ids };
-        self.auto.update(|s| {
+        self.runs.auto.update(|s| {
             s.running = false;
             s.progress = None;
             s.last = Some(run.clone());

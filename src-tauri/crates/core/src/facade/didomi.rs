@@ -87,8 +87,8 @@ impl Core {
                 .map_or(0, |t| u32::try_from(t.preference_count()).unwrap_or(u32::MAX)),
             connected_at: Some(connected_at),
         };
-        *lock(&self.didomi_account) = Some(account.clone());
-        *self.didomi.lock().await = Some(Arc::new(client));
+        *lock(&self.conn.didomi_account) = Some(account.clone());
+        *self.conn.didomi.lock().await = Some(Arc::new(client));
         tracing::info!(organization = %account.organization_id, "Didomi connected");
         Ok(account)
     }
@@ -99,9 +99,9 @@ impl Core {
     /// # Errors
     /// `KeychainUnavailable`.
     pub async fn didomi_disconnect(&self) -> Result<(), Error> {
-        *self.didomi.lock().await = None;
+        *self.conn.didomi.lock().await = None;
         self.secrets.delete(SecretKey::DidomiApiSecret).await?;
-        *lock(&self.didomi_account) = None;
+        *lock(&self.conn.didomi_account) = None;
         self.update_settings(|s| s.didomi.connected_at = None)?;
         tracing::info!("Didomi disconnected");
         Ok(())
@@ -112,7 +112,7 @@ impl Core {
     /// # Errors
     /// `DidomiNotConnected`, `KeychainUnavailable`.
     pub async fn didomi(&self) -> Result<Arc<DidomiClient>, Error> {
-        let mut guard = self.didomi.lock().await;
+        let mut guard = self.conn.didomi.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
@@ -149,7 +149,7 @@ impl Core {
         if s.connected_at.is_none() {
             return DidomiStatus { state: DidomiState::NotConnected, account: None };
         }
-        let account = lock(&self.didomi_account).clone().unwrap_or_else(|| DidomiAccount {
+        let account = lock(&self.conn.didomi_account).clone().unwrap_or_else(|| DidomiAccount {
             api_key: s.api_key.clone().unwrap_or_default(),
             organization_id: s.organization_id.clone().unwrap_or_default(),
             purposes: Vec::new(),

@@ -86,7 +86,7 @@ impl Core {
         let client_secret = self.resolve_client_secret(client_secret).await?;
         self.hubspot_install_cancel();
         let cancel = CancellationToken::new();
-        *lock(&self.install_cancel) = cancel.clone();
+        *lock(&self.conn.install_cancel) = cancel.clone();
 
         let state = oauth::new_state();
         let listener = LoopbackListener::bind(&self.env.redirect_ports, state.clone())
@@ -127,7 +127,7 @@ impl Core {
             done_tx,
         };
         let start = pending.progress(options.paste_window);
-        *self.install.lock().await = Some(pending);
+        *self.conn.install.lock().await = Some(pending);
         tracing::info!(redirect_uri = %start.redirect_uri, "HubSpot install started");
         Ok(start)
     }
@@ -140,9 +140,9 @@ impl Core {
     /// errors (`HubSpotCodeExpired`, `HubSpotRedirectMismatch`, `HubSpotBadClient`...).
     pub async fn hubspot_install_wait(&self) -> Result<HubSpotAccount, Error> {
         let (id, listener, cancel, mut done_rx) = {
-            let mut guard = self.install.lock().await;
+            let mut guard = self.conn.install.lock().await;
             // Cancelled before this wait began: the cancel took the install away.
-            if guard.is_none() && lock(&self.install_cancel).is_cancelled() {
+            if guard.is_none() && lock(&self.conn.install_cancel).is_cancelled() {
                 return Err(install_cancelled());
             }
             let p = guard.as_mut().ok_or_else(no_install)?;
@@ -193,7 +193,7 @@ impl Core {
 
     /// Removes the pending install if it is still install `id`.
     async fn take_install(&self, id: u64) -> Option<PendingInstall> {
-        let mut guard = self.install.lock().await;
+        let mut guard = self.conn.install.lock().await;
         if guard.as_ref().is_some_and(|p| p.id == id) {
             guard.take()
         } else {
@@ -204,8 +204,8 @@ impl Core {
     /// Cancels the install in progress (the listener stops; `hubspot_install_wait` returns
     /// `HubSpotOAuthCancelled`).
     pub fn hubspot_install_cancel(&self) {
-        lock(&self.install_cancel).cancel();
-        if let Ok(mut guard) = self.install.try_lock() {
+        lock(&self.conn.install_cancel).cancel();
+        if let Ok(mut guard) = self.conn.install.try_lock() {
             guard.take();
         }
     }
@@ -223,7 +223,7 @@ impl Core {
         let pasted = oauth::parse_paste(&redirect_url_or_code)?;
         let window = self.options().paste_window;
         let pending = {
-            let mut guard = self.install.lock().await;
+            let mut guard = self.conn.install.lock().await;
             let p = guard.as_ref().ok_or_else(no_install)?;
             if p.started.elapsed() >= window {
                 return Err(Error::new(
@@ -285,8 +285,8 @@ impl Core {
         ));
         let account = self.oauth_account(&client, &app, &tokens).await;
         self.save_account(&account, expires_at)?;
-        *self.hubspot.lock().await = Some(client);
-        *lock(&self.hubspot_notice) = None;
+        *self.conn.hubspot.lock().await = Some(client);
+        *lock(&self.conn.hubspot_notice) = None;
         tracing::info!(portal = ?account.portal_id, "HubSpot connected by OAuth");
         Ok(account)
     }
@@ -362,7 +362,7 @@ impl Core {
         account: &HubSpotAccount,
         expires_at: Option<SystemTime>,
     ) -> Result<(), Error> {
-        *lock(&self.hubspot_account) = Some(account.clone());
+        *lock(&self.conn.hubspot_account) = Some(account.clone());
         self.update_settings(|s| {
             let h = &mut s.hubspot;
             h.auth_mode = Some(account.auth_mode);
@@ -425,8 +425,8 @@ impl Core {
             self.secrets.delete(key).await?;
         }
         self.save_account(&account, None)?;
-        *self.hubspot.lock().await = Some(Arc::new(client));
-        *lock(&self.hubspot_notice) = None;
+        *self.conn.hubspot.lock().await = Some(Arc::new(client));
+        *lock(&self.conn.hubspot_notice) = None;
         tracing::info!(portal = ?account.portal_id, "HubSpot connected with a private-app token");
         Ok(account)
     }
@@ -456,12 +456,12 @@ impl Core {
                 ));
             }
         }
-        *self.hubspot.lock().await = None;
+        *self.conn.hubspot.lock().await = None;
         for key in crate::secrets::SecretKey::HUBSPOT {
             self.secrets.delete(key).await?;
         }
-        *lock(&self.hubspot_account) = None;
-        *lock(&self.hubspot_notice) = notice;
+        *lock(&self.conn.hubspot_account) = None;
+        *lock(&self.conn.hubspot_notice) = notice;
         self.update_settings(|s| {
             let client_id = s.hubspot.client_id.take();
             s.hubspot = Default::default();
@@ -477,7 +477,7 @@ impl Core {
     /// `HubSpotNotConnected`, `HubSpotReconnectNeeded` (a stored secret is missing),
     /// `KeychainUnavailable`.
     pub async fn hubspot(&self) -> Result<Arc<HubSpotClient>, Error> {
-        let mut guard = self.hubspot.lock().await;
+        let mut guard = self.conn.hubspot.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
@@ -569,13 +569,13 @@ impl Core {
             state: HubSpotState::NotConnected,
             account: None,
             install: None,
-            notice: lock(&self.hubspot_notice).clone(),
+            notice: lock(&self.conn.hubspot_notice).clone(),
             client_id: settings.client_id.clone(),
             client_secret_stored,
             reason: None,
         };
         let window = self.options().paste_window;
-        if let Some(p) = self.install.lock().await.as_ref() {
+        if let Some(p) = self.conn.install.lock().await.as_ref() {
             status.state = HubSpotState::Installing;
             status.install = Some(p.progress(window));
             return status;
@@ -583,7 +583,7 @@ impl Core {
         let Some(mode) = settings.auth_mode else {
             return status;
         };
-        let account = lock(&self.hubspot_account).clone().unwrap_or_else(|| HubSpotAccount {
+        let account = lock(&self.conn.hubspot_account).clone().unwrap_or_else(|| HubSpotAccount {
             auth_mode: mode,
             portal_id: settings.portal_id,
             hub_domain: settings.hub_domain.clone(),

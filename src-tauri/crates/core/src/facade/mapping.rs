@@ -13,13 +13,12 @@ use ts_rs::TS;
 
 use super::{lock, Core};
 use crate::error::{Error, ErrorCode};
-use crate::hubspot::models::property::PropertyOption;
-use crate::hubspot::models::{Property, PropertyCreate};
+use crate::hubspot::models::Property;
 use crate::mapping::check::{check_draft, check_stale, property_options, row_name};
-use crate::mapping::names::next_free;
+use crate::mapping::names::{self, next_free};
 use crate::mapping::{
-    DidomiConfig, DidomiItem, DidomiRow, HubSpotPropertyOption, IssueKind, ItemKind, Mapping,
-    MappingIssue, StaleEntry, Suggestion,
+    DidomiConfig, DidomiItem, DidomiRow, HubSpotPropertyOption, IssueKind, Mapping, MappingIssue,
+    StaleEntry, Suggestion,
 };
 
 /// The live schemas of both systems, as last read.
@@ -76,11 +75,11 @@ pub struct MappingReady {
 
 impl Core {
     fn cached_schemas(&self) -> Option<Arc<Schemas>> {
-        lock(&self.schemas).clone()
+        lock(&self.mapping_cache.schemas).clone()
     }
 
     fn store_schemas(&self, schemas: Arc<Schemas>) {
-        *lock(&self.schemas) = Some(schemas);
+        *lock(&self.mapping_cache.schemas) = Some(schemas);
     }
 
     /// The live schemas: cached unless `refresh` (or none cached yet).
@@ -209,53 +208,8 @@ impl Core {
             .chain(schemas.archived.iter())
             .map(|p| p.name.clone())
             .collect();
-        let base_label = match &row.item {
-            DidomiItem::Purpose { .. } | DidomiItem::Preference { .. } => row.label.clone(),
-            DidomiItem::Value { .. } => {
-                format!("{} {}", row.preference_label.clone().unwrap_or_default(), row.label)
-            }
-        };
-        let base = crate::mapping::names::derive_name(&base_label);
-        let mut create = PropertyCreate {
-            name: String::new(),
-            label: row.path.clone(),
-            group_name: options.property_group.clone(),
-            description: Some(format!(
-                "Didomi: {} (written by the Didomi ⇄ HubSpot sync)",
-                row.path
-            )),
-            form_field: Some(true),
-            ..Default::default()
-        };
-        match row.kind {
-            ItemKind::Boolean => {
-                create.type_ = "bool".into();
-                create.field_type = "booleancheckbox".into();
-                create.options = vec![
-                    PropertyOption {
-                        label: "Yes".into(),
-                        value: "true".into(),
-                        display_order: Some(0),
-                        ..Default::default()
-                    },
-                    PropertyOption {
-                        label: "No".into(),
-                        value: "false".into(),
-                        display_order: Some(1),
-                        ..Default::default()
-                    },
-                ];
-            }
-            ItemKind::Text => {
-                create.type_ = "string".into();
-                create.field_type = if row.preference_type.as_deref() == Some("multi") {
-                    "textarea"
-                } else {
-                    "text"
-                }
-                .into();
-            }
-        }
+        let base = crate::mapping::names::derive_name(&names::base_label(&row));
+        let mut create = names::property_spec(&row, &options.property_group);
         let mut last_error = None;
         for _ in 0..5 {
             create.name = next_free(&base, &taken);

@@ -57,7 +57,58 @@ impl Default for CoreOptions {
     }
 }
 
-/// The facade. See the crate docs for the contract.
+/// The connections service's state: the API clients, the accounts the Connect screen shows and
+/// the OAuth install in progress (`hubspot.rs`, `didomi.rs`).
+#[derive(Default)]
+struct Connections {
+    hubspot: tokio::sync::Mutex<Option<Arc<HubSpotClient>>>,
+    hubspot_account: Mutex<Option<HubSpotAccount>>,
+    hubspot_notice: Mutex<Option<String>>,
+    didomi: tokio::sync::Mutex<Option<Arc<DidomiClient>>>,
+    didomi_account: Mutex<Option<DidomiAccount>>,
+    install: tokio::sync::Mutex<Option<hubspot::PendingInstall>>,
+    install_cancel: Mutex<CancellationToken>,
+}
+
+/// The mapping service's state: the live schemas last read (`mapping.rs`).
+#[derive(Default)]
+struct MappingCache {
+    schemas: Mutex<Option<Arc<mapping::Schemas>>>,
+}
+
+/// The runs service's state (`sync.rs`, `pull.rs`, `auto_sync.rs`): the cancel token of the run
+/// going on (push or pull: one at a time), auto-sync, and the pacers and databases runs share.
+struct Runs {
+    running: Mutex<Option<CancellationToken>>,
+    auto: auto_sync::AutoSync,
+    resources: crate::jobs::RunResources,
+}
+
+impl Runs {
+    /// Marks a sync as running until the returned guard is dropped, or refuses with
+    /// `SyncAlreadyRunning` when one is (push and pull share the mark: one run at a time).
+    fn begin(&self, cancel: CancellationToken) -> Result<RunningGuard<'_>, Error> {
+        let mut running = lock(&self.running);
+        if running.is_some() {
+            return Err(Error::new(
+                ErrorCode::SyncAlreadyRunning,
+                "A sync is already running: wait for it to finish or cancel it, then start again.",
+            ));
+        }
+        *running = Some(cancel);
+        Ok(RunningGuard(self))
+    }
+
+    /// Cancels the running sync, if any; it stops after the batches in flight.
+    fn cancel(&self) {
+        if let Some(t) = lock(&self.running).as_ref() {
+            t.cancel();
+        }
+    }
+}
+
+/// The facade: a thin root over the environment and settings, owning the connections, mapping
+/// and runs services. See the crate docs for the contract.
 pub struct Core {
     env: Environment,
     settings: Mutex<Settings>,
@@ -69,19 +120,12 @@ pub struct Core {
     /// Held while the keychain is probed: a status asked during the probe started at launch
     /// waits for its answer instead of probing again.
     keychain_probe: tokio::sync::Mutex<()>,
-    hubspot: tokio::sync::Mutex<Option<Arc<HubSpotClient>>>,
-    hubspot_account: Mutex<Option<HubSpotAccount>>,
-    hubspot_notice: Mutex<Option<String>>,
-    didomi: tokio::sync::Mutex<Option<Arc<DidomiClient>>>,
-    didomi_account: Mutex<Option<DidomiAccount>>,
-    install: tokio::sync::Mutex<Option<hubspot::PendingInstall>>,
-    install_cancel: Mutex<CancellationToken>,
-    /// The live schemas last read for the Mapping screen (see `facade/mapping.rs`).
-    schemas: Mutex<Option<Arc<mapping::Schemas>>>,
-    /// The cancel token of the sync running now (push or pull: one at a time).
-    running_sync: Mutex<Option<CancellationToken>>,
-    /// Auto-sync: the scheduler's interval and the status shown on the Sync screen.
-    auto: auto_sync::AutoSync,
+    /// The connections: API clients, accounts, the OAuth install in progress.
+    conn: Connections,
+    /// The mapping: the live schemas last read for the Mapping screen.
+    mapping_cache: MappingCache,
+    /// The runs: one at a time, auto-sync, pacers and databases.
+    runs: Runs,
     this: Weak<Core>,
 }
 
@@ -92,11 +136,11 @@ impl std::fmt::Debug for Core {
 }
 
 /// Clears the running mark when a run ends (or its future is dropped).
-pub(crate) struct RunningGuard<'a>(&'a Core);
+pub(crate) struct RunningGuard<'a>(&'a Runs);
 
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.running_sync) = None;
+        *lock(&self.0.running) = None;
     }
 }
 
@@ -123,39 +167,15 @@ impl Core {
             options: Mutex::new(CoreOptions::default()),
             keychain: Mutex::new(KeychainStatus::Unknown),
             keychain_probe: tokio::sync::Mutex::new(()),
-            hubspot: tokio::sync::Mutex::new(None),
-            hubspot_account: Mutex::new(None),
-            hubspot_notice: Mutex::new(None),
-            didomi: tokio::sync::Mutex::new(None),
-            didomi_account: Mutex::new(None),
-            install: tokio::sync::Mutex::new(None),
-            install_cancel: Mutex::new(CancellationToken::new()),
-            schemas: Mutex::new(None),
-            running_sync: Mutex::new(None),
-            auto,
+            conn: Connections::default(),
+            mapping_cache: MappingCache::default(),
+            runs: Runs {
+                running: Mutex::new(None),
+                auto,
+                resources: crate::jobs::RunResources::default(),
+            },
             this: this.clone(),
         })
-    }
-
-    /// Marks a sync as running until the returned guard is dropped, or refuses with
-    /// `SyncAlreadyRunning` when one is (push and pull share the mark: one run at a time).
-    pub(crate) fn begin_run(&self, cancel: CancellationToken) -> Result<RunningGuard<'_>, Error> {
-        let mut running = lock(&self.running_sync);
-        if running.is_some() {
-            return Err(Error::new(
-                ErrorCode::SyncAlreadyRunning,
-                "A sync is already running: wait for it to finish or cancel it, then start again.",
-            ));
-        }
-        *running = Some(cancel);
-        Ok(RunningGuard(self))
-    }
-
-    /// Cancels the running sync, if any; it stops after the batches in flight.
-    pub(crate) fn cancel_running(&self) {
-        if let Some(t) = lock(&self.running_sync).as_ref() {
-            t.cancel();
-        }
     }
 
     /// Changes the OAuth flow tunables.
@@ -237,7 +257,7 @@ impl Core {
             change(&mut s);
             s.clone()
         };
-        self.auto.settings_changed(snapshot.options.auto_sync_minutes);
+        self.runs.auto.settings_changed(snapshot.options.auto_sync_minutes);
         (self.sink)(&snapshot).map_err(|e| {
             Error::new(
                 ErrorCode::SettingsInvalid,

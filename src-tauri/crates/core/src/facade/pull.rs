@@ -9,46 +9,17 @@
 //! simulator's HubSpot base URL from the caller (the shell passes it only in Sandbox) and calls
 //! its admin route `PUT /_sim/hubspot/workflow`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::sync::{shared_pacer, shared_store};
-use super::{lock, Core};
-use crate::didomi::events::EventWriter;
+use super::Core;
 use crate::error::{Error, ErrorCode};
-use crate::pull::{pull, PullConfig, PullJob, PullReport, PullSettings, PullState};
-use crate::settings::HubSpotAuthMode;
-use crate::sync::{EngineConfig, Pacer, RunReport, SyncDirection, SyncProgress, SyncRequest};
-
-static STATES: LazyLock<Mutex<HashMap<PathBuf, Arc<PullState>>>> = LazyLock::new(Default::default);
-static SEARCH_PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> =
-    LazyLock::new(Default::default);
-
-/// The pull state of `data_dir` (opened once per process).
-///
-/// # Errors
-/// [`ErrorCode::SyncStateUnavailable`].
-pub fn shared_pull_state(data_dir: &Path) -> Result<Arc<PullState>, Error> {
-    let mut states = lock(&STATES);
-    if let Some(s) = states.get(data_dir) {
-        return Ok(s.clone());
-    }
-    let s = Arc::new(PullState::open_in(data_dir)?);
-    states.insert(data_dir.to_path_buf(), s.clone());
-    Ok(s)
-}
-
-fn search_pacer(portal: &str, cfg: &PullConfig) -> Arc<Pacer> {
-    lock(&SEARCH_PACERS)
-        .entry(portal.to_owned())
-        .or_insert_with(|| Arc::new(cfg.search_pacer()))
-        .clone()
-}
+use crate::pull::workflow::{self, WorkflowCheck};
+use crate::pull::{pull, PullReport, PullSettings};
+use crate::sync::{RunReport, SyncDirection, SyncProgress, SyncRequest};
 
 /// One step of the workflow setup guide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -85,38 +56,6 @@ pub struct WorkflowGuide {
     pub steps: Vec<GuideStep>,
     /// The pull settings.
     pub settings: PullSettings,
-}
-
-/// The result of "Check".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum CheckStatus {
-    /// The counter rose after the last change of a mapped property: the workflow works.
-    Works,
-    /// The counter property does not exist in HubSpot.
-    PropertyMissing,
-    /// No contact has this email.
-    ContactMissing,
-    /// No mapped property of the contact changed yet.
-    NoEdit,
-    /// A mapped property changed but the counter did not rise after it.
-    NoChangeSeen,
-}
-
-/// What "Check" found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct WorkflowCheck {
-    /// The verdict.
-    pub status: CheckStatus,
-    /// What it means and what to do.
-    pub message: String,
-    /// The counter's current value.
-    pub counter: Option<String>,
-    /// The mapped property that changed last, if any.
-    pub last_edited_property: Option<String>,
 }
 
 /// The Sandbox workflow as the simulator reports it.
@@ -242,96 +181,16 @@ impl Core {
         })
     }
 
-    /// Tells whether the workflow works for a test contact: after the admin edited one of its
-    /// mapped properties in HubSpot, the counter must have risen at or after that edit.
+    /// Tells whether the workflow works for a test contact (see [`crate::pull::workflow`]).
     ///
     /// # Errors
     /// [`ErrorCode::InvalidInput`] for an empty email; HubSpot errors.
     pub async fn workflow_check(&self, email: String) -> Result<WorkflowCheck, Error> {
-        let email = email.trim().to_owned();
-        if email.is_empty() {
-            return Err(Error::invalid_input(
-                "Enter the email of a test contact whose mapped property you edited in HubSpot.",
-            ));
-        }
+        let email = workflow::test_email(&email)?;
         let s = self.settings();
-        let counter = s.options.didomi_changed_property.clone();
-        let hubspot = self.hubspot().await?;
-        if hubspot.get_contact_property(&counter).await?.is_none() {
-            return Ok(WorkflowCheck {
-                status: CheckStatus::PropertyMissing,
-                message: format!("HubSpot has no \"{counter}\" property: turn on the bidirectional flow on the Options screen (it creates \"Didomi Changed\"), then set up the workflow."),
-                counter: None,
-                last_edited_property: None,
-            });
-        }
         let mapped: Vec<String> = s.mapping.entries.iter().map(|e| e.property.clone()).collect();
-        let mut with_history = mapped.clone();
-        with_history.push(counter.clone());
-        let joined = with_history.join(",");
-        let path = format!("{}/{}", crate::hubspot::paths::contacts(), urlencode(&email));
-        let r: Result<ContactWithHistory, crate::hubspot::Error> = hubspot
-            .get(
-                &path,
-                &[
-                    ("idProperty", "email"),
-                    ("properties", &counter),
-                    ("propertiesWithHistory", &joined),
-                ],
-            )
-            .await;
-        let contact = match r {
-            Ok(c) => c,
-            Err(crate::hubspot::Error::Api { status: 404, .. }) => {
-                return Ok(WorkflowCheck {
-                    status: CheckStatus::ContactMissing,
-                    message: format!("No HubSpot contact has the email {email}: check the spelling or pick another test contact."),
-                    counter: None,
-                    last_edited_property: None,
-                })
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let ts = |h: &HistoryItem| crate::hubspot::search::parse_ms(&h.timestamp).unwrap_or(0);
-        let last_edit = mapped
-            .iter()
-            .filter_map(|p| {
-                contact
-                    .properties_with_history
-                    .get(p)
-                    .and_then(|h| h.iter().map(|x| (ts(x), x)).max_by_key(|x| x.0))
-                    .map(|(t, x)| (t, p.clone(), x.source_type.clone()))
-            })
-            // A person's edit: not this app's (or another integration's) API write, not an import.
-            .filter(|(_, _, src)| {
-                !matches!(src.as_deref(), Some("INTEGRATION" | "IMPORT" | "CALCULATED"))
-            })
-            .max_by_key(|x| x.0);
-        let counter_value = contact.properties.get(&counter).cloned().flatten();
-        let last_bump =
-            contact.properties_with_history.get(&counter).and_then(|h| h.iter().map(ts).max());
-        let Some((edit_ms, prop, _)) = last_edit else {
-            return Ok(WorkflowCheck {
-                status: CheckStatus::NoEdit,
-                message: format!("No mapped property of {email} was changed yet: edit one of them ({}) in HubSpot, wait a few seconds, then check again.", mapped.join(", ")),
-                counter: counter_value,
-                last_edited_property: None,
-            });
-        };
-        if last_bump.is_some_and(|b| b >= edit_ms) {
-            return Ok(WorkflowCheck {
-                status: CheckStatus::Works,
-                message: format!("The workflow works: \"{counter}\" rose to {} after {prop} changed. The next pull sends this contact to Didomi.", counter_value.as_deref().unwrap_or("?")),
-                counter: counter_value,
-                last_edited_property: Some(prop),
-            });
-        }
-        Ok(WorkflowCheck {
-            status: CheckStatus::NoChangeSeen,
-            message: format!("{prop} changed but \"{counter}\" did not rise after it. Check that the workflow is turned on, that {prop} is one of its triggers, and that re-enrollment is on for every trigger (steps 4, 10 and 11); HubSpot may also take a minute to run it — check again shortly."),
-            counter: counter_value,
-            last_edited_property: Some(prop),
-        })
+        let hubspot = self.hubspot().await?;
+        workflow::check(&hubspot, &mapped, &s.options.didomi_changed_property, &email).await
     }
 
     /// Sandbox only: turns the simulator's workflow on or off with the mapped properties as
@@ -404,34 +263,9 @@ impl Core {
         // The push's checks (connections, nothing stale) and its label language: the pull
         // parses the labels the push wrote.
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.begin_run(cancel.clone())?;
-        let store = shared_store(&self.env.data_dir)?;
-        let state = shared_pull_state(&self.env.data_dir)?;
-        let engine = EngineConfig {
-            rate_limit: match settings.hubspot.auth_mode {
-                Some(HubSpotAuthMode::PrivateApp) => 100,
-                _ => 110,
-            },
-            ..EngineConfig::default()
-        };
-        let cfg = PullConfig { lang, ..PullConfig::default() };
-        let portal =
-            settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
-        let org = settings.didomi.organization_id.clone().unwrap_or_default();
-        let job = PullJob {
-            events: EventWriter::new(didomi.clone()),
-            hubspot,
-            didomi,
-            store,
-            settings: PullSettings::from_settings(&settings),
-            state,
-            pacer: shared_pacer(&portal, &engine),
-            search_pacer: search_pacer(&portal, &cfg),
-            mapping: settings.mapping.clone(),
-            counter_property: settings.options.didomi_changed_property.clone(),
-            scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
-            portal,
-        };
+        let _running = self.runs.begin(cancel.clone())?;
+        let inputs = self.job_inputs(hubspot, didomi, settings, lang);
+        let (job, cfg) = self.runs.resources.pull_job(&inputs)?;
         pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await
     }
 
@@ -439,7 +273,7 @@ impl Core {
     /// was cancelled.
     ///
     /// # Errors
-    /// As [`Core::sync_run`] and [`Core::pull_run`].
+    /// As [`Core::push_run`] and [`Core::pull_run`].
     pub async fn sync_both(
         &self,
         dry_run: bool,
@@ -449,7 +283,7 @@ impl Core {
         let on_progress = Arc::new(on_progress);
         let p = on_progress.clone();
         let push = self
-            .sync_run(
+            .push_run(
                 SyncRequest { direction: SyncDirection::Push, dry_run, full: false },
                 move |x| p(x),
                 cancel.clone(),
@@ -462,30 +296,4 @@ impl Core {
         let pulled = self.pull_run(dry_run, move |x| p(x), cancel).await?;
         Ok((push, Some(pulled)))
     }
-
-    /// Cancels the running pull, if any.
-    pub async fn pull_cancel(&self) {
-        self.cancel_running();
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HistoryItem {
-    timestamp: String,
-    #[serde(default)]
-    source_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ContactWithHistory {
-    #[serde(default)]
-    properties: HashMap<String, Option<String>>,
-    #[serde(default)]
-    properties_with_history: HashMap<String, Vec<HistoryItem>>,
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

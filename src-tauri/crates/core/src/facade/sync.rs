@@ -1,49 +1,23 @@
-//! The sync facade: `sync_run`, `sync_cancel` and the history, over [`crate::sync`].
+//! The sync facade: `push_run`, `run_cancel` and the history, over [`crate::sync`].
 //!
 //! One sync at a time per [`Core`]; one [`Pacer`] per HubSpot portal for the whole process (so
 //! two runs against one portal can never double the request rate); the state database lives in
 //! `Environment.data_dir`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{lock, Core};
+use super::Core;
 use crate::didomi::DidomiClient;
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::HubSpotClient;
-use crate::settings::{HubSpotAuthMode, Settings};
+use crate::jobs::JobInputs;
+use crate::settings::Settings;
 use crate::sync::{
-    push, EngineConfig, Pacer, PushJob, RecordOutcome, RunReport, RunSummary, Store, SyncDirection,
-    SyncProgress, SyncRequest,
+    push, RecordOutcome, RunReport, RunSummary, Store, SyncDirection, SyncProgress, SyncRequest,
 };
-
-/// One pacer per HubSpot portal (and limit).
-static PACERS: LazyLock<Mutex<HashMap<String, Arc<Pacer>>>> = LazyLock::new(Default::default);
-/// Open state databases, by data folder.
-static STORES: LazyLock<Mutex<HashMap<PathBuf, Arc<Store>>>> = LazyLock::new(Default::default);
-
-/// The pacer shared by every request to `portal` with this limit.
-pub fn shared_pacer(portal: &str, cfg: &EngineConfig) -> Arc<Pacer> {
-    let key = format!("{portal}/{}/{:?}", cfg.rate_limit, cfg.rate_window);
-    lock(&PACERS).entry(key).or_insert_with(|| Arc::new(cfg.pacer())).clone()
-}
-
-/// The state database of `data_dir` (opened once per process).
-///
-/// # Errors
-/// [`ErrorCode::SyncStateUnavailable`].
-pub fn shared_store(data_dir: &Path) -> Result<Arc<Store>, Error> {
-    let mut stores = lock(&STORES);
-    if let Some(s) = stores.get(data_dir) {
-        return Ok(s.clone());
-    }
-    let s = Arc::new(Store::open_in(data_dir)?);
-    stores.insert(data_dir.to_path_buf(), s.clone());
-    Ok(s)
-}
 
 impl Core {
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
@@ -73,15 +47,33 @@ impl Core {
         Ok((hubspot, didomi, settings, ready.schemas.language.clone()))
     }
 
+    /// What the job constructors need, from this core's environment.
+    pub(super) fn job_inputs(
+        &self,
+        hubspot: Arc<HubSpotClient>,
+        didomi: Arc<DidomiClient>,
+        settings: Settings,
+        lang: String,
+    ) -> JobInputs {
+        JobInputs {
+            hubspot,
+            didomi,
+            hubspot_base: self.env.hubspot_api_base.clone(),
+            data_dir: self.env.data_dir.clone(),
+            settings,
+            lang,
+        }
+    }
+
     /// Runs a sync. Refuses to start (clear [`Error`]) while HubSpot or Didomi is not
     /// connected, the mapping is empty or stale, or another sync runs. Progress goes to `on_progress` at
-    /// most ~10 times a second; `cancel` (or [`Core::sync_cancel`]) stops after the batches in
+    /// most ~10 times a second; `cancel` (or [`Core::run_cancel`]) stops after the batches in
     /// flight.
     ///
     /// # Errors
     /// The refusals above; [`ErrorCode::SyncStateUnavailable`]; HubSpot/Didomi errors that
     /// stopped the run (the run is in the history as `Failed`).
-    pub async fn sync_run(
+    pub async fn push_run(
         &self,
         req: SyncRequest,
         on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,
@@ -93,35 +85,16 @@ impl Core {
             ));
         }
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.begin_run(cancel.clone())?;
-        let store = shared_store(&self.env.data_dir)?;
-        let cfg = EngineConfig {
-            rate_limit: match settings.hubspot.auth_mode {
-                Some(HubSpotAuthMode::PrivateApp) => 100,
-                _ => 110,
-            },
-            batch_size: settings.options.batch_size.clamp(1, 100) as usize,
-            lang,
-            ..EngineConfig::default()
-        };
-        let portal =
-            settings.hubspot.portal_id.map(|p| p.to_string()).unwrap_or_else(|| "portal".into());
-        let org = settings.didomi.organization_id.clone().unwrap_or_default();
-        let job = PushJob {
-            hubspot,
-            didomi,
-            store,
-            pacer: shared_pacer(&portal, &cfg),
-            mapping: settings.mapping.clone(),
-            upsert: settings.options.upsert,
-            scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
-        };
+        let _running = self.runs.begin(cancel.clone())?;
+        let inputs = self.job_inputs(hubspot, didomi, settings, lang);
+        let (job, cfg) = self.runs.resources.push_job(&inputs)?;
         push(job, req, cfg, Arc::new(on_progress), cancel).await
     }
 
-    /// Cancels the running sync, if any; it stops after the batches in flight.
-    pub async fn sync_cancel(&self) {
-        self.cancel_running();
+    /// Cancels the running run, push or pull (one runs at a time), if any; it stops after the
+    /// requests in flight.
+    pub async fn run_cancel(&self) {
+        self.runs.cancel();
     }
 
     /// The latest runs, newest first.
@@ -129,7 +102,7 @@ impl Core {
     /// # Errors
     /// [`ErrorCode::SyncStateUnavailable`].
     pub async fn history_list(&self, limit: u32) -> Result<Vec<RunSummary>, Error> {
-        Ok(shared_store(&self.env.data_dir)?.list_runs(limit)?)
+        Ok(self.runs.resources.store(&self.env.data_dir)?.list_runs(limit)?)
     }
 
     /// The failures and skips of a run, in order.
@@ -142,7 +115,7 @@ impl Core {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<RecordOutcome>, Error> {
-        Ok(shared_store(&self.env.data_dir)?.records(run_id, false, limit, offset)?)
+        Ok(self.runs.resources.store(&self.env.data_dir)?.records(run_id, false, limit, offset)?)
     }
 
     /// Writes every record of a run that was not written (failed, skipped for lack of a
@@ -153,7 +126,7 @@ impl Core {
     /// [`ErrorCode::InvalidInput`] for an unknown run or a file that cannot be written;
     /// [`ErrorCode::SyncStateUnavailable`].
     pub async fn history_records_csv(&self, run_id: i64, path: PathBuf) -> Result<u64, Error> {
-        let store = shared_store(&self.env.data_dir)?;
+        let store = self.runs.resources.store(&self.env.data_dir)?;
         if store.run(run_id)?.is_none() {
             return Err(Error::invalid_input(format!(
                 "There is no run {run_id} in the history: pick a run from the History screen."

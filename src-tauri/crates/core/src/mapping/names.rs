@@ -1,9 +1,14 @@
-//! Internal names for the properties "New HubSpot property…" creates: derived from the Didomi
-//! label, lowercase `[a-z0-9_]`, starting with a letter, prefixed with [`PREFIX`], made unique
-//! against the names that exist (hubspot-api.md §2.5: the rules are not documented, so the
-//! strict pattern is used).
+//! The properties "New HubSpot property…" creates: their spec ([`property_spec`]: type, field
+//! type, options, label, group) and their internal names, derived from the Didomi label,
+//! lowercase `[a-z0-9_]`, starting with a letter, prefixed with [`PREFIX`], made unique against
+//! the names that exist (hubspot-api.md §2.5: the rules are not documented, so the strict
+//! pattern is used).
 
 use std::collections::HashSet;
+
+use crate::hubspot::models::property::PropertyOption;
+use crate::hubspot::models::PropertyCreate;
+use crate::mapping::{DidomiItem, DidomiRow, ItemKind};
 
 /// Prefix of every property the app creates.
 pub const PREFIX: &str = "didomi_";
@@ -58,6 +63,50 @@ pub fn is_valid_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && name.len() <= MAX_LEN
+}
+
+/// The label a new property's name is derived from: the row's label, with the preference's
+/// label in front for a preference value.
+pub fn base_label(row: &DidomiRow) -> String {
+    match &row.item {
+        DidomiItem::Purpose { .. } | DidomiItem::Preference { .. } => row.label.clone(),
+        DidomiItem::Value { .. } => {
+            format!("{} {}", row.preference_label.clone().unwrap_or_default(), row.label)
+        }
+    }
+}
+
+/// The HubSpot property created for `row` in `group` (its `name` left empty for the caller to
+/// pick): `bool`/`booleancheckbox` with options true/false for purposes and values,
+/// `string`/`text` for single preferences (`textarea` for multi), labelled with the row's path.
+pub fn property_spec(row: &DidomiRow, group: &str) -> PropertyCreate {
+    let mut create = PropertyCreate {
+        name: String::new(),
+        label: row.path.clone(),
+        group_name: group.to_owned(),
+        description: Some(format!("Didomi: {} (written by the Didomi ⇄ HubSpot sync)", row.path)),
+        form_field: Some(true),
+        ..Default::default()
+    };
+    match row.kind {
+        ItemKind::Boolean => {
+            create.type_ = "bool".into();
+            create.field_type = "booleancheckbox".into();
+            let option = |label: &str, value: &str, order| PropertyOption {
+                label: label.into(),
+                value: value.into(),
+                display_order: Some(order),
+                ..Default::default()
+            };
+            create.options = vec![option("Yes", "true", 0), option("No", "false", 1)];
+        }
+        ItemKind::Text => {
+            create.type_ = "string".into();
+            let multi = row.preference_type.as_deref() == Some("multi");
+            create.field_type = if multi { "textarea" } else { "text" }.into();
+        }
+    }
+    create
 }
 
 #[cfg(test)]

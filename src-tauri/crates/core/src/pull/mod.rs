@@ -16,6 +16,7 @@
 pub mod decode;
 pub mod run;
 pub mod state;
+pub mod workflow;
 
 pub use decode::{Conflict, ConflictWinner};
 pub use run::{pull, PullConfig, PullJob, PullPlan, PullReport};

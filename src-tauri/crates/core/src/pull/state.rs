@@ -112,6 +112,18 @@ impl PullState {
         })
     }
 
+    /// Renames the state's scope from `from` to `to` when it is `from`, keeping the counters,
+    /// baselines and watermark; returns whether it did.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SyncStateUnavailable`].
+    pub fn rename_scope(&self, from: &str, to: &str) -> Result<bool, Error> {
+        self.with(|c| {
+            c.execute("UPDATE meta SET value = ?2 WHERE key = 'scope' AND value = ?1", [from, to])
+                .map(|n| n > 0)
+        })
+    }
+
     /// The search watermark (epoch ms), `0` before the first pull.
     ///
     /// # Errors

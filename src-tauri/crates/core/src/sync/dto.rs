@@ -366,7 +366,7 @@ pub struct DryRunPlan {
     pub sample_changes: Option<SampleChanges>,
 }
 
-/// What `sync_run` returns.
+/// What `push_run` returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]

@@ -7,7 +7,7 @@
 //!   history (runs, per-record failures and skips, CSV export);
 //! - [`values`]: the mapped property values of a Didomi user, the email rule, fingerprints.
 //!
-//! The `Core` facade (`sync_run`, `sync_cancel`, `history_*`) wraps these for the app; the
+//! The `Core` facade (`push_run`, `run_cancel`, `history_*`) wraps these for the app; the
 //! headless CLI calls [`engine::push`] directly with its own clients.
 
 pub mod auto;

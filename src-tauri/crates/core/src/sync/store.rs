@@ -240,6 +240,19 @@ impl Store {
         })
     }
 
+    /// Renames the state's scope from `from` to `to` when it is `from`, keeping every
+    /// per-contact row (a data folder written under an older scope key of the same portal);
+    /// returns whether it did.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn rename_scope(&self, from: &str, to: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute("UPDATE meta SET value = ?2 WHERE key = 'scope' AND value = ?1", [from, to])
+                .map(|n| n > 0)
+        })
+    }
+
     /// Marks runs left `Running` by a previous process as `Interrupted`; returns how many.
     ///
     /// # Errors

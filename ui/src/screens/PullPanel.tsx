@@ -17,8 +17,8 @@ import * as backend from '../lib/backend'
 import type { BackendError } from '../lib/errors'
 import type { SyncProgress } from '../lib/syncTypes'
 
-/** Props of `WorkflowPullPanel`. */
-export interface WorkflowPullPanelProps {
+/** Props of `PullPanel`. */
+export interface PullPanelProps {
   /** The bidirectional option is on. */
   bidirectional: boolean
   /** A push runs, or the screen is blocked (not connected, nothing mapped…). */
@@ -30,7 +30,7 @@ export interface WorkflowPullPanelProps {
 type Kind = 'pull' | 'dry' | 'both'
 
 /** Pull and push-then-pull buttons with progress and result. */
-export function WorkflowPullPanel({ bidirectional, disabled, onOpenRun }: WorkflowPullPanelProps) {
+export function PullPanel({ bidirectional, disabled, onOpenRun }: PullPanelProps) {
   const [running, setRunning] = useState<Kind | null>(null)
   const [cancelling, setCancelling] = useState(false)
   const [progress, setProgress] = useState<SyncProgress | null>(null)
@@ -68,7 +68,7 @@ export function WorkflowPullPanel({ bidirectional, disabled, onOpenRun }: Workfl
   }
   const cancel = () => {
     setCancelling(true)
-    backend.pullCancel().catch((e: BackendError) => setError(e))
+    backend.runCancel().catch((e: BackendError) => setError(e))
   }
   const canStart = bidirectional && !disabled && running === null
   const summary = pulled?.run.summary ?? null
