@@ -323,8 +323,8 @@ pub(super) fn in_row_order(mut mapping: Mapping, rows: &[DidomiRow]) -> Mapping 
 }
 
 /// `existing` is the property `asked` would create (name, label, types, group and options).
-fn same_spec(existing: &Property, asked: &PropertyCreate) -> bool {
-    let options = |o: &[PropertyOption]| -> Vec<(String, String)> {
+fn same_spec(existing: &Property, asked: &crate::hubspot::models::PropertyCreate) -> bool {
+    let options = |o: &[crate::hubspot::models::PropertyOption]| -> Vec<(String, String)> {
         o.iter().map(|o| (o.value.clone(), o.label.clone())).collect()
     };
     existing.name == asked.name
