@@ -288,6 +288,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "users": args.users,
         "time_scale": args.time_scale,
         "concurrency": cfg.concurrency,
+        "max_in_flight": cfg.max_in_flight,
         "pacer_window_ms": (cfg.rate_window + cfg.rate_margin).as_secs_f64() * 1000.0,
         "mapped_properties": mapping.entries.len(),
         "didomi_users_read": first.summary.counts.read,

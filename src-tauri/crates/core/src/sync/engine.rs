@@ -63,8 +63,6 @@ const MAX_RATE_LIMITED: u32 = 60;
 /// Outcomes kept in memory before they are recorded in one transaction (each transaction
 /// rewrites every page of the state it touches: a few large ones write little).
 const STATE_BATCH: usize = 10_000;
-/// Most HubSpot requests in flight, whatever the latency.
-const MAX_IN_FLIGHT: usize = 64;
 /// Least time between two saves of the run's counts.
 const COUNTS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -87,8 +85,10 @@ pub struct EngineConfig {
     /// Longest backoff delay.
     pub backoff_max: Duration,
     /// Requests in flight at once, at least: more when HubSpot answers slowly (enough to keep
-    /// the pacer's window busy at the latency observed, up to 64).
+    /// the pacer's window busy at the latency observed, up to `max_in_flight`).
     pub concurrency: usize,
+    /// Most requests in flight, whatever the latency.
+    pub max_in_flight: usize,
     /// Smallest interval between two progress updates.
     pub progress_interval: Duration,
     /// Language of preference value labels.
@@ -106,6 +106,7 @@ impl Default for EngineConfig {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(20),
             concurrency: 4,
+            max_in_flight: 64,
             progress_interval: Duration::from_millis(100),
             lang: "en".into(),
         }
@@ -413,7 +414,8 @@ impl Run {
     /// (twice over, for the bursts when a window opens), never fewer than configured.
     fn in_flight_max(&self) -> usize {
         let want = (self.job.pacer.per_second() * self.latency_s * 2.0).ceil() as usize + 1;
-        want.clamp(self.cfg.concurrency.max(1), MAX_IN_FLIGHT.max(self.cfg.concurrency))
+        let least = self.cfg.concurrency.max(1);
+        want.max(least).min(self.cfg.max_in_flight.max(least))
     }
 
     /// People ready ahead of the writes: half a window's worth of requests (≈ 5,500 records
