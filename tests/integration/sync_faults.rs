@@ -256,7 +256,8 @@ async fn an_access_token_expiring_mid_run_is_refreshed_and_nothing_fails() {
     // Time scale 600: HubSpot access tokens live 3 s.
     // Installed over OAuth on a port of its own, below Linux's ephemeral range.
     let h = dhs_tests::start_connected_oauth(2000, 600.0, &[21520]).await;
-    let cfg = EngineConfig { concurrency: 1, ..test_engine(600.0) };
+    // One request at a time (not more as the latency is seen), so the run outlives the token.
+    let cfg = EngineConfig { concurrency: 1, max_in_flight: 1, ..test_engine(600.0) };
     let job = h.push_job(true, &cfg).await;
     let want = expected(&h, &job).await;
     h.sim.faults.set(faults(vec![FaultRule {

@@ -2,9 +2,16 @@
 //! process so only the engine's memory is measured (peak RSS = `VmHWM` of this process).
 //!
 //! Steps: start `simulator --users N --time-scale F`, map every purpose, preference and value
-//! (properties created), push everything with upsert on, re-run with nothing changed, print
-//! one JSON object. The ceiling is 100 contacts × the allowed requests per second (110 per
-//! 10 s × F).
+//! (properties created), add the asked latencies through the simulator's fault injection, push
+//! everything with upsert on, re-run with nothing changed, print one JSON object. The ceiling is
+//! 100 contacts × the allowed requests per second (110 per 10 s × F).
+//!
+//! `ratio_to_ceiling` divides the whole push (scan included) by the ceiling, so the first
+//! window's free burst flatters a short run; `steady_ratio_to_ceiling` counts only the whole
+//! HubSpot windows after the first one of the writing phase (`null` when the push wrote in fewer
+//! than three windows: one burst measures noise). `local_disk_mb_written` is this process's
+//! `write_bytes` from `/proc/self/io` over the push and the re-run (the state database and its
+//! WAL; the simulator is another process).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -46,6 +53,14 @@ pub struct BenchArgs {
     /// (default: the engine's).
     #[arg(long)]
     margin_ms: Option<u64>,
+    /// Latency added to every Didomi page of users (`GET /v1/consents/users`), in real ms
+    /// (not divided by the time scale), through the simulator's fault injection.
+    #[arg(long, default_value_t = 0)]
+    didomi_latency_ms: u64,
+    /// Latency added to every HubSpot contact batch (`POST /crm/objects/…`: batch reads,
+    /// updates, upserts), in real ms, through the simulator's fault injection.
+    #[arg(long, default_value_t = 0)]
+    hubspot_latency_ms: u64,
 }
 
 /// Kills the simulator when the bench ends, however it ends.
@@ -74,6 +89,46 @@ async fn stats(http: &reqwest::Client, base: &str) -> Result<Value> {
         .error_for_status()?
         .json()
         .await?)
+}
+
+/// Bytes this process caused to be written to storage (`write_bytes` of `/proc/self/io`).
+fn disk_bytes_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    let line = io.lines().find(|l| l.starts_with("write_bytes:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Contacts written per second in the steady state, from `(time since push start, contacts
+/// written)` samples: from the first write after one window (the first window's burst is free)
+/// to the first write after the start of the last whole window, both taken at the moment writes
+/// resume, so the pacer's bursts (110 requests, then a wait) count whole. `None` when the
+/// writes span fewer than three windows.
+fn steady_rate(samples: &[(f64, u64)], window: f64) -> Option<f64> {
+    let start = samples.iter().find(|(_, w)| *w > 0)?.0;
+    let end = samples.last()?.0;
+    let windows = ((end - start) / window).floor();
+    if windows < 3.0 {
+        return None;
+    }
+    // The first rise at or after `t`: its time and the count just before it.
+    let rise = |t: f64| {
+        samples.windows(2).find(|p| p[1].0 >= t && p[1].1 > p[0].1).map(|p| (p[1].0, p[0].1))
+    };
+    let (ta, wa) = rise(start + window)?;
+    let (tb, wb) = rise(start + (windows - 1.0) * window)?;
+    (tb > ta).then(|| (wb - wa) as f64 / (tb - ta))
+}
+
+/// The fault rules that add the asked latencies (none when both are 0).
+fn latency_rules(didomi_ms: u64, hubspot_ms: u64) -> Value {
+    let mut rules = Vec::new();
+    if didomi_ms > 0 {
+        rules.push(json!({"api": "didomi", "path_prefix": "/v1/consents/users", "method": "GET", "latency_ms": didomi_ms}));
+    }
+    if hubspot_ms > 0 {
+        rules.push(json!({"api": "hubspot", "path_prefix": "/crm/objects/", "method": "POST", "latency_ms": hubspot_ms}));
+    }
+    json!({"seed": 0, "rules": rules})
 }
 
 fn total_requests(s: &Value) -> u64 {
@@ -160,7 +215,12 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     };
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
     let last = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let samples: Arc<std::sync::Mutex<Vec<(f64, u64)>>> = Arc::default();
+    let t0 = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let (samples_in, t0_in) = (samples.clone(), t0.clone());
     let on_progress = move |p: dhs_core::SyncProgress| {
+        let since = t0_in.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs_f64();
+        samples_in.lock().unwrap_or_else(|e| e.into_inner()).push((since, p.written));
         let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
         if l.elapsed().as_secs() >= 5 {
             *l = Instant::now();
@@ -177,9 +237,18 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     // pass so the measured push starts with the whole window, as a push on a quiet portal does.
     tracing::info!("setup done; waiting one window");
     tokio::time::sleep(cfg.rate_window + cfg.rate_margin).await;
+    let rules = latency_rules(args.didomi_latency_ms, args.hubspot_latency_ms);
+    http.put(format!("{}/_sim/faults", info.hubspot))
+        .json(&rules)
+        .send()
+        .await?
+        .error_for_status()
+        .context("setting the simulator's latencies")?;
     http.post(format!("{}/_sim/hubspot/stats/reset", info.hubspot)).send().await?;
     let before = stats(&http, &info.hubspot).await?;
     tracing::info!("the measured push starts");
+    let disk0 = disk_bytes_written();
+    *t0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     let t0 = Instant::now();
     let first = dhs_core::sync::push(
         job.clone(),
@@ -191,6 +260,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     .await
     .map_err(core_err)?;
     let push_s = t0.elapsed().as_secs_f64();
+    let disk_mid = disk_bytes_written();
     let mid = stats(&http, &info.hubspot).await?;
     let t1 = Instant::now();
     let second =
@@ -198,6 +268,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
             .await
             .map_err(core_err)?;
     let rerun_s = t1.elapsed().as_secs_f64();
+    let disk1 = disk_bytes_written();
     let after = stats(&http, &info.hubspot).await?;
     drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
@@ -206,6 +277,8 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let requests = total_requests(&mid) - total_requests(&before);
     let allowed_per_s = args.rate_limit as f64 / 10.0 * args.time_scale;
     let rate = written as f64 / push_s.max(1e-9);
+    let window_s = 10.0 / args.time_scale;
+    let steady = steady_rate(&samples.lock().unwrap_or_else(|e| e.into_inner()), window_s);
     let num = |k: &str, v: &Value| v[k].as_u64().unwrap_or(0);
     let http_429 = ["rateLimitedTenSecondly", "rateLimitedSecondly", "rateLimitedDaily"]
         .iter()
@@ -215,6 +288,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "users": args.users,
         "time_scale": args.time_scale,
         "concurrency": cfg.concurrency,
+        "max_in_flight": cfg.max_in_flight,
         "pacer_window_ms": (cfg.rate_window + cfg.rate_margin).as_secs_f64() * 1000.0,
         "mapped_properties": mapping.entries.len(),
         "didomi_users_read": first.summary.counts.read,
@@ -224,14 +298,43 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "contacts_per_s": rate,
         "ceiling_contacts_per_s": 100.0 * allowed_per_s,
         "ratio_to_ceiling": rate / (100.0 * allowed_per_s),
+        "steady_ratio_to_ceiling": steady.map(|r| r / (100.0 * allowed_per_s)),
+        "didomi_latency_ms": args.didomi_latency_ms,
+        "hubspot_latency_ms": args.hubspot_latency_ms,
         "hubspot_requests": requests,
         "hubspot_requests_per_written_contact": requests as f64 / (written.max(1) as f64),
         "http_429": http_429,
         "failed": first.summary.counts.failed + second.summary.counts.failed,
-        "rerun_seconds": rerun_s,
+        "rerun_wall_s": rerun_s,
+        "local_disk_mb_written": disk0.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
+        "push_disk_mb_written": disk0.zip(disk_mid).map(|(a, b)| (b - a) as f64 / 1e6),
+        "rerun_disk_mb_written": disk_mid.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
         "peak_rss_mb": peak_rss_mb(),
     });
     println!("{out}");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steady_rate;
+
+    #[test]
+    fn the_steady_rate_skips_the_first_burst_and_counts_whole_cycles() {
+        // Bursts of 11,000 every 10.16 s (the pacer on loopback), sampled every 0.1 s.
+        let samples: Vec<(f64, u64)> = (0..460)
+            .map(|i| {
+                let t = i as f64 * 0.1;
+                (t, 11_000 * ((t / 10.16).floor() as u64 + 1))
+            })
+            .collect();
+        let r = steady_rate(&samples, 10.0).expect("four windows");
+        assert!((r / 1100.0 - 10.0 / 10.16).abs() < 0.01, "≈ 0.984 of 1,100/s: {r}");
+        // A steady 900/s from the first write.
+        let even: Vec<(f64, u64)> = (1..500).map(|i| (i as f64 * 0.1, i as u64 * 90)).collect();
+        let r = steady_rate(&even, 10.0).expect("steady");
+        assert!((r - 900.0).abs() < 1.0, "900/s: {r}");
+        assert_eq!(steady_rate(&even[..250], 10.0), None, "two windows measure one burst");
+    }
 }

@@ -201,17 +201,7 @@ pub fn decide(
         }
     }
     let didomi_unchanged = last.hash == Some(crate::sync::values::fingerprint(&current));
-    // The push's fingerprint covers the mapped properties; the state also keeps what it wrote
-    // for rows unmapped since (see `sync::engine`).
-    let mapped_only = |b: &crate::sync::values::Values| -> crate::sync::values::Values {
-        b.iter()
-            .filter(|(k, _)| mapping.entries.iter().any(|e| &e.property == *k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    let baseline = last.baseline.as_ref().filter(|b| {
-        last.hash.is_some() && last.hash == Some(crate::sync::values::fingerprint(&mapped_only(b)))
-    });
+    let baseline = trusted_baseline(last, mapping);
     // An empty value and no value are the same answer: none.
     let answer = |v: Option<&String>| v.filter(|v| !v.trim().is_empty()).cloned();
     let mut d = Decision { after: user.clone(), ..Default::default() };
@@ -269,6 +259,40 @@ pub fn decide(
     }
     d.purposes = event_purposes(user, &d.after);
     d
+}
+
+/// The last sync's values when the push's fingerprint vouches for them. The fingerprint covers
+/// the mapped properties; the state also keeps what was written for rows unmapped since (see
+/// `sync::engine`), which it leaves out.
+fn trusted_baseline<'a>(
+    last: &'a LastSync,
+    mapping: &Mapping,
+) -> Option<&'a crate::sync::values::Values> {
+    let b = last.baseline.as_ref()?;
+    let mapped: crate::sync::values::Values = b
+        .iter()
+        .filter(|(k, _)| mapping.entries.iter().any(|e| &e.property == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (last.hash? == crate::sync::values::fingerprint(&mapped)).then_some(b)
+}
+
+/// `true` when HubSpot holds, for every mapped property, exactly what the push last wrote (no
+/// value and `""` are the same): the contact's change is the echo of our own write (the workflow
+/// raises "Didomi Changed" for API writes too), so [`decide`] would find nothing HubSpot changed
+/// and the pull skips the Didomi read. Only a baseline whose fingerprint the push recorded
+/// counts (the one [`decide`] trusts); without one the contact is read.
+pub fn echoes_push(
+    hubspot: &BTreeMap<String, Option<String>>,
+    mapping: &Mapping,
+    last: &LastSync,
+) -> bool {
+    let Some(written) = trusted_baseline(last, mapping) else { return false };
+    let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
+    mapping.entries.iter().all(|e| {
+        text(hubspot.get(&e.property).and_then(|v| v.as_deref()))
+            == text(written.get(&e.property).map(String::as_str))
+    })
 }
 
 fn apply(user: &mut ConsentUser, item: &DidomiItem, value: &Canon, book: &PreferenceBook) {
@@ -539,5 +563,68 @@ mod tests {
             ConflictWinner::Didomi,
         );
         assert_eq!(d.errors.len(), 1, "two values for a single preference refused");
+    }
+
+    fn any_user() -> impl proptest::strategy::Strategy<Value = ConsentUser> {
+        use proptest::prelude::*;
+        let topics = proptest::sample::subsequence(vec!["n", "e", "o"], 0..=3);
+        let freq = proptest::option::of(proptest::sample::select(vec!["d", "w"]));
+        (proptest::option::of(any::<bool>()), topics, freq, any::<bool>()).prop_map(
+            |(enabled, topics, freq, present)| {
+                if !present {
+                    return ConsentUser::default();
+                }
+                let mut values = serde_json::Map::new();
+                if !topics.is_empty() {
+                    values.insert("topics".into(), serde_json::json!({"value": topics.join(",")}));
+                }
+                if let Some(f) = freq {
+                    values.insert("freq".into(), serde_json::json!({"value": f}));
+                }
+                let p = serde_json::json!({"id": "news", "enabled": enabled, "values": values});
+                user(&serde_json::json!({"consents": {"purposes": [p]}}).to_string())
+            },
+        )
+    }
+
+    proptest::proptest! {
+        /// Whatever Didomi holds now, HubSpot holding what the push last wrote is an echo, and
+        /// `decide` would write nothing for it: skipping the read loses nothing.
+        #[test]
+        fn an_echo_of_the_push_writes_nothing(pushed in any_user(), now in any_user()) {
+            let (b, l) = book();
+            let m = mapping();
+            let written = crate::sync::values::compute(&pushed, &m, &l);
+            let last = LastSync { baseline: Some(written.clone()), hash: Some(fingerprint(&written)) };
+            let hubspot: BTreeMap<String, Option<String>> =
+                written.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+            proptest::prop_assert!(echoes_push(&hubspot, &m, &last), "an echo: {written:?}");
+            let d = decide("a@x.com", &hubspot, Some(&now), &m, &b, &l, &last, ConflictWinner::HubSpot);
+            proptest::prop_assert!(d.purposes.is_empty(), "nothing to write: {:?}", d.purposes);
+            proptest::prop_assert!(d.conflicts.is_empty(), "no conflict: {:?}", d.conflicts);
+        }
+    }
+
+    #[test]
+    fn an_edit_or_an_unknown_baseline_is_no_echo() {
+        let (_, l) = book();
+        let m = mapping();
+        let pushed = user(r#"{"consents":{"purposes":[{"id":"news","enabled":true}]}}"#);
+        let written = crate::sync::values::compute(&pushed, &m, &l);
+        let last = LastSync { baseline: Some(written.clone()), hash: Some(fingerprint(&written)) };
+        let mut edited: BTreeMap<String, Option<String>> =
+            written.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+        edited.insert("c_topics".into(), Some("News".into()));
+        assert!(!echoes_push(&edited, &m, &last), "a value the push never wrote is an edit");
+        let mut cleared = edited.clone();
+        cleared.insert("c_topics".into(), Some(String::new()));
+        assert!(echoes_push(&cleared, &m, &last), "an empty value is no value");
+        cleared.insert("c_news".into(), None);
+        assert!(!echoes_push(&cleared, &m, &last), "a cleared value the push wrote is an edit");
+        let stale = LastSync { baseline: Some(written.clone()), hash: Some(1) };
+        let same: BTreeMap<String, Option<String>> =
+            written.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+        assert!(!echoes_push(&same, &m, &stale), "a baseline decide would not trust is read");
+        assert!(!echoes_push(&same, &m, &LastSync::default()), "no baseline: read");
     }
 }

@@ -38,7 +38,9 @@ use crate::error::{Error, ErrorCode};
 use crate::hubspot::search::{ChangedFinder, SearchRecord};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::Mapping;
-use crate::pull::decode::{decide, Conflict, ConflictWinner, Decision, LastSync, PreferenceBook};
+use crate::pull::decode::{
+    decide, echoes_push, Conflict, ConflictWinner, Decision, LastSync, PreferenceBook,
+};
 use crate::pull::state::PullState;
 use crate::pull::PullSettings;
 use crate::sync::dto::{
@@ -70,7 +72,8 @@ pub struct PullConfig {
     pub backoff_base: Duration,
     /// Largest backoff.
     pub backoff_max: Duration,
-    /// Didomi user reads in flight.
+    /// Didomi user reads in flight (`/consents/users` has no rate limit; only contacts that
+    /// are not the echo of the push are read).
     pub didomi_concurrency: usize,
     /// Language of preference value labels.
     pub lang: String,
@@ -90,7 +93,7 @@ impl Default for PullConfig {
             max_attempts: 6,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
-            didomi_concurrency: 8,
+            didomi_concurrency: 32,
             lang: "en".into(),
             progress_interval: Duration::from_millis(100),
             samples: 20,
@@ -418,6 +421,25 @@ impl Run {
         }
         let emails: Vec<&str> = todo.iter().map(|t| t.2.as_str()).collect();
         let push_state = self.job.store.states(&emails)?;
+        // The echo of the push's own writes: nothing to read in Didomi, nothing to write.
+        let (echoes, todo): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(rec, _, email)| {
+            push_state.get(email.as_str()).is_some_and(|s| {
+                let last = LastSync { baseline: s.written.clone(), hash: s.hash };
+                echoes_push(&rec.properties, &self.job.mapping, &last)
+            })
+        });
+        self.counts.unchanged += echoes.len() as u64;
+        self.plan.unchanged += echoes.len() as u64;
+        if !self.dry_run && !echoes.is_empty() {
+            let done: Vec<_> = echoes
+                .into_iter()
+                .map(|(rec, counter, email)| (rec.id, email, counter, None))
+                .collect();
+            self.job.state.record_done(&done)?;
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
         // Didomi users, concurrently.
         let lookups: Vec<String> = todo
             .iter()

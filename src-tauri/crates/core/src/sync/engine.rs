@@ -25,8 +25,12 @@
 //!    5xx, timeouts, dropped connections and malformed answers → bounded exponential backoff
 //!    with jitter, then each record of the batch fails; 207 → each input its own outcome; a batch
 //!    rejected whole → split in halves until the bad records are isolated.
-//! 5. Every outcome is recorded in the state database in one transaction per batch, before the
-//!    next step; cancel stops reading and starting jobs, and waits for the jobs in flight.
+//! 5. A write batch is marked in the state database's journal before it is sent; outcomes are
+//!    recorded by tens of thousands in one transaction (and when the run ends, however it ends),
+//!    which deletes the journal marks of the batches recorded: after a crash, the people of
+//!    every batch whose outcome was not recorded are verified before anything is written again.
+//!    Only people with an outcome cost a write; unchanged people cost none. Cancel stops reading
+//!    and starting jobs, and waits for the jobs in flight.
 //! 6. When HubSpot's `Daily-Remaining` (private apps) drops below the reserve
 //!    ([`crate::hubspot::client::daily_reserve`]), no job starts any more: the run ends `Failed`
 //!    with [`ErrorCode::HubSpotDailyLimit`], saying what is left and when HubSpot resets it; the
@@ -56,6 +60,11 @@ const SAMPLES: usize = 5;
 const FAILED_FIRST_MAX: u32 = 1000;
 /// 429s in a row on one request before the run gives up.
 const MAX_RATE_LIMITED: u32 = 60;
+/// Outcomes kept in memory before they are recorded in one transaction (each transaction
+/// rewrites every page of the state it touches: a few large ones write little).
+const STATE_BATCH: usize = 10_000;
+/// Least time between two saves of the run's counts.
+const COUNTS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Tunables of the engine. [`EngineConfig::default`] is HubSpot's OAuth-app limit.
 #[derive(Debug, Clone)]
@@ -75,8 +84,11 @@ pub struct EngineConfig {
     pub backoff_base: Duration,
     /// Longest backoff delay.
     pub backoff_max: Duration,
-    /// Requests in flight at once.
+    /// Requests in flight at once, at least: more when HubSpot answers slowly (enough to keep
+    /// the pacer's window busy at the latency observed, up to `max_in_flight`).
     pub concurrency: usize,
+    /// Most requests in flight, whatever the latency.
+    pub max_in_flight: usize,
     /// Smallest interval between two progress updates.
     pub progress_interval: Duration,
     /// Language of preference value labels.
@@ -94,6 +106,7 @@ impl Default for EngineConfig {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(20),
             concurrency: 4,
+            max_in_flight: 64,
             progress_interval: Duration::from_millis(100),
             lang: "en".into(),
         }
@@ -171,6 +184,10 @@ pub async fn push(
     let _lock = store.lock_run("push")?;
     store.mark_interrupted()?;
     store.ensure_scope(&job.scope)?;
+    let crashed = store.fold_pending()?;
+    if crashed > 0 {
+        tracing::info!(crashed, "writes of an interrupted push are verified before any other");
+    }
     let mode = if req.full { RunMode::Full } else { RunMode::Incremental };
     let started_at = now_rfc3339();
     let run_id = store.begin_run(SyncDirection::Push, mode, req.dry_run, &started_at)?;
@@ -196,6 +213,8 @@ pub async fn push(
         Ok(()) => (RunStatus::Succeeded, None, None),
         Err(e) => (RunStatus::Failed, Some(e.message.clone()), Some(e)),
     };
+    run.record_outcomes()?;
+    store.checkpoint()?;
     run.flush_records()?;
     store.finish_run(run_id, status, &run.counts, message.as_deref(), &now_rfc3339(), duration)?;
     run.emit_progress("finishing", true);
@@ -255,6 +274,8 @@ enum Kind {
 struct Job {
     kind: Kind,
     recs: Vec<Rec>,
+    /// The first journal sequence number of its in-flight marks (writes).
+    mark: Option<i64>,
 }
 
 /// Why a request finally failed.
@@ -343,6 +364,14 @@ struct Run {
     /// Winners of shared emails seen so far, and the losers waiting to be reported.
     winners: HashMap<u128, (String, String)>,
     losers: Vec<(u128, Loser)>,
+    /// Outcomes not recorded yet (see the module documentation, step 5).
+    outcomes: Vec<(Rec, Outcome, Option<String>)>,
+    /// Journal marks of the write jobs sent or waiting whose outcomes are not in yet.
+    marks: BTreeMap<i64, u32>,
+    /// When the counts were last saved.
+    counts_saved: Option<Instant>,
+    /// Smoothed HubSpot answer time (s).
+    latency_s: f64,
 }
 
 impl Run {
@@ -379,7 +408,61 @@ impl Run {
             first_ids: HashSet::new(),
             winners: HashMap::new(),
             losers: Vec::new(),
+            outcomes: Vec::new(),
+            marks: BTreeMap::new(),
+            counts_saved: None,
+            latency_s: 0.0,
         }
+    }
+
+    /// Requests in flight now: enough to send the pacer's rate at the observed answer time
+    /// (twice over, for the bursts when a window opens), never fewer than configured.
+    fn in_flight_max(&self) -> usize {
+        let want = (self.job.pacer.per_second() * self.latency_s * 2.0).ceil() as usize + 1;
+        let least = self.cfg.concurrency.max(1);
+        want.max(least).min(self.cfg.max_in_flight.max(least))
+    }
+
+    /// People ready ahead of the writes: half a window's worth of requests (≈ 5,500 records
+    /// at 110 per window), read while the pacer waits, so the window opens on them and the
+    /// reader keeps reading the rest meanwhile; ≈ 2 KB each with 25 mapped properties.
+    fn read_ahead(&self) -> usize {
+        (self.job.pacer.limit() as usize / 2).clamp(8, 100) * self.batch()
+    }
+
+    fn release(&mut self, mark: Option<i64>) {
+        if let Some(m) = mark {
+            if let Some(n) = self.marks.get_mut(&m) {
+                *n -= 1;
+                if *n == 0 {
+                    self.marks.remove(&m);
+                }
+            }
+        }
+    }
+
+    /// Keeps outcomes for the next recording; records them once there are many.
+    fn keep(&mut self, rows: Vec<(Rec, Outcome, Option<String>)>) -> Result<(), Error> {
+        self.outcomes.extend(rows);
+        if self.outcomes.len() >= STATE_BATCH {
+            self.record_outcomes()?;
+        }
+        Ok(())
+    }
+
+    /// Records the kept outcomes in one transaction, which also deletes the journal marks of
+    /// every batch whose outcome is now recorded (those below the oldest job still out).
+    fn record_outcomes(&mut self) -> Result<(), Error> {
+        if self.req.dry_run {
+            self.outcomes.clear();
+            return Ok(());
+        }
+        let below = self.marks.keys().next().copied().unwrap_or(i64::MAX);
+        let rows: Vec<Recorded<'_>> =
+            self.outcomes.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
+        self.job.store.record_clearing(&rows, Some(below))?;
+        self.outcomes.clear();
+        Ok(())
     }
 
     fn batch(&self) -> usize {
@@ -400,7 +483,7 @@ impl Run {
             return Ok(());
         }
         let failed_first = self.job.store.failed_ouids(FAILED_FIRST_MAX)?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page, Error>>(4);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page, Error>>(8);
         let reader_cancel = cancel.child_token();
         let reader = tokio::spawn(read_users(
             self.job.didomi.clone(),
@@ -432,17 +515,23 @@ impl Run {
                 }
             }
             if !stopping {
-                while in_flight.len() < self.cfg.concurrency.max(1) {
-                    let Some(job) = self.next_job(reader_done) else { break };
-                    if matches!(job.kind, Kind::Update | Kind::Upsert) {
+                while in_flight.len() < self.in_flight_max() {
+                    let Some(mut job) = self.next_job(reader_done) else { break };
+                    if matches!(job.kind, Kind::Update | Kind::Upsert) && job.mark.is_none() {
                         // Marked before sending: if the app dies before the answer is
                         // recorded, the next run checks HubSpot instead of writing blindly.
                         let pending: Vec<(&str, i64)> =
                             job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
-                        if let Err(e) = self.job.store.set_pending(&pending) {
-                            fatal.get_or_insert(e.into());
-                            self.split.push_front(job);
-                            break;
+                        match self.job.store.set_pending(&pending) {
+                            Ok(mark) => {
+                                job.mark = Some(mark);
+                                *self.marks.entry(mark).or_default() += 1;
+                            }
+                            Err(e) => {
+                                fatal.get_or_insert(e.into());
+                                self.split.push_front(job);
+                                break;
+                            }
                         }
                     }
                     in_flight.push(run_job(
@@ -458,9 +547,11 @@ impl Run {
             if in_flight.is_empty() && (stopping || (reader_done && idle)) {
                 break;
             }
-            let want_pages = !reader_done && !stopping && self.queued() < 8 * self.batch();
+            let want_pages = !reader_done && !stopping && self.queued() < self.read_ahead();
             tokio::select! {
-                Some((job, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some((job, result, took)) = in_flight.next(), if !in_flight.is_empty() => {
+                    let took = took.as_secs_f64();
+                    self.latency_s = if self.latency_s == 0.0 { took } else { 0.8 * self.latency_s + 0.2 * took };
                     if let Err(e) = self.handle(job, result) {
                         fatal.get_or_insert(e);
                     }
@@ -479,7 +570,10 @@ impl Run {
                 _ = ticker.tick() => {
                     let phase = if reader_done { "writing" } else { "reading" };
                     self.emit_progress(phase, false);
-                    if let Err(e) = self.flush_records() { fatal.get_or_insert(e); }
+                    if self.counts_saved.is_none_or(|t| t.elapsed() >= COUNTS_INTERVAL) {
+                        self.counts_saved = Some(Instant::now());
+                        if let Err(e) = self.flush_records() { fatal.get_or_insert(e); }
+                    }
                 }
             }
         }
@@ -572,7 +666,7 @@ impl Run {
             let q = &mut self.queues[i];
             if q.len() >= b || (reader_done && !q.is_empty()) {
                 let n = q.len().min(b);
-                return Some(Job { kind, recs: q.drain(..n).collect() });
+                return Some(Job { kind, recs: q.drain(..n).collect(), mark: None });
             }
         }
         None
@@ -819,8 +913,12 @@ impl Run {
                 let _ = (category, correlation_id);
                 let mut recs = job.recs;
                 let tail = recs.split_off(recs.len() / 2);
-                self.split.push_back(Job { kind: job.kind, recs });
-                self.split.push_back(Job { kind: job.kind, recs: tail });
+                // Both halves keep the batch's journal marks until both are recorded.
+                if let Some(m) = job.mark {
+                    *self.marks.entry(m).or_default() += 1;
+                }
+                self.split.push_back(Job { kind: job.kind, recs, mark: job.mark });
+                self.split.push_back(Job { kind: job.kind, recs: tail, mark: job.mark });
                 return Ok(());
             }
             Err(
@@ -837,14 +935,14 @@ impl Run {
                         correlation_id.clone(),
                     );
                 }
+                self.release(job.mark);
                 if !self.req.dry_run {
-                    let rows: Vec<Recorded<'_>> =
-                        job.recs.iter().map(|r| r.recorded(Outcome::Failed, None)).collect();
-                    self.job.store.record(&rows)?;
+                    self.keep(job.recs.into_iter().map(|r| (r, Outcome::Failed, None)).collect())?;
                 }
                 return Ok(());
             }
         };
+        self.release(job.mark);
         match job.kind {
             Kind::Read => self.after_read(job.recs, resp),
             Kind::Update | Kind::Upsert => self.after_write(job.kind, job.recs, resp),
@@ -938,10 +1036,7 @@ impl Run {
                 }
             }
         }
-        let rows: Vec<Recorded<'_>> =
-            rows.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
-        self.job.store.record(&rows)?;
-        Ok(())
+        self.keep(rows)
     }
 
     fn after_write(
@@ -1019,10 +1114,7 @@ impl Run {
             }
             rows.push((rec, Outcome::Written, id));
         }
-        let rows: Vec<Recorded<'_>> =
-            rows.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
-        self.job.store.record(&rows)?;
-        Ok(())
+        self.keep(rows)
     }
 
     fn flush_records(&mut self) -> Result<(), Error> {
@@ -1073,7 +1165,7 @@ async fn run_job(
     cfg: EngineConfig,
     properties: Vec<String>,
     job: Job,
-) -> (Job, Result<BatchResponse, JobError>) {
+) -> (Job, Result<BatchResponse, JobError>, Duration) {
     let mut attempt = 0u32;
     let mut limited = 0u32;
     let inputs: Vec<WriteInput> = match job.kind {
@@ -1104,17 +1196,19 @@ async fn run_job(
     let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
     loop {
         let permit = pacer.acquire().await;
+        let sent = Instant::now();
         let result = match job.kind {
             Kind::Read => hubspot.contacts_read_by_email(&emails, &properties).await,
             Kind::Update => hubspot.contacts_update(&inputs).await,
             Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
         };
         drop(permit); // the answer is in: this request's window starts now
+        let took = sent.elapsed();
         if let Some(s) = hubspot.rate_limits() {
             pacer.observe(&s);
         }
         let e = match result {
-            Ok(r) => return (job, Ok(r)),
+            Ok(r) => return (job, Ok(r), took),
             Err(e) => e,
         };
         use crate::hubspot::Error as H;
@@ -1129,11 +1223,11 @@ async fn run_job(
                     // (No account-details read for the time zone: it would be refused too.)
                     let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
                     let e = daily_limit_error(left, None, SyncDirection::Push);
-                    return (job, Err(JobError::Fatal(e)));
+                    return (job, Err(JobError::Fatal(e)), took);
                 }
                 limited += 1;
                 if limited > MAX_RATE_LIMITED {
-                    return (job, Err(JobError::Fatal(e.into())));
+                    return (job, Err(JobError::Fatal(e.into())), took);
                 }
                 // No Retry-After (HubSpot sends none for the rolling limit): hold every request
                 // for a tenth of the window (up to three tenths when it repeats); the pacer's log
@@ -1146,7 +1240,11 @@ async fn run_job(
                 attempt += 1;
                 if attempt >= cfg.max_attempts {
                     let message = format!("HubSpot kept failing ({e}) after {attempt} attempts; the next push retries this record first");
-                    return (job, Err(JobError::Exhausted { category, message, correlation_id }));
+                    return (
+                        job,
+                        Err(JobError::Exhausted { category, message, correlation_id }),
+                        took,
+                    );
                 }
                 tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;
             }
@@ -1155,11 +1253,11 @@ async fn run_job(
             | H::ReconnectNeeded(_)
             | H::Keychain(_)
             | H::OAuth { .. } => {
-                return (job, Err(JobError::Fatal(e.into())));
+                return (job, Err(JobError::Fatal(e.into())), took);
             }
             H::Api { .. } => {
                 let message = e.to_string();
-                return (job, Err(JobError::Rejected { category, message, correlation_id }));
+                return (job, Err(JobError::Rejected { category, message, correlation_id }), took);
             }
             H::Transport(_) | H::Decode { .. } | H::Other(_) | H::Exhausted { .. } => {
                 attempt += 1;
@@ -1168,6 +1266,7 @@ async fn run_job(
                     return (
                         job,
                         Err(JobError::Exhausted { category: None, message, correlation_id: None }),
+                        took,
                     );
                 }
                 tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;

@@ -6,7 +6,16 @@
 //!   (`pending_hash`: set before a batch is sent, cleared when its answer is recorded — after a
 //!   crash it tells the next run to check HubSpot before writing again), and the Didomi user
 //!   that won the email (newest `updated_at`) with the last run that saw it.
+//! - `pending`: the journal of writes in flight, appended (one page or two per batch) before a
+//!   batch is sent. The push records outcomes in large transactions (see [`Store::record`]):
+//!   its journal rows are deleted in the transaction that records their outcomes, and what a
+//!   crash leaves in it is folded into `pending_hash` when the next push starts
+//!   ([`Store::fold_pending`]), so those people are verified before anything is written again.
 //! - `runs`, `run_records`: the history, with per-record failures and skips.
+//!
+//! Disk: every transaction rewrites each B-tree page it touches, and emails spread a batch over
+//! as many pages as it has people; so the push marks batches in the small append-only journal
+//! and records outcomes by tens of thousands, not per batch.
 //!
 //! The state is scoped to one HubSpot portal and Didomi organization: when the scope changes,
 //! the per-contact state is dropped (record ids of another portal mean nothing).
@@ -153,6 +162,8 @@ pub struct Store {
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+PRAGMA wal_autocheckpoint = 16384;
+PRAGMA journal_size_limit = 67108864;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contact_state (
   email TEXT PRIMARY KEY,
@@ -166,6 +177,11 @@ CREATE TABLE IF NOT EXISTS contact_state (
   seen_run INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_state_outcome ON contact_state(outcome);
+CREATE TABLE IF NOT EXISTS pending (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  email TEXT NOT NULL,
+  hash INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   direction TEXT NOT NULL,
@@ -251,6 +267,16 @@ impl Store {
             c.execute("UPDATE meta SET value = ?2 WHERE key = 'scope' AND value = ?1", [from, to])
                 .map(|n| n > 0)
         })
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it (once per push: a
+    /// page changed by several transactions of the run is then written to the file once;
+    /// SQLite's own checkpoint waits for 64 MB of log).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.with(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
     }
 
     /// Marks runs left `Running` by a previous process as `Interrupted`; returns how many.
@@ -412,23 +438,49 @@ impl Store {
         })
     }
 
-    /// Marks writes as in flight (before the batch is sent).
+    /// Marks writes as in flight (before the batch is sent), in the journal; returns the mark's
+    /// first sequence number (see [`Store::record_clearing`]).
     ///
     /// # Errors
     /// Database failures.
-    pub fn set_pending(&self, items: &[(&str, i64)]) -> Result<()> {
+    pub fn set_pending(&self, items: &[(&str, i64)]) -> Result<i64> {
         self.with(|c| {
             let tx = c.transaction()?;
+            let mut first = None;
             {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO contact_state(email, pending_hash) VALUES(?1, ?2)
-                     ON CONFLICT(email) DO UPDATE SET pending_hash = excluded.pending_hash",
-                )?;
+                let mut st =
+                    tx.prepare_cached("INSERT INTO pending(email, hash) VALUES(?1, ?2)")?;
                 for (email, hash) in items {
                     st.execute(params![email, hash])?;
+                    first.get_or_insert(tx.last_insert_rowid());
                 }
             }
-            tx.commit()
+            tx.commit()?;
+            Ok(first.unwrap_or(i64::MAX))
+        })
+    }
+
+    /// Folds the journal of writes in flight that a crash left into `pending_hash` (the next
+    /// push verifies those people first) and empties it. Returns how many marks it held.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn fold_pending(&self) -> Result<usize> {
+        self.with(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM pending", [], |r| r.get(0))?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO contact_state(email, pending_hash)
+                 SELECT email, hash FROM pending WHERE true ORDER BY seq
+                 ON CONFLICT(email) DO UPDATE SET pending_hash = excluded.pending_hash",
+                [],
+            )?;
+            tx.execute("DELETE FROM pending", [])?;
+            tx.commit()?;
+            Ok(n as usize)
         })
     }
 
@@ -440,11 +492,23 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub fn record(&self, items: &[Recorded<'_>]) -> Result<()> {
-        if items.is_empty() {
+        self.record_clearing(items, None)
+    }
+
+    /// [`Store::record`], and in the same transaction deletes the journal marks below `below`
+    /// (`Some(i64::MAX)`: all): those of batches whose outcomes are recorded now or before.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn record_clearing(&self, items: &[Recorded<'_>], below: Option<i64>) -> Result<()> {
+        if items.is_empty() && below.is_none() {
             return Ok(());
         }
         self.with(|c| {
             let tx = c.transaction()?;
+            if let Some(below) = below {
+                tx.execute("DELETE FROM pending WHERE seq < ?1", [below])?;
+            }
             {
                 let mut ok = tx.prepare_cached(
                     "INSERT INTO contact_state(email, outcome, hash, hubspot_id, written, user_id,
@@ -706,6 +770,32 @@ mod tests {
         assert_eq!(s.states(&["a@x.com"]).unwrap()["a@x.com"].hubspot_id, None, "id forgotten");
         s.ensure_scope("portal-2/org").expect("scope change");
         assert!(s.states(&["a@x.com"]).unwrap().is_empty(), "state of another portal dropped");
+    }
+
+    #[test]
+    fn journal_marks_survive_a_crash_and_are_cleared_with_their_outcomes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = Store::open_in(dir.path()).expect("opens");
+        let first = s.set_pending(&[("a@x.com", 1), ("b@x.com", 2)]).expect("mark 1");
+        let second = s.set_pending(&[("c@x.com", 3)]).expect("mark 2");
+        assert!(second > first, "marks are ordered");
+        // The first batch's outcome is recorded; the second is still out.
+        s.record_clearing(
+            &[Recorded::new("a@x.com", Outcome::Written, 1, Some("1"))],
+            Some(second),
+        )
+        .expect("record");
+        drop(s); // the app dies
+        let s = Store::open_in(dir.path()).expect("reopens");
+        assert_eq!(s.fold_pending().expect("fold"), 1, "only the batch still out was left");
+        let st = s.states(&["a@x.com", "b@x.com", "c@x.com"]).expect("states");
+        assert_eq!(st["a@x.com"].pending_hash, None, "recorded: nothing to verify");
+        assert!(!st.contains_key("b@x.com"), "its batch was recorded as a whole");
+        assert_eq!(st["c@x.com"].pending_hash, Some(3), "the batch still out is verified next");
+        assert_eq!(s.fold_pending().expect("fold again"), 0, "the journal is empty");
+        s.record_clearing(&[Recorded::new("c@x.com", Outcome::Written, 3, Some("3"))], None)
+            .expect("record");
+        assert_eq!(s.states(&["c@x.com"]).unwrap()["c@x.com"].pending_hash, None, "cleared");
     }
 
     #[test]
