@@ -75,7 +75,7 @@ pub struct MappingReady {
 }
 
 impl Core {
-    fn cached_schemas(&self) -> Option<Arc<Schemas>> {
+    pub(super) fn cached_schemas(&self) -> Option<Arc<Schemas>> {
         lock(&self.schemas).clone()
     }
 

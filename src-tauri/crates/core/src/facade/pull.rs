@@ -20,9 +20,11 @@ use ts_rs::TS;
 use super::sync::{shared_pacer, shared_store};
 use super::{lock, Core};
 use crate::didomi::events::EventWriter;
+use crate::didomi::DidomiClient;
+use crate::hubspot::HubSpotClient;
 use crate::error::{Error, ErrorCode};
 use crate::pull::{pull, PullConfig, PullJob, PullReport, PullSettings, PullState};
-use crate::settings::HubSpotAuthMode;
+use crate::settings::{HubSpotAuthMode, Settings};
 use crate::sync::{EngineConfig, Pacer, RunReport, SyncDirection, SyncProgress, SyncRequest};
 
 static STATES: LazyLock<Mutex<HashMap<PathBuf, Arc<PullState>>>> = LazyLock::new(Default::default);
@@ -405,6 +407,19 @@ impl Core {
         // parses the labels the push wrote.
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
         let _running = self.begin_run(cancel.clone())?;
+        let (job, cfg) = self.pull_parts(hubspot, didomi, &settings, lang)?;
+        pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await
+    }
+
+    /// The pull job and limits for these connections and settings (every pull, the run of one
+    /// included).
+    pub(super) fn pull_parts(
+        &self,
+        hubspot: Arc<HubSpotClient>,
+        didomi: Arc<DidomiClient>,
+        settings: &Settings,
+        lang: String,
+    ) -> Result<(PullJob, PullConfig), Error> {
         let store = shared_store(&self.env.data_dir)?;
         let state = shared_pull_state(&self.env.data_dir)?;
         let engine = EngineConfig {
@@ -423,7 +438,7 @@ impl Core {
             hubspot,
             didomi,
             store,
-            settings: PullSettings::from_settings(&settings),
+            settings: PullSettings::from_settings(settings),
             state,
             pacer: shared_pacer(&portal, &engine),
             search_pacer: search_pacer(&portal, &cfg),
@@ -432,7 +447,7 @@ impl Core {
             scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
             portal,
         };
-        pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await
+        Ok((job, cfg))
     }
 
     /// Push then pull, with one cancel token; the pull does not start when the push failed or

@@ -94,6 +94,19 @@ impl Core {
         }
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
         let _running = self.begin_run(cancel.clone())?;
+        let (job, cfg) = self.push_parts(hubspot, didomi, &settings, lang)?;
+        push(job, req, cfg, Arc::new(on_progress), cancel).await
+    }
+
+    /// The push job and engine limits for these connections and settings (every push, the
+    /// run of one included).
+    pub(super) fn push_parts(
+        &self,
+        hubspot: Arc<HubSpotClient>,
+        didomi: Arc<DidomiClient>,
+        settings: &Settings,
+        lang: String,
+    ) -> Result<(PushJob, EngineConfig), Error> {
         let store = shared_store(&self.env.data_dir)?;
         let cfg = EngineConfig {
             rate_limit: match settings.hubspot.auth_mode {
@@ -116,7 +129,7 @@ impl Core {
             upsert: settings.options.upsert,
             scope: crate::sync::state_scope(self.env.hubspot_api_base.as_str(), &portal, &org),
         };
-        push(job, req, cfg, Arc::new(on_progress), cancel).await
+        Ok((job, cfg))
     }
 
     /// Cancels the running sync, if any; it stops after the batches in flight.

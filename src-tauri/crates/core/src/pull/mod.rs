@@ -18,7 +18,7 @@ pub mod run;
 pub mod state;
 
 pub use decode::{Conflict, ConflictWinner};
-pub use run::{pull, PullConfig, PullJob, PullPlan, PullReport};
+pub use run::{pull, pull_only, PullConfig, PullJob, PullPlan, PullReport};
 pub use state::PullState;
 
 use serde::{Deserialize, Serialize};
