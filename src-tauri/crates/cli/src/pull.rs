@@ -12,13 +12,13 @@ use anyhow::{bail, Context, Result};
 use dhs_core::didomi::events::EventWriter;
 use dhs_core::pull::{PullConfig, PullJob, PullReport, PullState};
 use dhs_core::sync::{EngineConfig, Store};
-use dhs_core::{Core, Environment, SecretStore, SyncDirection, SyncRequest};
+use dhs_core::{SyncDirection, SyncRequest};
 use serde::Serialize;
 
 use crate::run::{
     cancel_on_signal, config_file, exit_code, progress, run_engine, saved_or_file, Direct,
 };
-use crate::{app, PullArgs, Source};
+use crate::{PullArgs, Source};
 
 /// What `sync both` prints.
 #[derive(Debug, Serialize)]
@@ -39,18 +39,7 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         || src.didomi_base_url.is_some()
         || std::env::var_os("HUBSPOT_ACCESS_TOKEN").is_some();
     if !direct {
-        let app_dir = app::data_dir()?;
-        let mut settings = app::load(&app_dir)?;
-        if let Some((options, mapping)) = from_file {
-            settings.options = options;
-            settings.mapping = mapping;
-        }
-        let data_dir = src.data_dir.clone().unwrap_or_else(|| app_dir.clone());
-        let env = Environment::live(data_dir);
-        let secrets = SecretStore::keyring(env.keyring_service.clone());
-        let sink_dir = app_dir.clone();
-        let core =
-            Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
+        let core = crate::run::app_core(src, from_file)?;
         let fail = |e: dhs_core::Error| anyhow::anyhow!("{} ({:?})", e.message, e.code);
         if both {
             let (push, pull) =

@@ -3,8 +3,9 @@
 //!
 //! A lookup never reads all users or all contacts:
 //! - Didomi: `GET /v1/consents/users?organization_user_id=` (an exact filter) once per spelling
-//!   of the email: the normalized one, the one typed, the winner's spelling the push keeps in
-//!   its per-contact state and the duplicates' spellings the history recorded. Plus the
+//!   of the email: the normalized one, the winner's spelling the push keeps in its per-contact
+//!   state, the duplicates' spellings the history recorded, the one typed, and the email in
+//!   capitals (the push records a winner's spelling only once it wrote for it). Plus the
 //!   preferences library (value labels) when no schema is cached. At most
 //!   [`DIDOMI_BUDGET`] requests.
 //! - HubSpot: one batch read by email with `propertiesWithHistory` of the mapped properties.
@@ -212,7 +213,8 @@ pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
             requests.didomi += 1;
             let preferences = l.didomi.list_preferences().await.map_err(Error::from)?;
             // The language the push writes labels in, as far as the library tells it.
-            let config = crate::mapping::DidomiConfig { preferences, purposes: Vec::new(), tree: None };
+            let config =
+                crate::mapping::DidomiConfig { preferences, purposes: Vec::new(), tree: None };
             (Labels::from_preferences(&config.preferences, &config.language()), Vec::new())
         }
     };
@@ -227,6 +229,9 @@ pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
             .map(|(_, r)| r.email.clone()),
     );
     spellings.push(email.trim().to_owned());
+    // The spelling people most often use for a second account (a CRM export in capitals); the
+    // push records a winner's own spelling only once it wrote something for it.
+    spellings.push(normalized.to_uppercase());
     let mut seen = HashSet::new();
     spellings.retain(|s| !s.is_empty() && seen.insert(s.clone()));
     let mut users: Vec<ConsentUser> = Vec::new();
@@ -339,9 +344,14 @@ pub fn winner_reason(users: &[ConsentUser], winner: Option<usize>) -> String {
     let when = u.updated_at.as_deref().unwrap_or("an unknown time");
     let others: Vec<&ConsentUser> = users.iter().filter(|x| x.id != u.id).collect();
     if others.is_empty() {
-        return format!("Only one Didomi user has this email ({}); its answers are the ones pushed.", u.id);
+        return format!(
+            "Only one Didomi user has this email ({}); its answers are the ones pushed.",
+            u.id
+        );
     }
-    let tie = others.iter().any(|o| updated_ms(o.updated_at.as_deref()) == updated_ms(u.updated_at.as_deref()));
+    let tie = others
+        .iter()
+        .any(|o| updated_ms(o.updated_at.as_deref()) == updated_ms(u.updated_at.as_deref()));
     let rule = if tie {
         "several were changed at the same moment, and on a tie the user whose id sorts last wins"
     } else {
@@ -377,7 +387,8 @@ pub struct Compare<'a> {
 /// value → how they compare.
 pub fn compare_rows(c: &Compare<'_>) -> Vec<InspectRow> {
     let mapped: HashSet<String> = c.mapping.entries.iter().map(|e| e.property.clone()).collect();
-    let mut expected: Values = c.winner.map(|u| compute(u, c.mapping, c.labels)).unwrap_or_default();
+    let mut expected: Values =
+        c.winner.map(|u| compute(u, c.mapping, c.labels)).unwrap_or_default();
     clear_unanswered(&mut expected, c.written, &mapped);
     let in_config: HashSet<&DidomiItem> = c.rows.iter().map(|r| &r.item).collect();
     c.mapping
@@ -491,7 +502,9 @@ fn history(contact: &BatchRecord, runs: &[RunSummary]) -> Vec<HistoryChange> {
         })
         .collect();
     out.sort_by(|a, b| {
-        updated_ms(Some(&b.timestamp)).cmp(&updated_ms(Some(&a.timestamp))).then(a.property.cmp(&b.property))
+        updated_ms(Some(&b.timestamp))
+            .cmp(&updated_ms(Some(&a.timestamp)))
+            .then(a.property.cmp(&b.property))
     });
     out
 }
@@ -561,4 +574,269 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{ItemKind, MappingEntry, ValueEncoding};
+
+    fn user(id: &str, ouid: &str, updated: &str, purposes: serde_json::Value) -> ConsentUser {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "organization_user_id": ouid, "updated_at": updated,
+            "consents": {"purposes": purposes}
+        }))
+        .expect("user parses")
+    }
+
+    fn purpose(id: &str) -> DidomiItem {
+        DidomiItem::Purpose { purpose_id: id.into() }
+    }
+
+    fn pref(p: &str, id: &str) -> DidomiItem {
+        DidomiItem::Preference { purpose_id: p.into(), preference_id: id.into() }
+    }
+
+    fn value(p: &str, pref: &str, v: &str) -> DidomiItem {
+        DidomiItem::Value { purpose_id: p.into(), preference_id: pref.into(), value_id: v.into() }
+    }
+
+    fn mapping(entries: &[(DidomiItem, &str)]) -> Mapping {
+        Mapping {
+            entries: entries
+                .iter()
+                .map(|(item, p)| MappingEntry {
+                    item: item.clone(),
+                    property: (*p).into(),
+                    encoding: ValueEncoding::Labels,
+                })
+                .collect(),
+        }
+    }
+
+    fn row(item: DidomiItem, path: &str) -> DidomiRow {
+        DidomiRow {
+            kind: item.kind(),
+            item,
+            label: path.into(),
+            depth: 0,
+            purpose_label: path.into(),
+            preference_label: None,
+            path: path.into(),
+            preference_type: None,
+            labels_problem: None,
+        }
+    }
+
+    fn contact(values: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+        values.iter().map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned))).collect()
+    }
+
+    fn compare(
+        m: &Mapping,
+        winner: Option<&ConsentUser>,
+        labels: &Labels,
+        rows: &[DidomiRow],
+        written: Option<&Values>,
+        hubspot: Option<&BTreeMap<String, Option<String>>>,
+    ) -> Vec<InspectRow> {
+        compare_rows(&Compare {
+            mapping: m,
+            winner,
+            labels,
+            rows,
+            written,
+            contact: hubspot,
+            known: None,
+        })
+    }
+
+    #[test]
+    fn rows_say_match_mismatch_and_not_written() {
+        let m = mapping(&[
+            (purpose("news"), "p_news"),
+            (purpose("sms"), "p_sms"),
+            (pref("news", "topics"), "p_topics"),
+            (value("news", "topics", "events"), "p_events"),
+        ]);
+        let u = user(
+            "u1",
+            "a@x.com",
+            "2026-01-01T00:00:00Z",
+            serde_json::json!([{"id": "news", "enabled": true,
+                "values": {"topics": {"value": "events,offers"}}}]),
+        );
+        let mut labels = Labels::default();
+        labels.insert("topics", "events", "Events");
+        labels.insert("topics", "offers", "Offers");
+        let hs = contact(&[
+            ("p_news", Some("true")),
+            ("p_sms", Some("false")),
+            ("p_topics", Some("Events")),
+            ("p_events", None),
+        ]);
+        let rows = compare(&m, Some(&u), &labels, &[], None, Some(&hs));
+        let by: HashMap<&str, &InspectRow> =
+            rows.iter().map(|r| (r.property.as_str(), r)).collect();
+        assert_eq!(by["p_news"].matches, RowMatch::Match, "purpose agreed and true in HubSpot");
+        assert_eq!(by["p_news"].didomi, "Agreed");
+        assert_eq!(by["p_sms"].matches, RowMatch::NotWritten, "unanswered purpose: left alone");
+        assert_eq!(by["p_sms"].expected, None, "nothing to write");
+        assert_eq!(by["p_sms"].didomi, "No answer");
+        assert_eq!(by["p_topics"].expected.as_deref(), Some("Events;Offers"), "labels in order");
+        assert_eq!(by["p_topics"].matches, RowMatch::Mismatch, "HubSpot lacks Offers");
+        assert_eq!(by["p_topics"].didomi, "Events, Offers");
+        assert_eq!(by["p_events"].expected.as_deref(), Some("true"));
+        assert_eq!(by["p_events"].matches, RowMatch::Mismatch, "empty in HubSpot");
+        assert_eq!(by["p_events"].didomi, "Selected");
+    }
+
+    #[test]
+    fn a_withdrawn_answer_the_push_wrote_is_to_be_cleared() {
+        let m = mapping(&[(purpose("news"), "p_news")]);
+        let u = user("u1", "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([]));
+        let written: Values = [("p_news".to_owned(), "true".to_owned())].into();
+        let hs = contact(&[("p_news", Some("true"))]);
+        let rows = compare(&m, Some(&u), &Labels::default(), &[], Some(&written), Some(&hs));
+        assert_eq!(rows[0].expected.as_deref(), Some(""), "the push clears it");
+        assert_eq!(rows[0].matches, RowMatch::Mismatch, "HubSpot still holds it");
+        let cleared = contact(&[("p_news", Some(""))]);
+        let rows = compare(&m, Some(&u), &Labels::default(), &[], Some(&written), Some(&cleared));
+        assert_eq!(rows[0].matches, RowMatch::Match, "empty and cleared are the same");
+    }
+
+    #[test]
+    fn duplicates_the_newest_wins_and_on_a_tie_the_id_that_sorts_last() {
+        let old = user("aaa", "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([]));
+        let new = user("bbb", "A@X.COM", "2026-02-01T00:00:00Z", serde_json::json!([]));
+        let bad = user("zzz", "a at x.com", "2026-03-01T00:00:00Z", serde_json::json!([]));
+        let users = vec![old.clone(), new.clone(), bad];
+        assert_eq!(pick_winner(&users), Some(1), "newest valid user wins, invalid ignored");
+        assert!(winner_reason(&users, Some(1)).contains("changed last"), "reason says why");
+        let tie = vec![
+            user("ccc", "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([])),
+            user("ddd", "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([])),
+        ];
+        assert_eq!(pick_winner(&tie), Some(1), "tie: the id that sorts last");
+        assert!(winner_reason(&tie, Some(1)).contains("sorts last"), "tie reason");
+        assert_eq!(pick_winner(&[]), None);
+        assert!(winner_reason(&[], None).contains("No Didomi user"));
+        // The loser's answers never show: rows come from the winner alone.
+        let m = mapping(&[(purpose("news"), "p")]);
+        let loser = user(
+            "aaa",
+            "a@x.com",
+            "2026-01-01T00:00:00Z",
+            serde_json::json!([{"id": "news", "enabled": true}]),
+        );
+        let winner = user(
+            "bbb",
+            "a@x.com",
+            "2026-02-01T00:00:00Z",
+            serde_json::json!([{"id": "news", "enabled": false}]),
+        );
+        let users = vec![loser, winner];
+        let w = pick_winner(&users).map(|i| &users[i]);
+        let rows =
+            compare(&m, w, &Labels::default(), &[], None, Some(&contact(&[("p", Some("true"))])));
+        assert_eq!(rows[0].expected.as_deref(), Some("false"), "the winner's refusal");
+        assert_eq!(rows[0].matches, RowMatch::Mismatch);
+    }
+
+    #[test]
+    fn labels_in_another_language_are_the_ones_compared() {
+        let prefs: Vec<crate::didomi::models::Preference> = serde_json::from_value(serde_json::json!([{
+            "id": "topics", "type": "multi", "name": {"fr": "Sujets"},
+            "values": [{"id": "events", "name": {"fr": "Événements"}}, {"id": "offers", "name": {"fr": "Offres"}}]
+        }]))
+        .expect("preferences parse");
+        let labels = Labels::from_preferences(&prefs, "fr");
+        let m = mapping(&[(pref("news", "topics"), "p_topics")]);
+        let u = user(
+            "u1",
+            "a@x.com",
+            "2026-01-01T00:00:00Z",
+            serde_json::json!([{"id": "news", "values": {"topics": {"value": "offers,events"}}}]),
+        );
+        let hs = contact(&[("p_topics", Some("Événements;Offres"))]);
+        let rows = compare(&m, Some(&u), &labels, &[], None, Some(&hs));
+        assert_eq!(
+            rows[0].expected.as_deref(),
+            Some("Événements;Offres"),
+            "French labels, library order"
+        );
+        assert_eq!(rows[0].matches, RowMatch::Match);
+        assert_eq!(rows[0].didomi, "Offres, Événements", "the answer in the organization's words");
+    }
+
+    #[test]
+    fn stale_mappings_and_missing_contacts_are_named() {
+        let m = mapping(&[
+            (purpose("gone"), "p1"),
+            (purpose("news"), "p_deleted"),
+            (purpose("news2"), "p3"),
+        ]);
+        let rows_known = vec![row(purpose("news"), "Newsletter"), row(purpose("news2"), "News 2")];
+        let known: HashSet<String> = ["p1".to_owned(), "p3".to_owned()].into();
+        let u = user("u1", "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([]));
+        let hs = contact(&[]);
+        let rows = compare_rows(&Compare {
+            mapping: &m,
+            winner: Some(&u),
+            labels: &Labels::default(),
+            rows: &rows_known,
+            written: None,
+            contact: Some(&hs),
+            known: Some(&known),
+        });
+        assert_eq!(rows[0].matches, RowMatch::Stale, "item gone from Didomi");
+        assert!(rows[0].explanation.contains("no longer in the configuration"));
+        assert_eq!(rows[1].matches, RowMatch::Stale, "property gone from HubSpot");
+        assert!(rows[1].explanation.contains("p_deleted"));
+        assert_eq!(rows[1].didomi_item, "Newsletter", "named by its path");
+        assert_eq!(rows[2].matches, RowMatch::NotWritten);
+        let rows = compare(&m, None, &Labels::default(), &[], None, None);
+        assert!(rows.iter().all(|r| r.matches == RowMatch::NoContact), "no contact");
+        assert!(rows.iter().all(|r| r.didomi == "No Didomi user"));
+        assert_eq!(rows[0].item.kind(), ItemKind::Boolean);
+    }
+
+    #[test]
+    fn app_changes_are_marked_with_their_run() {
+        let run = |id: i64, start: &str, end: &str, dir: SyncDirection| RunSummary {
+            id,
+            direction: dir,
+            mode: crate::sync::dto::RunMode::Full,
+            dry_run: false,
+            started_at: start.into(),
+            finished_at: Some(end.into()),
+            duration_ms: Some(1),
+            status: RunStatus::Succeeded,
+            counts: Default::default(),
+            message: None,
+            auto: false,
+        };
+        let runs = vec![
+            run(2, "2026-01-02T00:00:00Z", "2026-01-02T00:01:00Z", SyncDirection::Push),
+            run(1, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", SyncDirection::Pull),
+        ];
+        let c: BatchRecord = serde_json::from_value(serde_json::json!({
+            "id": "7", "properties": {"p": "true"},
+            "propertiesWithHistory": {"p": [
+                {"value": "true", "timestamp": "2026-01-02T00:00:30Z", "sourceType": "INTEGRATION"},
+                {"value": "false", "timestamp": "2026-01-03T00:00:00Z", "sourceType": "CRM_UI", "updatedByUserId": 5},
+                {"value": "x", "timestamp": "2026-01-01T00:00:30Z", "sourceType": "INTEGRATION"}
+            ]}
+        }))
+        .expect("record parses");
+        let h = history(&c, &runs);
+        assert_eq!(h[0].source, "A person in HubSpot (user 5)", "newest first");
+        assert!(!h[0].by_app);
+        assert_eq!((h[1].by_app, h[1].run_id), (true, Some(2)), "during push run 2");
+        assert!(!h[2].by_app, "an integration during a pull run is not this app's push");
+        let touched = touching_runs(&[], &h, &runs);
+        assert_eq!(touched.len(), 1);
+        assert_eq!(touched[0].id, 2);
+        assert!(touched[0].message.contains("Wrote p"), "{}", touched[0].message);
+    }
 }

@@ -83,16 +83,23 @@ impl Core {
             let (job, cfg) =
                 self.push_parts(hubspot.clone(), didomi.clone(), &settings, lang.clone())?;
             let req = SyncRequest { direction: SyncDirection::Push, dry_run, full: !bidirectional };
-            crate::sync::engine::push_only(job, ouids, req, cfg, on_progress.clone(), cancel.clone())
-                .await?
+            crate::sync::engine::push_only(
+                job,
+                ouids,
+                req,
+                cfg,
+                on_progress.clone(),
+                cancel.clone(),
+            )
+            .await?
         };
         if !bidirectional || cancel.is_cancelled() {
             return Ok(InspectSync { push, pull: None });
         }
         let _running = self.begin_run(cancel.clone())?;
         let (job, cfg) = self.pull_parts(hubspot, didomi, &settings, lang)?;
-        let pull =
-            crate::pull::run::pull_only(job, found.email, dry_run, cfg, on_progress, cancel).await?;
+        let pull = crate::pull::run::pull_only(job, found.email, dry_run, cfg, on_progress, cancel)
+            .await?;
         Ok(InspectSync { push, pull: Some(pull) })
     }
 

@@ -350,6 +350,9 @@ impl Run {
             let emails = chunk.to_vec();
             let mut props = self.properties.clone();
             props.push(self.job.counter_property.clone());
+            // HubSpot returns only the properties asked for: without the email every contact
+            // read here (retries of failed pulls, a pull of one) was reported invalid.
+            props.push("email".into());
             let hubspot = self.job.hubspot.clone();
             let resp = self
                 .hubspot_call(cancel, false, || hubspot.contacts_read_by_email(&emails, &props))

@@ -574,7 +574,8 @@ impl Store {
                  FROM run_records WHERE lower(trim(email)) = lower(trim(?1))
                  ORDER BY seq DESC LIMIT ?2",
             )?;
-            let rows = st.query_map(params![email, limit], |r| Ok((r.get(0)?, record_at(r, 1)?)))?;
+            let rows =
+                st.query_map(params![email, limit], |r| Ok((r.get(0)?, record_at(r, 1)?)))?;
             rows.collect()
         })
     }
