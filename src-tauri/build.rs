@@ -40,6 +40,9 @@ const COMMANDS: &[&str] = &[
     "pull_cancel",
     "auto_sync_watch",
     "auto_sync_set",
+    "inspect_lookup",
+    "inspect_sync",
+    "inspect_export",
 ];
 
 fn main() {

@@ -1,5 +1,5 @@
 /**
- * The app frame: sidebar navigation between the five screens, the Sandbox banner (with the
+ * The app frame: sidebar navigation between the screens, the Sandbox banner (with the
  * switch to Live), the keychain notice and the status line.
  */
 import { useCallback, useEffect, useState } from 'react'
@@ -19,19 +19,21 @@ import { ConnectScreen } from './screens/ConnectScreen'
 import { MappingScreen } from './screens/MappingScreen'
 import { OptionsScreen } from './screens/OptionsScreen'
 import { HistoryScreen } from './screens/HistoryScreen'
+import { InspectScreen } from './screens/InspectScreen'
 import { PLACEHOLDERS, PlaceholderScreen, type PlaceholderId } from './screens/PlaceholderScreen'
 import { SyncScreen } from './screens/SyncScreen'
 import { AutoSyncIndicator } from './components/AutoSyncCard'
 import { WorkflowScreen } from './screens/WorkflowScreen'
 
-type ScreenId = 'connect' | 'workflow' | PlaceholderId
+type ScreenId = 'connect' | 'workflow' | 'inspect' | PlaceholderId
 const SCREENS: { id: ScreenId; label: string }[] = [
   { id: 'connect', label: 'Connect' },
   { id: 'options', label: PLACEHOLDERS.options.title },
   { id: 'mapping', label: PLACEHOLDERS.mapping.title },
   { id: 'workflow', label: 'Workflow' },
   { id: 'sync', label: PLACEHOLDERS.sync.title },
-  { id: 'history', label: PLACEHOLDERS.history.title }
+  { id: 'history', label: PLACEHOLDERS.history.title },
+  { id: 'inspect', label: 'Inspect' }
 ]
 
 /** How often the connection status (and API reachability) is re-checked. */
@@ -177,6 +179,13 @@ export function App() {
             />
           ) : screen === 'history' ? (
             <HistoryScreen initialRunId={historyRun} />
+          ) : screen === 'inspect' ? (
+            <InspectScreen
+              onOpenRun={(id) => {
+                setHistoryRun(id)
+                setScreen('history')
+              }}
+            />
           ) : screen === 'options' ? (
             <OptionsScreen
               options={settings?.options ?? null}
