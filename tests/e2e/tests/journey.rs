@@ -4,27 +4,8 @@
 
 use std::time::Duration;
 
-use dhs_e2e::{App, Profile};
+use dhs_e2e::{choose, final_status, hubspot_get, offered, rows_of_kind, App, Profile};
 use fantoccini::Locator;
-
-/// Calls the in-process simulator's HubSpot API with its private-app token.
-async fn hubspot_get(base: &str, path: &str) -> (u16, serde_json::Value) {
-    let info: serde_json::Value = reqwest::get(format!("{base}/_sim/hubspot/info"))
-        .await
-        .expect("simulator admin route")
-        .json()
-        .await
-        .expect("info JSON");
-    let token = info["privateAppToken"].as_str().expect("token in info").to_owned();
-    let r = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("HubSpot API answers");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
-}
 
 /// Waits until the error alert shows `code`.
 async fn expect_error(app: &App, code: &str) {
@@ -38,58 +19,6 @@ async fn expect_error(app: &App, code: &str) {
     }
     let shot = app.screenshot(&format!("failed-expect-{code}")).await;
     panic!("the error alert never showed {code} (screenshot {})", shot.display());
-}
-
-/// The mapping rows of one kind (`boolean` or `text`), as (data-item JSON, row element).
-async fn rows_of_kind(app: &App, kind: &str) -> Vec<(String, fantoccini::elements::Element)> {
-    let mut out = Vec::new();
-    for row in app.all("mapping-row").await {
-        if row.attr("data-kind").await.ok().flatten().as_deref() == Some(kind) {
-            let item = row.attr("data-item").await.ok().flatten().unwrap_or_default();
-            out.push((item, row));
-        }
-    }
-    out
-}
-
-/// Opens the row's dropdown, types `query`, and returns the internal names offered.
-async fn offered(app: &App, row: &fantoccini::elements::Element, query: &str) -> Vec<String> {
-    let css = "[data-testid=\"mapping-combobox\"]";
-    // The row shows a look-alike field until first focused or pressed, then swaps in the live
-    // combobox: bring it to the middle of the view, focus it, then find the input again.
-    let field = row.find(Locator::Css(css)).await.expect("row combobox");
-    let arg = serde_json::to_value(&field).expect("element as a script argument");
-    app.client
-        .execute("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", vec![arg])
-        .await
-        .expect("focus combobox");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let input = row.find(Locator::Css(css)).await.expect("live row combobox");
-    input.send_keys("\u{e009}a\u{e000}\u{e003}").await.expect("clear combobox");
-    input.send_keys(query).await.expect("type into combobox");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut names = Vec::new();
-    for o in app.all("mapping-option").await {
-        if let Ok(Some(n)) = o.attr("data-name").await {
-            names.push(n);
-        }
-    }
-    names
-}
-
-/// Chooses `name` in the row's dropdown.
-async fn choose(app: &App, row: &fantoccini::elements::Element, name: &str) {
-    let names = offered(app, row, name).await;
-    assert!(names.iter().any(|n| n == name), "{name} is offered for this row; offered: {names:?}");
-    let css = format!("[data-testid=\"mapping-option\"][data-name=\"{name}\"]");
-    app.client
-        .find(Locator::Css(&css))
-        .await
-        .expect("the option")
-        .click()
-        .await
-        .expect("choose it");
-    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
@@ -333,19 +262,6 @@ async fn enable_bidirectional(app: &App, portal_id: &str) {
     app.click("options-bidirectional").await;
     app.fill("options-account-id", &format!("{portal_id}\u{e007}")).await;
     app.wait_text("options-bidirectional-status", "the flow on", |t| !t.trim().is_empty()).await;
-}
-
-/// Waits until `testid` shows a final run status; returns it lower-cased.
-async fn final_status(app: &App, testid: &str) -> String {
-    app.wait_text(testid, "a final status", |t| {
-        let t = t.to_lowercase();
-        t.contains("succeeded")
-            || t.contains("partial")
-            || t.contains("failed")
-            || t.contains("cancelled")
-    })
-    .await
-    .to_lowercase()
 }
 
 /// Issue 6 in the window: bidirectional on, a purpose mapped and pushed, the Sandbox workflow
