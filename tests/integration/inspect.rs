@@ -13,16 +13,20 @@ use tokio_util::sync::CancellationToken;
 
 const USERS: u64 = 300;
 
-async fn look(h: &Harness, job: &PushJob, email: &str) -> Inspection {
-    let lookup = Lookup {
+/// A lookup with the push job's clients, state and mapping (no cached schemas, as the CLI).
+fn lookup(job: &PushJob) -> Lookup<'_> {
+    Lookup {
         hubspot: &job.hubspot,
         didomi: &job.didomi,
         store: &job.store,
         mapping: &job.mapping,
         schemas: None,
-    };
+    }
+}
+
+async fn look(h: &Harness, job: &PushJob, email: &str) -> Inspection {
     let _ = h;
-    inspect(lookup, email).await.expect("lookup succeeds")
+    inspect(lookup(job), email).await.expect("lookup succeeds")
 }
 
 /// Requests (HubSpot, Didomi) the simulator received.
@@ -115,14 +119,7 @@ async fn only_in_didomi_only_in_hubspot_and_unknown() {
         .all(|r| r.matches == RowMatch::NotWritten && r.didomi == "No Didomi user"));
     let i = look(&h, &job, "nobody-at-all@example.org").await;
     assert!(!i.found && i.didomi_users.is_empty() && i.hubspot_contact.is_none());
-    let lookup = Lookup {
-        hubspot: &job.hubspot,
-        didomi: &job.didomi,
-        store: &job.store,
-        mapping: &job.mapping,
-        schemas: None,
-    };
-    let e = inspect(lookup, "not an email").await.expect_err("refused");
+    let e = inspect(lookup(&job), "not an email").await.expect_err("refused");
     assert_eq!(e.code, dhs_core::ErrorCode::InvalidInput, "{e:?}");
 }
 

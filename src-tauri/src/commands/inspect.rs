@@ -29,7 +29,10 @@ pub struct InspectExport {
 
 /// Looks one email up on both sides.
 #[tauri::command]
-pub async fn inspect_lookup(core: State<'_, Arc<Core>>, email: String) -> CommandResult<Inspection> {
+pub async fn inspect_lookup(
+    core: State<'_, Arc<Core>>,
+    email: String,
+) -> CommandResult<Inspection> {
     Ok(core.inspect(email).await?)
 }
 

@@ -256,6 +256,18 @@ impl App {
         el.send_keys(value).await.unwrap_or_else(|e| panic!("type into {testid}: {e}"));
     }
 
+    /// Waits until the element with `testid` has `attr` = `value`; fails with a screenshot.
+    pub async fn wait_attr(&self, testid: &str, attr: &str, value: &str) {
+        for _ in 0..300 {
+            if self.attr(testid, attr).await.as_deref() == Some(value) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let shot = self.screenshot(&format!("failed-{testid}-{attr}-{value}")).await;
+        panic!("{testid} never had {attr}={value} (screenshot {})", shot.display());
+    }
+
     /// The visible text of the element with `testid`.
     pub async fn text(&self, testid: &str) -> String {
         self.wait_testid(testid)
@@ -532,7 +544,6 @@ pub async fn hubspot_get(base: &str, path: &str) -> (u16, serde_json::Value) {
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-
 /// The mapping rows of one kind (`boolean` or `text`), as (data-item JSON, row element).
 pub async fn rows_of_kind(app: &App, kind: &str) -> Vec<(String, fantoccini::elements::Element)> {
     let mut out = Vec::new();
@@ -584,7 +595,6 @@ pub async fn choose(app: &App, row: &fantoccini::elements::Element, name: &str) 
         .expect("choose it");
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
-
 
 /// Waits until `testid` shows a final run status; returns it lower-cased.
 pub async fn final_status(app: &App, testid: &str) -> String {

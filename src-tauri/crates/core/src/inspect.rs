@@ -27,7 +27,7 @@ use crate::hubspot::HubSpotClient;
 use crate::mapping::check::row_name;
 use crate::mapping::{DidomiItem, DidomiRow, Mapping};
 use crate::sync::dto::{RecordAction, RunStatus, RunSummary, SyncDirection};
-use crate::sync::engine::{rank, updated_ms};
+use crate::sync::engine::{now_rfc3339, rank, updated_ms};
 use crate::sync::store::Store;
 use crate::sync::values::{clear_unanswered, compute, normalize_email, Labels, Values};
 
@@ -417,7 +417,7 @@ pub fn compare_rows(c: &Compare<'_>) -> Vec<InspectRow> {
                         if v.is_empty() { "Both are empty: the push cleared it.".to_owned() } else { "HubSpot holds what Didomi says.".to_owned() },
                     ),
                     Some(v) if v.is_empty() => (RowMatch::Mismatch, "HubSpot still holds a value the push wrote earlier and Didomi no longer gives: the next push clears it.".to_owned()),
-                    Some(_) => (RowMatch::Mismatch, "HubSpot holds something else than Didomi says: the next push writes Didomi's answer (unless HubSpot's value wins a pull first).".to_owned()),
+                    Some(_) => (RowMatch::Mismatch, "HubSpot holds something else than Didomi says: the next push (or \"Sync this person now\") writes Didomi's answer.".to_owned()),
                 }
             };
             InspectRow {
@@ -568,12 +568,6 @@ fn touching_runs(
         .collect();
     out.sort_by(|a, b| b.id.cmp(&a.id));
     out
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

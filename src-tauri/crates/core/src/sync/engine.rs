@@ -1467,7 +1467,8 @@ async fn read_users(
     }
 }
 
-fn now_rfc3339() -> String {
+/// Now as RFC 3339 (UTC).
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
