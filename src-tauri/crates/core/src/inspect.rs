@@ -566,7 +566,7 @@ fn touching_runs(
             })
         })
         .collect();
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|r| std::cmp::Reverse(r.id));
     out
 }
 
