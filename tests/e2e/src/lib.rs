@@ -608,3 +608,31 @@ pub async fn final_status(app: &App, testid: &str) -> String {
     .await
     .to_lowercase()
 }
+
+/// A seeded contact on both sides whose boolean `property` holds `true` or `false` (pushed):
+/// its HubSpot record id, its email and whether the value is `true`.
+pub async fn pushed_contact_on_both_sides(
+    hubspot: &str,
+    didomi: &str,
+    property: &str,
+) -> (String, String, bool) {
+    let (_, contacts) = hubspot_get(
+        hubspot,
+        &format!("/crm/v3/objects/contacts?limit=100&properties=email,{property}"),
+    )
+    .await;
+    for c in contacts["results"].as_array().expect("contacts") {
+        let value = c["properties"][property].as_str().unwrap_or_default().to_owned();
+        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
+        if value != "true" && value != "false" {
+            continue;
+        }
+        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
+            .await
+            .expect("didomi admin");
+        if r.status().as_u16() == 200 {
+            return (c["id"].as_str().expect("id").to_owned(), email, value == "true");
+        }
+    }
+    panic!("no contact on both sides with {property} pushed");
+}

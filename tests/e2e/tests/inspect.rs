@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dhs_e2e::{choose, final_status, hubspot_get, rows_of_kind, App, Profile};
+use dhs_e2e::{choose, final_status, pushed_contact_on_both_sides, rows_of_kind, App, Profile};
 
 /// Waits until the result shows `n` mismatches.
 async fn wait_mismatches(app: &App, n: u32) {
@@ -36,25 +36,8 @@ async fn inspect_a_person_see_a_portal_edit_as_a_mismatch_sync_them_and_see_the_
     assert!(final_status(&app, "sync-status").await.contains("succeeded"), "the push succeeds");
 
     // A seeded person on both sides whose purpose was pushed.
-    let (_, contacts) = hubspot_get(
-        &hubspot,
-        "/crm/v3/objects/contacts?limit=100&properties=email,sim_bool_checkbox",
-    )
-    .await;
-    let mut target = None;
-    for c in contacts["results"].as_array().expect("contacts") {
-        let value = c["properties"]["sim_bool_checkbox"].as_str().unwrap_or_default().to_owned();
-        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
-        if value != "true" && value != "false" {
-            continue;
-        }
-        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}")).await.expect("admin");
-        if r.status().as_u16() == 200 {
-            target = Some((c["id"].as_str().expect("id").to_owned(), email, value == "true"));
-            break;
-        }
-    }
-    let (contact_id, email, was) = target.expect("a contact on both sides with the purpose pushed");
+    let (contact_id, email, was) =
+        pushed_contact_on_both_sides(&hubspot, &didomi, "sim_bool_checkbox").await;
 
     app.click("nav-inspect").await;
     app.wait_testid("screen-inspect").await;

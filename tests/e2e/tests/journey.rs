@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use dhs_e2e::{choose, final_status, hubspot_get, offered, rows_of_kind, App, Profile};
+use dhs_e2e::{
+    choose, final_status, hubspot_get, offered, pushed_contact_on_both_sides, rows_of_kind, App,
+    Profile,
+};
 use fantoccini::Locator;
 
 /// Waits until the error alert shows `code`.
@@ -313,27 +316,8 @@ async fn bidirectional_pull_after_an_edit_in_hubspot() {
 
     // A contact on both sides whose purpose was pushed: flip it in the simulated portal, as a
     // person editing the contact in HubSpot would.
-    let (_, contacts) = hubspot_get(
-        &hubspot,
-        "/crm/v3/objects/contacts?limit=100&properties=email,sim_bool_checkbox",
-    )
-    .await;
-    let mut target = None;
-    for c in contacts["results"].as_array().expect("contacts") {
-        let value = c["properties"]["sim_bool_checkbox"].as_str().unwrap_or_default().to_owned();
-        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
-        if value != "true" && value != "false" {
-            continue;
-        }
-        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
-            .await
-            .expect("didomi admin");
-        if r.status().as_u16() == 200 {
-            target = Some((c["id"].as_str().expect("id").to_owned(), email, value == "true"));
-            break;
-        }
-    }
-    let (contact_id, email, was) = target.expect("a contact on both sides with the purpose pushed");
+    let (contact_id, email, was) =
+        pushed_contact_on_both_sides(&hubspot, &didomi, "sim_bool_checkbox").await;
     let edit = reqwest::Client::new()
         .post(format!("{hubspot}/_sim/hubspot/contacts/{contact_id}/edit"))
         .json(&serde_json::json!({"property": "sim_bool_checkbox", "value": (!was).to_string(), "source": "CRM_UI"}))
