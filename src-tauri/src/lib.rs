@@ -69,6 +69,9 @@ pub fn run() {
             commands::pull::sync_both,
             commands::auto_sync::auto_sync_watch,
             commands::auto_sync::auto_sync_set,
+            commands::inspect::inspect_lookup,
+            commands::inspect::inspect_sync,
+            commands::inspect::inspect_export,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Didomi HubSpot Sync");

@@ -35,3 +35,5 @@ mod languages;
 // Consents are never wrong: duplicate emails, cleared answers, transient errors, one run at a
 // time, and the randomized differential test against a reference model.
 mod consents;
+// Contact inspector: both sides, one side, duplicates, a person's HubSpot edit, budgets, runs of one.
+mod inspect;

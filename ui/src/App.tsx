@@ -1,5 +1,5 @@
 /**
- * The app frame: sidebar navigation between the five screens, the Sandbox banner (with the
+ * The app frame: sidebar navigation between the screens, the Sandbox banner (with the
  * switch to Live), the keychain notice and the status line.
  */
 import { useCallback, useEffect, useState } from 'react'
@@ -19,6 +19,7 @@ import { ConnectScreen } from './screens/ConnectScreen'
 import { MappingScreen } from './screens/MappingScreen'
 import { OptionsScreen } from './screens/OptionsScreen'
 import { HistoryScreen } from './screens/HistoryScreen'
+import { InspectScreen } from './screens/InspectScreen'
 import { SyncScreen } from './screens/SyncScreen'
 import { AutoSyncIndicator } from './components/AutoSyncCard'
 import { WorkflowScreen } from './screens/WorkflowScreen'
@@ -30,7 +31,8 @@ const SCREENS = [
   { id: 'mapping', label: 'Mapping' },
   { id: 'workflow', label: 'Workflow' },
   { id: 'sync', label: 'Sync' },
-  { id: 'history', label: 'History' }
+  { id: 'history', label: 'History' },
+  { id: 'inspect', label: 'Inspect' }
 ] as const
 
 type ScreenId = (typeof SCREENS)[number]['id']
@@ -178,6 +180,13 @@ export function App() {
             />
           ) : screen === 'history' ? (
             <HistoryScreen initialRunId={historyRun} />
+          ) : screen === 'inspect' ? (
+            <InspectScreen
+              onOpenRun={(id) => {
+                setHistoryRun(id)
+                setScreen('history')
+              }}
+            />
           ) : screen === 'options' ? (
             <OptionsScreen
               options={settings?.options ?? null}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { after, before, test } from 'node:test'
 
-import { AUTO_RUN_GOING, callArgs, startHarness } from './harness.mjs'
+import { AUTO_RUN_GOING, callArgs, shots, startHarness } from './harness.mjs'
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
@@ -254,6 +254,40 @@ test('History: empty, runs with records, a run without failures', async () => {
   await page.getByTestId('history-run').nth(2).click()
   await page.getByTestId('history-records-empty').waitFor()
   await audit(page, 'history, run without failures')
+  await page.close()
+})
+
+test('Inspect: empty, unknown, a person with a mismatch, dry run, synced, exported, error', async () => {
+  const { page, errors } = await openAt('inspect')
+  await audit(page, 'inspect, nothing looked up')
+  await page.getByTestId('inspect-email').fill('nobody@example.com')
+  await page.getByTestId('inspect-lookup').click()
+  await page.getByTestId('inspect-unknown').waitFor()
+  await audit(page, 'inspect, unknown email')
+  await page.getByTestId('inspect-email').fill('Ann@Example.com')
+  await page.getByTestId('inspect-lookup').click()
+  await page.locator('[data-testid="inspect-result"][data-mismatches="1"]').waitFor()
+  assert.equal(await page.locator('[data-testid="inspect-row"][data-match="mismatch"]').count(), 1)
+  await page.locator('.inspect-rows').scrollIntoViewIfNeeded()
+  await page.screenshot({ path: `${shots}/inspect-mismatch.png` })
+  await audit(page, 'inspect, a person with a mismatch and a duplicate user')
+  await page.getByTestId('inspect-dry-run').click()
+  await page.locator('[data-testid="inspect-sync-result"][data-dry-run="true"]').waitFor()
+  await audit(page, 'inspect, dry run of one')
+  await page.getByTestId('inspect-sync').click()
+  await page.locator('[data-testid="inspect-result"][data-mismatches="0"]').waitFor()
+  await page.locator('[data-testid="inspect-sync-result"][data-dry-run="false"]').waitFor()
+  await page.getByTestId('inspect-requests').scrollIntoViewIfNeeded()
+  await page.screenshot({ path: `${shots}/inspect-synced.png` })
+  await audit(page, 'inspect, synced')
+  await page.getByTestId('inspect-export').click()
+  await page.getByTestId('inspect-exported').waitFor()
+  await audit(page, 'inspect, exported')
+  await page.getByTestId('inspect-email').fill('broken@example.com')
+  await page.getByTestId('inspect-lookup').click()
+  await page.locator('[data-testid="error"][data-code="HubSpotUnavailable"]').waitFor()
+  await audit(page, 'inspect, lookup failed')
+  assert.deepEqual(errors, [], 'no console errors')
   await page.close()
 })
 

@@ -7,6 +7,7 @@
  */
 import { mockIPC } from '@tauri-apps/api/mocks'
 
+import { inspectMock } from './mock-inspect'
 import { pmpMock, type PmpScenario } from './mock-pmp'
 import { syncMock, type SyncScenario } from './mock-sync'
 import { workflowMock, type WorkflowScenario } from './mock-workflow'
@@ -215,6 +216,8 @@ mockIPC((cmd, payload) => {
       if (pmp !== undefined) return pmp
       const wf = workflowMock(cmd, args, scenario.workflow ?? {})
       if (wf !== undefined) return wf
+      const inspect = inspectMock(cmd, args)
+      if (inspect !== undefined) return inspect
       throw { code: 'Internal', message: `mock: unknown command ${cmd}` }
     }
   }

@@ -42,6 +42,9 @@ pub const COMMANDS: &[&str] = &[
     "sync_both",
     "auto_sync_watch",
     "auto_sync_set",
+    "inspect_lookup",
+    "inspect_sync",
+    "inspect_export",
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod auto_sync;
 pub mod config_file;
 pub mod didomi;
 pub mod hubspot;
+pub mod inspect;
 /// The app's IPC commands, one list.
 pub mod list;
 pub mod mapping;

@@ -122,12 +122,24 @@ fn test_dialog_path(dir: Option<&std::ffi::OsStr>, run_id: i64) -> Option<PathBu
 
 /// Shows the native save dialog without blocking a runtime thread.
 async fn ask_save_path(app: &AppHandle, run_id: i64) -> Result<Option<PathBuf>, Error> {
+    save_dialog(app, "Export the records not written as CSV", file_name(run_id), ("CSV", &["csv"]))
+        .await
+}
+
+/// The native save dialog (titled `title`, offering `name`, filtered to `filter`), without
+/// blocking a runtime thread; `None` when it was closed without choosing a file.
+pub(crate) async fn save_dialog(
+    app: &AppHandle,
+    title: &str,
+    name: String,
+    filter: (&str, &[&str]),
+) -> Result<Option<PathBuf>, Error> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
-        .set_title("Export the records not written as CSV")
-        .set_file_name(file_name(run_id))
-        .add_filter("CSV", &["csv"])
+        .set_title(title)
+        .set_file_name(name)
+        .add_filter(filter.0, filter.1)
         .save_file(move |picked| {
             // The receiver only goes away if the command was dropped; nothing to tell then.
             let _ = tx.send(picked);

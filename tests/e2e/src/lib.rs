@@ -256,6 +256,18 @@ impl App {
         el.send_keys(value).await.unwrap_or_else(|e| panic!("type into {testid}: {e}"));
     }
 
+    /// Waits until the element with `testid` has `attr` = `value`; fails with a screenshot.
+    pub async fn wait_attr(&self, testid: &str, attr: &str, value: &str) {
+        for _ in 0..300 {
+            if self.attr(testid, attr).await.as_deref() == Some(value) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let shot = self.screenshot(&format!("failed-{testid}-{attr}-{value}")).await;
+        panic!("{testid} never had {attr}={value} (screenshot {})", shot.display());
+    }
+
     /// The visible text of the element with `testid`.
     pub async fn text(&self, testid: &str) -> String {
         self.wait_testid(testid)
@@ -509,4 +521,118 @@ fn html_unescape(s: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+// Helpers of the journeys through the screens (mapping, sync, the simulated HubSpot API).
+
+/// Calls the in-process simulator's HubSpot API with its private-app token.
+pub async fn hubspot_get(base: &str, path: &str) -> (u16, serde_json::Value) {
+    let info: serde_json::Value = reqwest::get(format!("{base}/_sim/hubspot/info"))
+        .await
+        .expect("simulator admin route")
+        .json()
+        .await
+        .expect("info JSON");
+    let token = info["privateAppToken"].as_str().expect("token in info").to_owned();
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("HubSpot API answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The mapping rows of one kind (`boolean` or `text`), as (data-item JSON, row element).
+pub async fn rows_of_kind(app: &App, kind: &str) -> Vec<(String, fantoccini::elements::Element)> {
+    let mut out = Vec::new();
+    for row in app.all("mapping-row").await {
+        if row.attr("data-kind").await.ok().flatten().as_deref() == Some(kind) {
+            let item = row.attr("data-item").await.ok().flatten().unwrap_or_default();
+            out.push((item, row));
+        }
+    }
+    out
+}
+
+/// Opens the row's dropdown, types `query`, and returns the internal names offered.
+pub async fn offered(app: &App, row: &fantoccini::elements::Element, query: &str) -> Vec<String> {
+    let css = "[data-testid=\"mapping-combobox\"]";
+    // The row shows a look-alike field until first focused or pressed, then swaps in the live
+    // combobox: bring it to the middle of the view, focus it, then find the input again.
+    let field = row.find(Locator::Css(css)).await.expect("row combobox");
+    let arg = serde_json::to_value(&field).expect("element as a script argument");
+    app.client
+        .execute("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", vec![arg])
+        .await
+        .expect("focus combobox");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let input = row.find(Locator::Css(css)).await.expect("live row combobox");
+    input.send_keys("\u{e009}a\u{e000}\u{e003}").await.expect("clear combobox");
+    input.send_keys(query).await.expect("type into combobox");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut names = Vec::new();
+    for o in app.all("mapping-option").await {
+        if let Ok(Some(n)) = o.attr("data-name").await {
+            names.push(n);
+        }
+    }
+    names
+}
+
+/// Chooses `name` in the row's dropdown.
+pub async fn choose(app: &App, row: &fantoccini::elements::Element, name: &str) {
+    let names = offered(app, row, name).await;
+    assert!(names.iter().any(|n| n == name), "{name} is offered for this row; offered: {names:?}");
+    let css = format!("[data-testid=\"mapping-option\"][data-name=\"{name}\"]");
+    app.client
+        .find(Locator::Css(&css))
+        .await
+        .expect("the option")
+        .click()
+        .await
+        .expect("choose it");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+/// Waits until `testid` shows a final run status; returns it lower-cased.
+pub async fn final_status(app: &App, testid: &str) -> String {
+    app.wait_text(testid, "a final status", |t| {
+        let t = t.to_lowercase();
+        t.contains("succeeded")
+            || t.contains("partial")
+            || t.contains("failed")
+            || t.contains("cancelled")
+    })
+    .await
+    .to_lowercase()
+}
+
+/// A seeded contact on both sides whose boolean `property` holds `true` or `false` (pushed):
+/// its HubSpot record id, its email and whether the value is `true`.
+pub async fn pushed_contact_on_both_sides(
+    hubspot: &str,
+    didomi: &str,
+    property: &str,
+) -> (String, String, bool) {
+    let (_, contacts) = hubspot_get(
+        hubspot,
+        &format!("/crm/v3/objects/contacts?limit=100&properties=email,{property}"),
+    )
+    .await;
+    for c in contacts["results"].as_array().expect("contacts") {
+        let value = c["properties"][property].as_str().unwrap_or_default().to_owned();
+        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
+        if value != "true" && value != "false" {
+            continue;
+        }
+        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
+            .await
+            .expect("didomi admin");
+        if r.status().as_u16() == 200 {
+            return (c["id"].as_str().expect("id").to_owned(), email, value == "true");
+        }
+    }
+    panic!("no contact on both sides with {property} pushed");
 }

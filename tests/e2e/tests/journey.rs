@@ -4,27 +4,11 @@
 
 use std::time::Duration;
 
-use dhs_e2e::{App, Profile};
+use dhs_e2e::{
+    choose, final_status, hubspot_get, offered, pushed_contact_on_both_sides, rows_of_kind, App,
+    Profile,
+};
 use fantoccini::Locator;
-
-/// Calls the in-process simulator's HubSpot API with its private-app token.
-async fn hubspot_get(base: &str, path: &str) -> (u16, serde_json::Value) {
-    let info: serde_json::Value = reqwest::get(format!("{base}/_sim/hubspot/info"))
-        .await
-        .expect("simulator admin route")
-        .json()
-        .await
-        .expect("info JSON");
-    let token = info["privateAppToken"].as_str().expect("token in info").to_owned();
-    let r = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("HubSpot API answers");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
-}
 
 /// Waits until the error alert shows `code`.
 async fn expect_error(app: &App, code: &str) {
@@ -38,58 +22,6 @@ async fn expect_error(app: &App, code: &str) {
     }
     let shot = app.screenshot(&format!("failed-expect-{code}")).await;
     panic!("the error alert never showed {code} (screenshot {})", shot.display());
-}
-
-/// The mapping rows of one kind (`boolean` or `text`), as (data-item JSON, row element).
-async fn rows_of_kind(app: &App, kind: &str) -> Vec<(String, fantoccini::elements::Element)> {
-    let mut out = Vec::new();
-    for row in app.all("mapping-row").await {
-        if row.attr("data-kind").await.ok().flatten().as_deref() == Some(kind) {
-            let item = row.attr("data-item").await.ok().flatten().unwrap_or_default();
-            out.push((item, row));
-        }
-    }
-    out
-}
-
-/// Opens the row's dropdown, types `query`, and returns the internal names offered.
-async fn offered(app: &App, row: &fantoccini::elements::Element, query: &str) -> Vec<String> {
-    let css = "[data-testid=\"mapping-combobox\"]";
-    // The row shows a look-alike field until first focused or pressed, then swaps in the live
-    // combobox: bring it to the middle of the view, focus it, then find the input again.
-    let field = row.find(Locator::Css(css)).await.expect("row combobox");
-    let arg = serde_json::to_value(&field).expect("element as a script argument");
-    app.client
-        .execute("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", vec![arg])
-        .await
-        .expect("focus combobox");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let input = row.find(Locator::Css(css)).await.expect("live row combobox");
-    input.send_keys("\u{e009}a\u{e000}\u{e003}").await.expect("clear combobox");
-    input.send_keys(query).await.expect("type into combobox");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut names = Vec::new();
-    for o in app.all("mapping-option").await {
-        if let Ok(Some(n)) = o.attr("data-name").await {
-            names.push(n);
-        }
-    }
-    names
-}
-
-/// Chooses `name` in the row's dropdown.
-async fn choose(app: &App, row: &fantoccini::elements::Element, name: &str) {
-    let names = offered(app, row, name).await;
-    assert!(names.iter().any(|n| n == name), "{name} is offered for this row; offered: {names:?}");
-    let css = format!("[data-testid=\"mapping-option\"][data-name=\"{name}\"]");
-    app.client
-        .find(Locator::Css(&css))
-        .await
-        .expect("the option")
-        .click()
-        .await
-        .expect("choose it");
-    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
@@ -335,19 +267,6 @@ async fn enable_bidirectional(app: &App, portal_id: &str) {
     app.wait_text("options-bidirectional-status", "the flow on", |t| !t.trim().is_empty()).await;
 }
 
-/// Waits until `testid` shows a final run status; returns it lower-cased.
-async fn final_status(app: &App, testid: &str) -> String {
-    app.wait_text(testid, "a final status", |t| {
-        let t = t.to_lowercase();
-        t.contains("succeeded")
-            || t.contains("partial")
-            || t.contains("failed")
-            || t.contains("cancelled")
-    })
-    .await
-    .to_lowercase()
-}
-
 /// Issue 6 in the window: bidirectional on, a purpose mapped and pushed, the Sandbox workflow
 /// emulated, a contact edited in the simulated portal as a person would, Check sees the counter
 /// rise, a pull writes the change to the Didomi user, and History lists the pull.
@@ -397,27 +316,8 @@ async fn bidirectional_pull_after_an_edit_in_hubspot() {
 
     // A contact on both sides whose purpose was pushed: flip it in the simulated portal, as a
     // person editing the contact in HubSpot would.
-    let (_, contacts) = hubspot_get(
-        &hubspot,
-        "/crm/v3/objects/contacts?limit=100&properties=email,sim_bool_checkbox",
-    )
-    .await;
-    let mut target = None;
-    for c in contacts["results"].as_array().expect("contacts") {
-        let value = c["properties"]["sim_bool_checkbox"].as_str().unwrap_or_default().to_owned();
-        let email = c["properties"]["email"].as_str().unwrap_or_default().to_owned();
-        if value != "true" && value != "false" {
-            continue;
-        }
-        let r = reqwest::get(format!("{didomi}/_sim/didomi/users/{email}"))
-            .await
-            .expect("didomi admin");
-        if r.status().as_u16() == 200 {
-            target = Some((c["id"].as_str().expect("id").to_owned(), email, value == "true"));
-            break;
-        }
-    }
-    let (contact_id, email, was) = target.expect("a contact on both sides with the purpose pushed");
+    let (contact_id, email, was) =
+        pushed_contact_on_both_sides(&hubspot, &didomi, "sim_bool_checkbox").await;
     let edit = reqwest::Client::new()
         .post(format!("{hubspot}/_sim/hubspot/contacts/{contact_id}/edit"))
         .json(&serde_json::json!({"property": "sim_bool_checkbox", "value": (!was).to_string(), "source": "CRM_UI"}))

@@ -3,7 +3,7 @@
 
 use dhs_e2e::{App, Profile};
 
-const SCREENS: &[&str] = &["connect", "options", "mapping", "sync", "history"];
+const SCREENS: &[&str] = &["connect", "options", "mapping", "sync", "history", "inspect"];
 
 /// The app opens in Sandbox, reaches its in-process simulator, and every screen opens.
 #[tokio::test]

@@ -11,6 +11,9 @@ import type { ConnectionStatus } from '../bindings/ConnectionStatus'
 import type { DidomiAccount } from '../bindings/DidomiAccount'
 import type { DidomiItem } from '../bindings/DidomiItem'
 import type { HubSpotAccount } from '../bindings/HubSpotAccount'
+import type { InspectExport } from '../bindings/InspectExport'
+import type { Inspection } from '../bindings/Inspection'
+import type { InspectSync } from '../bindings/InspectSync'
 import type { InstallStart } from '../bindings/InstallStart'
 import type { Mapping } from '../bindings/Mapping'
 import type { Mode } from '../bindings/Mode'
@@ -230,3 +233,25 @@ export const autoSyncWatch = (onStatus: (status: AutoSyncStatus) => void): Promi
 /** Turns auto-sync on every `minutes` minutes (5 to 1440), or off (`null`). */
 export const autoSyncSet = (minutes: number | null): Promise<AutoSyncStatus> =>
   call('auto_sync_set', { minutes })
+
+/** Looks one email up on both sides (Didomi users, mapped rows, HubSpot history, runs). */
+export const inspectLookup = (email: string): Promise<Inspection> =>
+  call('inspect_lookup', { email })
+
+/**
+ * "Sync this person now" (or its dry run): a push of this person alone, then a pull of it when
+ * the bidirectional flow is on; each lands in History as a run of one.
+ */
+export const inspectSync = (
+  email: string,
+  dryRun: boolean,
+  onProgress: (progress: SyncProgress) => void
+): Promise<InspectSync> => {
+  const channel = new Channel<SyncProgress>()
+  channel.onmessage = onProgress
+  return call('inspect_sync', { email, dryRun, onProgress: channel })
+}
+
+/** Asks where to save and writes the person's lookup as JSON; `null` when the dialog closed. */
+export const inspectExport = (email: string): Promise<InspectExport | null> =>
+  call('inspect_export', { email })

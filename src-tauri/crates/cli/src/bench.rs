@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// updates, upserts), in real ms, through the simulator's fault injection.
     #[arg(long, default_value_t = 0)]
     hubspot_latency_ms: u64,
+    /// After the pushes, look this many people up with the contact inspector (spread over the
+    /// population) and report the lookup times and the most requests one lookup made.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    inspect: u32,
 }
 
 /// Kills the simulator when the bench ends, however it ends.
@@ -250,6 +254,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let disk0 = disk_bytes_written();
     *t0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     let t0 = Instant::now();
+    let job_parts = job.clone();
     let first = dhs_core::sync::push(
         job.clone(),
         req,
@@ -270,6 +275,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let rerun_s = t1.elapsed().as_secs_f64();
     let disk1 = disk_bytes_written();
     let after = stats(&http, &info.hubspot).await?;
+    let lookups = inspect_bench(&job_parts, args).await.map_err(core_err)?;
     drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -311,9 +317,53 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "rerun_disk_mb_written": disk_mid.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
         "peak_rss_mb": peak_rss_mb(),
+        "inspect": lookups,
     });
     println!("{out}");
     Ok(0)
+}
+
+/// `--inspect N`: N lookups of people spread over the population, one at a time; their times
+/// (ms: median, 95th percentile, max) and the most API requests one lookup made.
+async fn inspect_bench(job: &PushJob, args: &BenchArgs) -> Result<Value, dhs_core::Error> {
+    if args.inspect == 0 {
+        return Ok(Value::Null);
+    }
+    let step = (args.users / u64::from(args.inspect)).max(1) as usize;
+    let emails: Vec<String> = dhs_simulator::people::people(args.seed, args.users)
+        .step_by(step)
+        .map(|p| if p.on_hubspot() { p.hubspot_email } else { p.didomi_email })
+        .filter(|e| dhs_core::sync::values::normalize_email(Some(e)).is_ok())
+        .take(args.inspect as usize)
+        .collect();
+    let mut ms = Vec::with_capacity(emails.len());
+    let (mut hubspot, mut didomi, mut found) = (0u32, 0u32, 0usize);
+    for email in &emails {
+        let lookup = dhs_core::inspect::Lookup {
+            hubspot: &job.hubspot,
+            didomi: &job.didomi,
+            store: &job.store,
+            mapping: &job.mapping,
+            schemas: None,
+        };
+        let t = Instant::now();
+        let i = dhs_core::inspect::inspect(lookup, email).await?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        hubspot = hubspot.max(i.requests.hubspot);
+        didomi = didomi.max(i.requests.didomi);
+        found += usize::from(i.found);
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    Ok(json!({
+        "lookups": ms.len(),
+        "found": found,
+        "ms_p50": at(0.5),
+        "ms_p95": at(0.95),
+        "ms_max": at(1.0),
+        "max_hubspot_requests": hubspot,
+        "max_didomi_requests": didomi,
+    }))
 }
 
 #[cfg(test)]

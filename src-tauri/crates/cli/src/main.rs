@@ -16,6 +16,7 @@
 mod app;
 mod bench;
 mod config;
+mod inspect;
 mod pull;
 mod run;
 
@@ -97,6 +98,20 @@ enum Command {
     Config(ConfigCommand),
     /// Benchmark the engine against the simulator binary (separate process) and print JSON.
     Bench(bench::BenchArgs),
+    /// Show one person on both sides: Didomi's users and answers, what the push would write,
+    /// HubSpot's values and history, the runs that touched them. Exit code 0 found, 3 known
+    /// to neither Didomi nor HubSpot, 1 failed.
+    Inspect(InspectArgs),
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// The email (compared trimmed and lower-cased, as the push does).
+    email: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +189,7 @@ fn main() -> ExitCode {
             Command::Config(ConfigCommand::Export { file }) => config::export(&file).await,
             Command::Config(ConfigCommand::Import { file }) => config::import(&file).await,
             Command::Bench(args) => bench::run(&args).await,
+            Command::Inspect(args) => inspect::run(&cli.source, &args).await,
         }
     });
     match result {

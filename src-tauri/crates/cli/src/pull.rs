@@ -11,13 +11,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use dhs_core::jobs::RunResources;
 use dhs_core::pull::PullReport;
-use dhs_core::{Core, Environment, SecretStore, SyncDirection, SyncRequest};
+use dhs_core::{SyncDirection, SyncRequest};
 use serde::Serialize;
 
 use crate::run::{
     cancel_on_signal, config_file, core_err, exit_code, progress, run_push, saved_or_file, Direct,
 };
-use crate::{app, PullArgs, Source};
+use crate::{PullArgs, Source};
 
 /// What `sync both` prints.
 #[derive(Debug, Serialize)]
@@ -38,18 +38,7 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         || src.didomi_base_url.is_some()
         || std::env::var_os("HUBSPOT_ACCESS_TOKEN").is_some();
     if !direct {
-        let app_dir = app::data_dir()?;
-        let mut settings = app::load(&app_dir)?;
-        if let Some((options, mapping)) = from_file {
-            settings.options = options;
-            settings.mapping = mapping;
-        }
-        let data_dir = src.data_dir.clone().unwrap_or_else(|| app_dir.clone());
-        let env = Environment::live(data_dir);
-        let secrets = SecretStore::keyring(env.keyring_service.clone());
-        let sink_dir = app_dir.clone();
-        let core =
-            Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
+        let core = crate::run::app_core(src, from_file)?;
         if both {
             let (push, pull) = core
                 .sync_both(args.dry_run, progress(args.json), cancel)

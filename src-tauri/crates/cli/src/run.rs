@@ -329,12 +329,7 @@ async fn sandbox(
     )
     .await
     .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
-    let data_dir = match &src.data_dir {
-        Some(d) => d.clone(),
-        None => {
-            std::env::temp_dir().join(format!("didomi-hubspot-sync-sandbox-{}", std::process::id()))
-        }
-    };
+    let data_dir = sandbox_data_dir(src);
     let r = match direct.job_inputs(src, data_dir, options, mapping).await {
         Ok(inputs) => run_push(&RunResources::default(), &inputs, req, json, cancel).await,
         Err(e) => Err(e),
@@ -350,6 +345,19 @@ async fn app_connection(
     json: bool,
     cancel: CancellationToken,
 ) -> Result<RunReport> {
+    let core = app_core(src, from_file)?;
+    core.push_run(req, progress(json), cancel).await.map_err(core_err)
+}
+
+/// The app's saved connection (Live mode, OS keychain) as a [`Core`], with the options and
+/// mapping of `--config` when given and the `--upsert`/`--no-upsert` override.
+///
+/// # Errors
+/// When the app's settings cannot be read.
+pub(crate) fn app_core(
+    src: &Source,
+    from_file: Option<(SyncOptions, Mapping)>,
+) -> Result<Arc<Core>> {
     let app_dir = app::data_dir()?;
     let mut settings = app::load(&app_dir)?;
     if let Some((options, mapping)) = from_file {
@@ -364,10 +372,15 @@ async fn app_connection(
     let data_dir = src.data_dir.clone().unwrap_or_else(|| app_dir.clone());
     let env = Environment::live(data_dir);
     let secrets = SecretStore::keyring(env.keyring_service.clone());
-    let sink_dir = app_dir.clone();
-    let core =
-        Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s)));
-    core.push_run(req, progress(json), cancel).await.map_err(core_err)
+    let sink_dir = app_dir;
+    Ok(Core::new(env, settings, secrets, Box::new(move |s| app::save_hubspot(&sink_dir, s))))
+}
+
+/// The data folder of a sandbox run: `--data-dir`, else a fresh folder in the temp dir.
+pub(crate) fn sandbox_data_dir(src: &Source) -> std::path::PathBuf {
+    src.data_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("didomi-hubspot-sync-sandbox-{}", std::process::id()))
+    })
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ pub mod environment;
 pub mod error;
 mod facade;
 pub mod hubspot;
+pub mod inspect;
 pub mod jobs;
 pub mod mapping;
 pub mod options;
@@ -52,6 +53,7 @@ pub mod text;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
 pub use error::{Error, ErrorCode};
+pub use facade::inspect::InspectSync;
 pub use facade::mapping::{MappingReady, MappingView, Schemas};
 pub use facade::pull::{GuideStep, SimulatedWorkflow, WorkflowGuide};
 pub use facade::{

@@ -95,6 +95,19 @@ impl DidomiClient {
         }
         self.get("/v1/consents/users", &query).await
     }
+
+    /// The users whose `organization_user_id` is exactly `ouid` (usually zero or one): Didomi's
+    /// `organization_user_id` filter, one request, whatever the number of users.
+    ///
+    /// # Errors
+    /// See [`crate::didomi::Error`].
+    pub async fn users_by_organization_user_id(&self, ouid: &str) -> Result<Vec<ConsentUser>> {
+        let org = self.organization_id().to_owned();
+        let page: UsersPage = self
+            .get("/v1/consents/users", &[("organization_id", &org), ("organization_user_id", ouid)])
+            .await?;
+        Ok(page.data)
+    }
 }
 
 #[cfg(test)]

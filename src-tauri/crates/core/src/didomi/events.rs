@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::didomi::client::DidomiClient;
 use crate::didomi::consents::ConsentUser;
@@ -89,12 +89,6 @@ pub struct EventWriter {
     client: Arc<DidomiClient>,
 }
 
-#[derive(Debug, Deserialize)]
-struct UsersAnswer {
-    #[serde(default)]
-    data: Vec<ConsentUser>,
-}
-
 impl EventWriter {
     /// A writer for `client`'s organization.
     pub fn new(client: Arc<DidomiClient>) -> Self {
@@ -117,12 +111,7 @@ impl EventWriter {
     /// # Errors
     /// See [`Error`].
     pub async fn users_by_ouid(&self, ouid: &str) -> Result<Vec<ConsentUser>> {
-        let org = self.client.organization_id().to_owned();
-        let a: UsersAnswer = self
-            .client
-            .get("/v1/consents/users", &[("organization_id", &org), ("organization_user_id", ouid)])
-            .await?;
-        Ok(a.data)
+        self.client.users_by_organization_user_id(ouid).await
     }
 
     /// `POST /v1/consents/events` with 1–[`MAX_EVENTS`] events (an array). The batch is all or

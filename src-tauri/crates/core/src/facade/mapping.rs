@@ -74,7 +74,7 @@ pub struct MappingReady {
 }
 
 impl Core {
-    fn cached_schemas(&self) -> Option<Arc<Schemas>> {
+    pub(super) fn cached_schemas(&self) -> Option<Arc<Schemas>> {
         lock(&self.mapping_cache.schemas).clone()
     }
 

@@ -10,6 +10,7 @@ mod config_file;
 mod didomi;
 pub mod dto;
 mod hubspot;
+pub mod inspect;
 pub mod mapping;
 mod options;
 pub mod pull;

@@ -45,6 +45,26 @@ pub struct BatchRecord {
     pub new: Option<bool>,
     /// The input's trace id, when echoed.
     pub object_write_trace_id: Option<String>,
+    /// Reads with `propertiesWithHistory`: each asked property's changes, newest first.
+    pub properties_with_history: BTreeMap<String, Vec<ValueWithTimestamp>>,
+}
+
+/// One change of a property value (`propertiesWithHistory`, hubspot-api.md §3.1).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ValueWithTimestamp {
+    /// The value set.
+    pub value: String,
+    /// When (ISO-8601).
+    pub timestamp: String,
+    /// `INTEGRATION`, `CRM_UI`, `WORKFLOW`, `IMPORT`…
+    pub source_type: String,
+    /// The integration, user or workflow.
+    pub source_id: Option<String>,
+    /// Its name, when HubSpot gives one.
+    pub source_label: Option<String>,
+    /// The HubSpot user who made it, for changes by a person.
+    pub updated_by_user_id: Option<u64>,
 }
 
 /// A batch answer (200, 201 or 207).
@@ -84,7 +104,7 @@ pub fn error_keys(e: &ApiErrorBody) -> (Vec<String>, Vec<String>) {
 struct ReadBody<'a> {
     id_property: &'a str,
     properties: &'a [String],
-    properties_with_history: [&'a str; 0],
+    properties_with_history: &'a [String],
     inputs: Vec<IdInput<'a>>,
 }
 
@@ -109,10 +129,24 @@ impl HubSpotClient {
         emails: &[String],
         properties: &[String],
     ) -> Result<BatchResponse> {
+        self.contacts_read_with_history(emails, properties, &[]).await
+    }
+
+    /// [`HubSpotClient::contacts_read_by_email`] with the change history of `with_history`
+    /// (`propertiesWithHistory`; HubSpot allows at most 50 inputs then).
+    ///
+    /// # Errors
+    /// See [`crate::hubspot::Error`].
+    pub async fn contacts_read_with_history(
+        &self,
+        emails: &[String],
+        properties: &[String],
+        with_history: &[String],
+    ) -> Result<BatchResponse> {
         let body = ReadBody {
             id_property: "email",
             properties,
-            properties_with_history: [],
+            properties_with_history: with_history,
             inputs: emails.iter().map(|e| IdInput { id: e }).collect(),
         };
         self.post_once(&format!("{}/batch/read", paths::contacts()), &body).await

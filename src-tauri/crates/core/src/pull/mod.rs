@@ -19,7 +19,7 @@ pub mod state;
 pub mod workflow;
 
 pub use decode::{Conflict, ConflictWinner};
-pub use run::{pull, PullConfig, PullJob, PullPlan, PullReport};
+pub use run::{pull, pull_only, PullConfig, PullJob, PullPlan, PullReport};
 pub use state::PullState;
 
 use serde::{Deserialize, Serialize};

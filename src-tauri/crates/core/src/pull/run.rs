@@ -205,6 +205,8 @@ struct Run {
     properties: Vec<String>,
     searches: u64,
     daily: DailyGuard,
+    /// A run of one: the normalized email of the only contact to pull.
+    only: Option<String>,
 }
 
 /// Runs a pull (or its dry run). The run is recorded in the history whatever happens.
@@ -218,6 +220,34 @@ pub async fn pull(
     cfg: PullConfig,
     on_progress: ProgressFn,
     cancel: CancellationToken,
+) -> Result<PullReport, Error> {
+    pull_from(job, dry_run, cfg, on_progress, cancel, None).await
+}
+
+/// [`pull`] of one contact, by its normalized email (read with one batch read, handled whatever
+/// its counter, as a contact whose last pull failed is): a run of one, under the same lock,
+/// pacers, rules and history as every pull. The watermark does not move.
+///
+/// # Errors
+/// As [`pull`].
+pub async fn pull_only(
+    job: PullJob,
+    email: String,
+    dry_run: bool,
+    cfg: PullConfig,
+    on_progress: ProgressFn,
+    cancel: CancellationToken,
+) -> Result<PullReport, Error> {
+    pull_from(job, dry_run, cfg, on_progress, cancel, Some(email)).await
+}
+
+async fn pull_from(
+    job: PullJob,
+    dry_run: bool,
+    cfg: PullConfig,
+    on_progress: ProgressFn,
+    cancel: CancellationToken,
+    only: Option<String>,
 ) -> Result<PullReport, Error> {
     let mut job = job;
     // The run's one retry policy for every Didomi call (session included).
@@ -257,6 +287,7 @@ pub async fn pull(
         properties,
         searches: 0,
         daily: DailyGuard::new(SyncDirection::Pull),
+        only,
     };
     let outcome = run.execute(&cancel).await;
     let duration = run.started.elapsed().as_millis() as u64;
@@ -310,8 +341,11 @@ impl Run {
         self.book = PreferenceBook::new(&prefs, &self.cfg.lang);
         self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
         self.emit("reading", true);
-        // 1. Contacts whose last pull failed.
-        let failed = self.job.state.failed_emails(10_000)?;
+        // 1. Contacts whose last pull failed (for a run of one: that contact alone).
+        let failed = match &self.only {
+            Some(email) => vec![email.clone()],
+            None => self.job.state.failed_emails(10_000)?,
+        };
         for chunk in failed.chunks(crate::hubspot::contacts::MAX_BATCH) {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -332,6 +366,9 @@ impl Run {
                 .map(|r| SearchRecord { id: r.id, properties: r.properties, updated_at: None })
                 .collect();
             self.handle(recs, true, cancel).await?;
+        }
+        if self.only.is_some() {
+            return Ok(());
         }
         // 2. The walk from the watermark.
         let since = self.job.state.watermark()?;

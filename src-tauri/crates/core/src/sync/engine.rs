@@ -52,7 +52,9 @@ use crate::mapping::{Mapping, ValueEncoding};
 use crate::sync::dto::*;
 use crate::sync::pacer::Pacer;
 use crate::sync::store::{ContactState, Outcome, Owner, Recorded, Store};
-use crate::sync::values::{compute, fingerprint, normalize_email, Labels, Values};
+use crate::sync::values::{
+    clear_unanswered, compute, fingerprint, normalize_email, Labels, Values,
+};
 
 /// Samples kept per group of a dry-run plan.
 const SAMPLES: usize = 5;
@@ -174,6 +176,35 @@ pub async fn push(
     on_progress: ProgressFn,
     cancel: CancellationToken,
 ) -> Result<RunReport, Error> {
+    push_from(job, req, cfg, on_progress, cancel, None).await
+}
+
+/// [`push`] of the people whose `organization_user_id` is exactly one of `ouids` (every
+/// spelling of one email, as the contact inspector found them), read with Didomi's
+/// `organization_user_id` filter instead of listing every user: a run of one, under the same
+/// lock, pacer, rules and history as every run. The duplicate rule picks among these users.
+///
+/// # Errors
+/// As [`push`].
+pub async fn push_only(
+    job: PushJob,
+    ouids: Vec<String>,
+    req: SyncRequest,
+    cfg: EngineConfig,
+    on_progress: ProgressFn,
+    cancel: CancellationToken,
+) -> Result<RunReport, Error> {
+    push_from(job, req, cfg, on_progress, cancel, Some(ouids)).await
+}
+
+async fn push_from(
+    job: PushJob,
+    req: SyncRequest,
+    cfg: EngineConfig,
+    on_progress: ProgressFn,
+    cancel: CancellationToken,
+    only: Option<Vec<String>>,
+) -> Result<RunReport, Error> {
     let mut job = job;
     // The run's one retry policy for every Didomi call (session included).
     job.didomi = Arc::new((*job.didomi).clone().with_retry(cfg.retry()));
@@ -192,6 +223,7 @@ pub async fn push(
     let started_at = now_rfc3339();
     let run_id = store.begin_run(SyncDirection::Push, mode, req.dry_run, &started_at)?;
     let mut run = Run::new(job, req, cfg, run_id, on_progress);
+    run.only = only;
     let outcome = run.execute(cancel.clone()).await;
     let duration = run.started.elapsed().as_millis() as u64;
     // A call cut short by the cancel ends in an error: the run was cancelled, not failed.
@@ -308,7 +340,7 @@ struct Owners {
 }
 
 /// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
-type Rank = (i64, u64);
+pub(crate) type Rank = (i64, u64);
 
 /// A 128-bit key of a normalized email (collisions are out of reach at any population).
 fn email_key(email: &str) -> u128 {
@@ -323,7 +355,7 @@ fn email_key(email: &str) -> u128 {
 }
 
 /// `updated_at` in ms since the epoch (0 when absent or unreadable: oldest).
-fn updated_ms(updated: Option<&str>) -> i64 {
+pub(crate) fn updated_ms(updated: Option<&str>) -> i64 {
     updated
         .and_then(|u| {
             time::OffsetDateTime::parse(u, &time::format_description::well_known::Rfc3339).ok()
@@ -334,7 +366,7 @@ fn updated_ms(updated: Option<&str>) -> i64 {
 
 /// The rank of a user: newest change first; on an exact tie, the id that sorts last (its first
 /// eight bytes, which decide for Didomi's random ids).
-fn rank(user: &ConsentUser) -> Rank {
+pub(crate) fn rank(user: &ConsentUser) -> Rank {
     let mut prefix = [0u8; 8];
     for (d, s) in prefix.iter_mut().zip(user.id.bytes()) {
         *d = s;
@@ -372,6 +404,8 @@ struct Run {
     counts_saved: Option<Instant>,
     /// Smoothed HubSpot answer time (s).
     latency_s: f64,
+    /// A run of one: the exact `organization_user_id`s to read instead of every user.
+    only: Option<Vec<String>>,
 }
 
 impl Run {
@@ -412,6 +446,7 @@ impl Run {
             marks: BTreeMap::new(),
             counts_saved: None,
             latency_s: 0.0,
+            only: None,
         }
     }
 
@@ -482,13 +517,17 @@ impl Run {
         if cancel.is_cancelled() {
             return Ok(());
         }
-        let failed_first = self.job.store.failed_ouids(FAILED_FIRST_MAX)?;
+        let failed_first = match &self.only {
+            Some(_) => Vec::new(),
+            None => self.job.store.failed_ouids(FAILED_FIRST_MAX)?,
+        };
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page, Error>>(8);
         let reader_cancel = cancel.child_token();
         let reader = tokio::spawn(read_users(
             self.job.didomi.clone(),
             self.cfg.clone(),
             failed_first,
+            self.only.clone(),
             tx,
             reader_cancel.clone(),
         ));
@@ -595,9 +634,22 @@ impl Run {
         let mut cutoff = i64::MIN;
         let mut cursor: Option<String> = None;
         let mut scanned = 0u64;
+        let mut only = self.only.clone().map(VecDeque::from);
         loop {
             if cancel.is_cancelled() {
                 break;
+            }
+            if let Some(ouid) = only.as_mut().map(VecDeque::pop_front) {
+                let Some(ouid) = ouid else { break };
+                for u in &users_by_ouid(&self.job.didomi, &self.cfg, cancel, &ouid).await? {
+                    scanned += 1;
+                    if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
+                        let r = rank(u);
+                        cutoff = cutoff.max(r.0);
+                        keys.push((email_key(&email), r));
+                    }
+                }
+                continue;
             }
             let page = {
                 let (d, c) = (self.job.didomi.clone(), cursor.clone());
@@ -803,12 +855,9 @@ impl Run {
             let st = states.get(&rec.email).unwrap_or(&none);
             // Properties an earlier push wrote that the winner has no answer for are cleared:
             // a consent of another user, or one withdrawn, never stays in HubSpot.
+            clear_unanswered(&mut rec.values, st.written.as_ref(), &self.mapped);
+            // What was written for rows unmapped since stays remembered (see `Rec::keeps`).
             if let Some(written) = &st.written {
-                for p in written.keys() {
-                    if self.mapped.contains(p) && !rec.values.contains_key(p) {
-                        rec.values.insert(p.clone(), String::new());
-                    }
-                }
                 let unmapped =
                     written.iter().filter(|(p, v)| !self.mapped.contains(*p) && !v.is_empty());
                 let mut keeps = rec.values.clone();
@@ -1447,31 +1496,49 @@ fn show(updated: &str) -> &str {
     }
 }
 
-/// The reader task: failed people first, then every page of users.
+/// The users whose `organization_user_id` is exactly `ouid` (Didomi's filter), with retries.
+async fn users_by_ouid(
+    didomi: &Arc<DidomiClient>,
+    cfg: &EngineConfig,
+    cancel: &CancellationToken,
+    ouid: &str,
+) -> Result<Vec<ConsentUser>, Error> {
+    didomi_retry(cfg, cancel, || {
+        let (d, ouid) = (didomi.clone(), ouid.to_owned());
+        async move { d.users_by_organization_user_id(&ouid).await }
+    })
+    .await
+}
+
+/// The reader task: failed people first, then every page of users (or, for a run of one, only
+/// the users of `only`).
 async fn read_users(
     didomi: Arc<DidomiClient>,
     cfg: EngineConfig,
     failed_first: Vec<String>,
+    only: Option<Vec<String>>,
     tx: tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: CancellationToken,
 ) {
+    if let Some(only) = only {
+        let mut users = Vec::new();
+        for ouid in &only {
+            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
+                Ok(found) => users.extend(found),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(Ok(Page { users, first: false })).await;
+        return;
+    }
     for chunk in failed_first.chunks(100) {
         let mut users = Vec::new();
         for ouid in chunk {
-            let org = didomi.organization_id().to_owned();
-            let r = didomi_retry(&cfg, &cancel, || {
-                let (d, org, ouid) = (didomi.clone(), org.clone(), ouid.clone());
-                async move {
-                    d.get::<crate::didomi::consents::UsersPage>(
-                        "/v1/consents/users",
-                        &[("organization_id", &org), ("organization_user_id", &ouid)],
-                    )
-                    .await
-                }
-            })
-            .await;
-            match r {
-                Ok(page) => users.extend(page.data),
+            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
+                Ok(found) => users.extend(found),
                 Err(e) => {
                     let _ = tx.send(Err(e)).await;
                     return;
@@ -1515,7 +1582,8 @@ async fn read_users(
     }
 }
 
-fn now_rfc3339() -> String {
+/// Now as RFC 3339 (UTC).
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -21,7 +21,7 @@ pub mod store;
 pub mod values;
 
 pub use dto::*;
-pub use engine::{push, EngineConfig, PushJob};
+pub use engine::{push, push_only, EngineConfig, PushJob};
 pub use pacer::Pacer;
 pub use store::Store;
 

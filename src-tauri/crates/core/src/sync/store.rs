@@ -205,6 +205,7 @@ CREATE TABLE IF NOT EXISTS run_records (
   correlation_id TEXT
 );
 CREATE INDEX IF NOT EXISTS run_records_run ON run_records(run_id, seq);
+CREATE INDEX IF NOT EXISTS run_records_email ON run_records(lower(trim(email)));
 ";
 
 /// The database file name inside the data folder.
@@ -637,21 +638,27 @@ impl Store {
                 "SELECT email, action, status, category, message, correlation_id FROM run_records
                  WHERE run_id = ?1 AND (?2 = 0 OR status = 'failed') ORDER BY seq LIMIT ?3 OFFSET ?4",
             )?;
-            let rows = st.query_map(params![run, only_failed, limit, offset], |r| {
-                Ok(RecordOutcome {
-                    email: r.get(0)?,
-                    action: RecordAction::parse(&r.get::<_, String>(1)?)
-                        .unwrap_or(RecordAction::Update),
-                    status: if r.get::<_, String>(2)? == "failed" {
-                        RecordStatus::Failed
-                    } else {
-                        RecordStatus::Skipped
-                    },
-                    category: r.get(3)?,
-                    message: r.get(4)?,
-                    correlation_id: r.get(5)?,
-                })
-            })?;
+            let rows =
+                st.query_map(params![run, only_failed, limit, offset], |r| record_at(r, 0))?;
+            rows.collect()
+        })
+    }
+
+    /// The newest `limit` records (failures, skips, duplicates, conflicts) of any run about
+    /// `email` in any spelling (trimmed, ASCII case ignored), newest first, with their run id:
+    /// what the contact inspector shows. Uses the `run_records_email` index.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn records_about(&self, email: &str, limit: u32) -> Result<Vec<(i64, RecordOutcome)>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT run_id, email, action, status, category, message, correlation_id
+                 FROM run_records WHERE lower(trim(email)) = lower(trim(?1))
+                 ORDER BY seq DESC LIMIT ?2",
+            )?;
+            let rows =
+                st.query_map(params![email, limit], |r| Ok((r.get(0)?, record_at(r, 1)?)))?;
             rows.collect()
         })
     }
@@ -669,6 +676,23 @@ impl Store {
             rows.collect()
         })
     }
+}
+
+/// A record from the columns `email, action, status, category, message, correlation_id`
+/// starting at column `i`.
+fn record_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<RecordOutcome> {
+    Ok(RecordOutcome {
+        email: r.get(i)?,
+        action: RecordAction::parse(&r.get::<_, String>(i + 1)?).unwrap_or(RecordAction::Update),
+        status: if r.get::<_, String>(i + 2)? == "failed" {
+            RecordStatus::Failed
+        } else {
+            RecordStatus::Skipped
+        },
+        category: r.get(i + 3)?,
+        message: r.get(i + 4)?,
+        correlation_id: r.get(i + 5)?,
+    })
 }
 
 fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {

@@ -55,7 +55,7 @@ impl Labels {
     }
 
     /// The label of a value; the id when the library does not know it.
-    fn label<'a>(&'a self, preference_id: &str, value_id: &'a str) -> &'a str {
+    pub fn label<'a>(&'a self, preference_id: &str, value_id: &'a str) -> &'a str {
         self.map
             .get(&(preference_id.to_owned(), value_id.to_owned()))
             .map(|(l, _)| l.as_str())
@@ -97,6 +97,21 @@ pub fn compute(user: &ConsentUser, mapping: &Mapping, labels: &Labels) -> Values
         }
     }
     out
+}
+
+/// The push's rule for properties the winner has no answer for: every mapped property an
+/// earlier push wrote on the contact (`written`) that `values` leaves out is cleared (`""`), so
+/// a consent of another user, or a withdrawn one, never stays in HubSpot.
+pub fn clear_unanswered(
+    values: &mut Values,
+    written: Option<&Values>,
+    mapped: &std::collections::HashSet<String>,
+) {
+    for p in written.into_iter().flat_map(|w| w.keys()) {
+        if mapped.contains(p) && !values.contains_key(p) {
+            values.insert(p.clone(), String::new());
+        }
+    }
 }
 
 /// A stable fingerprint of `values` (first 8 bytes of SHA-256 over a canonical encoding).

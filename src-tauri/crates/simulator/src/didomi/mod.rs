@@ -67,6 +67,7 @@ pub struct Didomi {
     sessions_rejected: AtomicU64,
     unauthorized: AtomicU64,
     rate_limited: AtomicU64,
+    api_requests: AtomicU64,
 }
 
 /// Counters of the simulated Didomi (`GET /_sim/didomi/stats`).
@@ -93,6 +94,10 @@ pub struct DidomiStats {
     pub unauthorized: u64,
     /// Requests refused by the rate limiter (not by fault injection).
     pub rate_limited: u64,
+    /// API requests received (every `/v1/…` route but `POST /v1/sessions`, which
+    /// `sessions_created` counts), refused ones included: what request budgets are measured by.
+    #[serde(default)]
+    pub api_requests: u64,
 }
 
 fn derive(seed: u64, what: &str) -> String {
@@ -138,6 +143,7 @@ impl Didomi {
             sessions_rejected: AtomicU64::new(0),
             unauthorized: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            api_requests: AtomicU64::new(0),
         }
     }
 
@@ -215,6 +221,7 @@ impl Didomi {
             sessions_rejected: self.sessions_rejected.load(Ordering::Relaxed),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            api_requests: self.api_requests.load(Ordering::Relaxed),
         }
     }
 
@@ -379,6 +386,9 @@ pub fn router(state: Arc<Didomi>) -> Router {
 
 async fn rate_limit(State(d): State<Arc<Didomi>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
+    if path.starts_with("/v1/") && path != "/v1/sessions" {
+        d.api_requests.fetch_add(1, Ordering::Relaxed);
+    }
     let q = Query::of(req.uri());
     let limited = !path.starts_with("/_sim/")
         && (!path.starts_with("/v1/consents/")
