@@ -713,7 +713,17 @@ fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 }
 
 /// Brings a database made by an older build up to [`SCHEMA`]: columns added since.
+/// Adds what older databases lack. The check and the change run in one write transaction: the
+/// app and the CLI may open one data folder at the same moment, and two "column missing, add it"
+/// would otherwise collide ("duplicate column name").
 fn migrate(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let r = migrate_in_transaction(c);
+    c.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    r
+}
+
+fn migrate_in_transaction(c: &Connection) -> rusqlite::Result<()> {
     let has_auto =
         c.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'auto'")?.exists([])?;
     if !has_auto {
@@ -731,6 +741,29 @@ fn migrate(c: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the kill test: the CLI and another process opening a new data folder at once
+    /// both added the same column, and the second open failed ("duplicate column name").
+    #[test]
+    fn processes_opening_one_new_folder_at_once_all_succeed() {
+        for _ in 0..20 {
+            // A new folder: every first open adds the migrated columns.
+            let dir = tempfile::tempdir().expect("temp dir");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let (dir, barrier) = (dir.path().to_path_buf(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open_in(&dir).map(|_| ())
+                    })
+                })
+                .collect();
+            for o in opens {
+                o.join().expect("thread").expect("every open succeeds");
+            }
+        }
+    }
 
     #[test]
     fn a_database_from_before_auto_runs_gains_the_column() {
