@@ -63,9 +63,14 @@ impl PullState {
     pub fn open_in(data_dir: &Path) -> Result<Self, Error> {
         let path = data_dir.join(FILE_NAME);
         std::fs::create_dir_all(data_dir).map_err(|e| db_error(&path, &e))?;
-        let conn = Connection::open(&path).map_err(|e| db_error(&path, &e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| db_error(&path, &e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| db_error(&path, &e))?;
+        let conn = crate::sync::lock::while_opening(&path, || {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+            Ok::<_, rusqlite::Error>(conn)
+        })
+        .map_err(|e| db_error(&path, &e))?
+        .map_err(|e| db_error(&path, &e))?;
         Ok(Self { path, conn: Mutex::new(conn) })
     }
 

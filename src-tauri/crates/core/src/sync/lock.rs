@@ -134,6 +134,23 @@ impl Drop for RunLock {
     }
 }
 
+/// Runs `open` (a database's creation, schema and migrations) while holding an OS lock on
+/// `<path>.open-lock`: processes and threads opening one new data folder at once then set it up
+/// one after the other. SQLite's own busy wait does not cover this: switching a new database to
+/// WAL answers "database is locked" at once when another connection holds it.
+///
+/// # Errors
+/// The lock file's error; `open`'s own result is inside.
+pub fn while_opening<T>(path: &Path, open: impl FnOnce() -> T) -> std::io::Result<T> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".open-lock");
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(name)?;
+    file.lock()?;
+    let r = open();
+    drop(file);
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

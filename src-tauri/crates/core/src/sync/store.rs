@@ -221,10 +221,15 @@ impl Store {
         let err = |source| StoreError { path: path.display().to_string(), source };
         std::fs::create_dir_all(data_dir)
             .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        let conn = Connection::open(&path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        migrate(&conn).map_err(err)?;
+        let conn = super::lock::while_opening(&path, || {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+            migrate(&conn)?;
+            Ok::<_, rusqlite::Error>(conn)
+        })
+        .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?
+        .map_err(err)?;
         Ok(Self { path, conn: Mutex::new(conn) })
     }
 
@@ -743,7 +748,8 @@ mod tests {
     use super::*;
 
     /// Found by the kill test: the CLI and another process opening a new data folder at once
-    /// both added the same column, and the second open failed ("duplicate column name").
+    /// both added the same column, and the second open failed ("duplicate column name"), or
+    /// switching the new file to WAL failed at once ("database is locked").
     #[test]
     fn processes_opening_one_new_folder_at_once_all_succeed() {
         for _ in 0..20 {
@@ -755,7 +761,8 @@ mod tests {
                     let (dir, barrier) = (dir.path().to_path_buf(), barrier.clone());
                     std::thread::spawn(move || {
                         barrier.wait();
-                        Store::open_in(&dir).map(|_| ())
+                        Store::open_in(&dir).map_err(|e| format!("{e:?}"))?;
+                        crate::pull::PullState::open_in(&dir).map(|_| ()).map_err(|e| e.message)
                     })
                 })
                 .collect();
