@@ -48,6 +48,7 @@ use crate::sync::dto::{
     RunStatus, SampleChanges, SyncDirection, SyncProgress,
 };
 use crate::sync::engine::{daily_limit_error, DailyGuard};
+use crate::sync::retry::{HubSpotStep, HubSpotTally};
 use crate::sync::store::{Outcome, Recorded, Store};
 use crate::sync::values::{compute, fingerprint, normalize_email, Labels};
 use crate::sync::Pacer;
@@ -840,9 +841,7 @@ impl Run {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = crate::hubspot::Result<T>>,
     {
-        use crate::hubspot::Error as H;
-        let mut attempt = 0u32;
-        let mut limited = 0u32;
+        let mut tally = HubSpotTally::default();
         let hubspot = &self.job.hubspot;
         loop {
             // Stop before the account's daily allowance runs out (private apps).
@@ -861,40 +860,16 @@ impl Run {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            match &e {
-                H::Api { status: 429, body, retry_after } => {
-                    if body.policy_name.as_deref() == Some("DAILY") {
-                        let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
-                        return Err(daily_limit_error(left, None, SyncDirection::Pull));
-                    }
-                    limited += 1;
-                    if limited > 30 || cancel.is_cancelled() {
-                        return Err(e.into());
-                    }
-                    let wait = retry_after.unwrap_or_else(|| {
-                        backoff(&self.cfg, Duration::from_millis(250), limited.min(4))
-                    });
-                    if search {
-                        self.job.search_pacer.pause(wait).await;
-                    } else {
-                        self.job.pacer.pause(wait).await;
-                    }
+            let pacer = if search { &self.job.search_pacer } else { &self.job.pacer };
+            match tally.next(&e, pacer.window(), &self.cfg.retry()) {
+                _ if cancel.is_cancelled() => return Err(e.into()),
+                HubSpotStep::Pause(wait) => pacer.pause(wait).await,
+                HubSpotStep::Retry(wait) => tokio::time::sleep(wait).await,
+                HubSpotStep::DailyLimit => {
+                    let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
+                    return Err(daily_limit_error(left, None, SyncDirection::Pull));
                 }
-                H::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {
-                    attempt += 1;
-                    if attempt >= self.cfg.max_attempts || cancel.is_cancelled() {
-                        return Err(e.into());
-                    }
-                    tokio::time::sleep(backoff(&self.cfg, self.cfg.backoff_base, attempt)).await;
-                }
-                H::Transport(_) | H::Decode { .. } => {
-                    attempt += 1;
-                    if attempt >= self.cfg.max_attempts || cancel.is_cancelled() {
-                        return Err(e.into());
-                    }
-                    tokio::time::sleep(backoff(&self.cfg, self.cfg.backoff_base, attempt)).await;
-                }
-                _ => return Err(e.into()),
+                HubSpotStep::GiveUp | HubSpotStep::Stop => return Err(e.into()),
             }
         }
     }
@@ -967,11 +942,6 @@ fn outcome(
         message,
         correlation_id: None,
     }
-}
-
-/// `base · 2^(attempt-1)`, capped, with ±50 % jitter.
-fn backoff(cfg: &PullConfig, base: Duration, attempt: u32) -> Duration {
-    cfg.retry().delay(base, attempt)
 }
 
 /// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).

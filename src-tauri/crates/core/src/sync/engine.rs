@@ -51,6 +51,7 @@ use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
 use crate::sync::dto::*;
 use crate::sync::pacer::Pacer;
+use crate::sync::retry::{HubSpotStep, HubSpotTally};
 use crate::sync::store::{ContactState, Outcome, Owner, Recorded, Store};
 use crate::sync::values::{
     clear_unanswered, compute, fingerprint, normalize_email, Labels, Values,
@@ -60,8 +61,6 @@ use crate::sync::values::{
 const SAMPLES: usize = 5;
 /// Failed people fetched first at most (the rest are retried when the stream reaches them).
 const FAILED_FIRST_MAX: u32 = 1000;
-/// 429s in a row on one request before the run gives up.
-const MAX_RATE_LIMITED: u32 = 60;
 /// Outcomes kept in memory before they are recorded in one transaction (each transaction
 /// rewrites every page of the state it touches: a few large ones write little).
 const STATE_BATCH: usize = 10_000;
@@ -1215,8 +1214,7 @@ async fn run_job(
     properties: Vec<String>,
     job: Job,
 ) -> (Job, Result<BatchResponse, JobError>, Duration) {
-    let mut attempt = 0u32;
-    let mut limited = 0u32;
+    let mut tally = HubSpotTally::default();
     let inputs: Vec<WriteInput> = match job.kind {
         Kind::Read => Vec::new(),
         Kind::Update => job
@@ -1266,59 +1264,39 @@ async fn run_job(
             _ => None,
         };
         let correlation_id = e.correlation_id().map(str::to_owned);
-        match &e {
-            H::Api { status: 429, body, retry_after } => {
-                if body.policy_name.as_deref() == Some("DAILY") {
-                    // (No account-details read for the time zone: it would be refused too.)
-                    let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
-                    let e = daily_limit_error(left, None, SyncDirection::Push);
-                    return (job, Err(JobError::Fatal(e)), took);
-                }
-                limited += 1;
-                if limited > MAX_RATE_LIMITED {
-                    return (job, Err(JobError::Fatal(e.into())), took);
-                }
-                // No Retry-After (HubSpot sends none for the rolling limit): hold every request
-                // for a tenth of the window (up to three tenths when it repeats); the pacer's log
-                // then paces them again.
-                let wait = retry_after.unwrap_or_else(|| (cfg.rate_window / 10) * limited.min(3));
-                tracing::debug!(?wait, policy = ?body.policy_name, "HubSpot 429; pausing every request");
+        match tally.next(&e, pacer.window(), &cfg.retry()) {
+            HubSpotStep::Pause(wait) => {
+                tracing::debug!(?wait, "HubSpot 429; pausing every request");
                 pacer.pause(wait).await;
             }
-            H::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {
-                attempt += 1;
-                if attempt >= cfg.max_attempts {
-                    let message = format!("HubSpot kept failing ({e}) after {attempt} attempts; the next push retries this record first");
-                    return (
-                        job,
-                        Err(JobError::Exhausted { category, message, correlation_id }),
-                        took,
-                    );
-                }
-                tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;
+            HubSpotStep::Retry(wait) => tokio::time::sleep(wait).await,
+            HubSpotStep::DailyLimit => {
+                // (No account-details read for the time zone: it would be refused too.)
+                let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
+                let e = daily_limit_error(left, None, SyncDirection::Push);
+                return (job, Err(JobError::Fatal(e)), took);
             }
-            H::Api { status: 401 | 403, .. }
-            | H::NotConnected
-            | H::ReconnectNeeded(_)
-            | H::Keychain(_)
-            | H::OAuth { .. } => {
+            HubSpotStep::GiveUp if matches!(e, H::Api { status: 429, .. }) => {
                 return (job, Err(JobError::Fatal(e.into())), took);
             }
-            H::Api { .. } => {
+            HubSpotStep::GiveUp => {
+                let attempts = tally.attempts;
+                let message = match &e {
+                    H::Api { .. } => format!("HubSpot kept failing ({e}) after {attempts} attempts; the next push retries this record first"),
+                    _ => format!("HubSpot could not be reached or answered garbage ({e}) after {attempts} attempts; the next push retries this record first"),
+                };
+                let (category, correlation_id) = match &e {
+                    H::Api { .. } => (category, correlation_id),
+                    _ => (None, None),
+                };
+                return (job, Err(JobError::Exhausted { category, message, correlation_id }), took);
+            }
+            HubSpotStep::Stop => {
+                if matches!(e, H::Api { status: 401 | 403, .. }) || !matches!(e, H::Api { .. }) {
+                    return (job, Err(JobError::Fatal(e.into())), took);
+                }
                 let message = e.to_string();
                 return (job, Err(JobError::Rejected { category, message, correlation_id }), took);
-            }
-            H::Transport(_) | H::Decode { .. } | H::Other(_) | H::Exhausted { .. } => {
-                attempt += 1;
-                if attempt >= cfg.max_attempts {
-                    let message = format!("HubSpot could not be reached or answered garbage ({e}) after {attempt} attempts; the next push retries this record first");
-                    return (
-                        job,
-                        Err(JobError::Exhausted { category: None, message, correlation_id: None }),
-                        took,
-                    );
-                }
-                tokio::time::sleep(backoff(&cfg, cfg.backoff_base, attempt)).await;
             }
         }
     }
@@ -1462,11 +1440,6 @@ fn thousands(n: u64) -> String {
     out
 }
 
-/// `base · 2^(attempt-1)`, capped, with ±50 % jitter.
-fn backoff(cfg: &EngineConfig, base: Duration, attempt: u32) -> Duration {
-    cfg.retry().delay(base, attempt)
-}
-
 /// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).
 async fn didomi_retry<T, F, Fut>(
     cfg: &EngineConfig,
@@ -1598,7 +1571,7 @@ mod tests {
         let cfg = EngineConfig { backoff_max: Duration::from_secs(2), ..EngineConfig::default() };
         let base = Duration::from_millis(100);
         for attempt in 1..=10 {
-            let d = backoff(&cfg, base, attempt);
+            let d = cfg.retry().delay(base, attempt);
             let nominal = (base * (1 << (attempt - 1))).min(cfg.backoff_max);
             assert!(
                 d >= nominal.mul_f64(0.5) && d <= nominal.mul_f64(1.5),

@@ -109,6 +109,11 @@ impl Pacer {
         st.limit as f64 / st.span.as_secs_f64()
     }
 
+    /// The window now (the configured one, or HubSpot's stated interval), margin included.
+    pub fn window(&self) -> Duration {
+        self.lock().span
+    }
+
     /// Requests allowed per window now (the configured limit, or HubSpot's stated `Max`).
     pub fn limit(&self) -> u32 {
         self.lock().limit as u32

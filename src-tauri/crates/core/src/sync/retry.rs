@@ -161,3 +161,118 @@ mod tests {
         assert!(late <= Duration::from_millis(1500), "capped at max ± jitter: {late:?}");
     }
 }
+
+/// 429s one HubSpot call may meet before the run stops: the limit is then not what the pacer
+/// reads from HubSpot's headers (another app of the account, most likely).
+pub const MAX_RATE_LIMITED: u32 = 60;
+
+/// What to do after one failed HubSpot call of a run: the one policy of the push's batches and
+/// the pull's searches and reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubSpotStep {
+    /// A rate-limit answer: pause the pacer this long (every request of the portal waits), then
+    /// send again.
+    Pause(Duration),
+    /// The account's daily limit is spent: stop the run.
+    DailyLimit,
+    /// A transient failure (5xx, 408, 423, dropped connection, malformed answer): wait this
+    /// long, then send again.
+    Retry(Duration),
+    /// Transient failures or rate-limit answers kept coming: give this call up.
+    GiveUp,
+    /// Not worth retrying (credentials, connection, refused input): give up at once.
+    Stop,
+}
+
+/// The failures one HubSpot call has met so far (see [`HubSpotTally::next`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubSpotTally {
+    /// Transient failures.
+    pub attempts: u32,
+    /// Rate-limit answers.
+    pub limited: u32,
+}
+
+impl HubSpotTally {
+    /// The step after `e`. A 429 without `Retry-After` (HubSpot sends none for its rolling
+    /// limit) pauses a tenth of the pacer's `window`, up to three tenths when it repeats; the
+    /// pacer's log then paces the requests again.
+    pub fn next(
+        &mut self,
+        e: &crate::hubspot::Error,
+        window: Duration,
+        policy: &Backoff,
+    ) -> HubSpotStep {
+        use crate::hubspot::Error as H;
+        match e {
+            H::Api { status: 429, body, .. } if body.policy_name.as_deref() == Some("DAILY") => {
+                HubSpotStep::DailyLimit
+            }
+            H::Api { status: 429, retry_after, .. } => {
+                self.limited += 1;
+                if self.limited > MAX_RATE_LIMITED {
+                    return HubSpotStep::GiveUp;
+                }
+                HubSpotStep::Pause(retry_after.unwrap_or((window / 10) * self.limited.min(3)))
+            }
+            H::Api { status, .. } if *status >= 500 || matches!(status, 408 | 423) => {
+                self.transient(policy)
+            }
+            H::Transport(_) | H::Decode { .. } | H::Other(_) | H::Exhausted { .. } => {
+                self.transient(policy)
+            }
+            _ => HubSpotStep::Stop,
+        }
+    }
+
+    fn transient(&mut self, policy: &Backoff) -> HubSpotStep {
+        self.attempts += 1;
+        if self.attempts >= policy.max_attempts {
+            HubSpotStep::GiveUp
+        } else {
+            HubSpotStep::Retry(policy.delay(policy.base, self.attempts))
+        }
+    }
+}
+
+#[cfg(test)]
+mod hubspot_policy_tests {
+    use super::*;
+    use crate::hubspot::Error as H;
+
+    fn limited(policy: Option<&str>, retry_after: Option<Duration>) -> H {
+        let body = crate::hubspot::models::ApiErrorBody {
+            policy_name: policy.map(str::to_owned),
+            ..Default::default()
+        };
+        H::Api { status: 429, body: Box::new(body), retry_after }
+    }
+
+    #[test]
+    fn rate_limits_pause_the_pacer_and_give_up_after_the_cap() {
+        let policy = Backoff::default();
+        let window = Duration::from_secs(10);
+        let mut t = HubSpotTally::default();
+        let e = limited(Some("TEN_SECONDLY_ROLLING"), None);
+        assert_eq!(t.next(&e, window, &policy), HubSpotStep::Pause(Duration::from_secs(1)));
+        assert_eq!(t.next(&e, window, &policy), HubSpotStep::Pause(Duration::from_secs(2)));
+        for _ in 2..MAX_RATE_LIMITED {
+            assert_eq!(t.next(&e, window, &policy), HubSpotStep::Pause(Duration::from_secs(3)));
+        }
+        assert_eq!(t.next(&e, window, &policy), HubSpotStep::GiveUp, "past the cap");
+        let mut t = HubSpotTally::default();
+        let e = limited(None, Some(Duration::from_secs(7)));
+        assert_eq!(t.next(&e, window, &policy), HubSpotStep::Pause(Duration::from_secs(7)));
+        assert_eq!(t.next(&limited(Some("DAILY"), None), window, &policy), HubSpotStep::DailyLimit);
+    }
+
+    #[test]
+    fn transient_failures_back_off_until_the_attempts_run_out() {
+        let policy = Backoff { max_attempts: 3, ..Backoff::default() };
+        let mut t = HubSpotTally::default();
+        let e = H::Decode { path: ".".into(), message: "cut short".into(), body: "{\"".into() };
+        assert!(matches!(t.next(&e, Duration::from_secs(10), &policy), HubSpotStep::Retry(_)));
+        assert!(matches!(t.next(&e, Duration::from_secs(10), &policy), HubSpotStep::Retry(_)));
+        assert_eq!(t.next(&e, Duration::from_secs(10), &policy), HubSpotStep::GiveUp);
+    }
+}
