@@ -31,7 +31,7 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod browser;
 pub mod config_file;
