@@ -196,9 +196,31 @@ impl Harness {
         self._dir.path().to_path_buf()
     }
 
-    /// A push job over the core's clients with every purpose, preference and value mapped
-    /// (properties created in the simulated portal), a fresh pacer and the state database in
-    /// [`Harness::data_dir`].
+    /// What the core's job constructors ([`dhs_core::jobs`]) need to build a job over the core's
+    /// clients and settings, with `mapping`, `upsert` and the labels in `lang`.
+    pub async fn job_inputs(
+        &self,
+        mapping: dhs_core::mapping::Mapping,
+        upsert: bool,
+        lang: &str,
+    ) -> dhs_core::jobs::JobInputs {
+        let mut settings = self.core.settings();
+        settings.mapping = mapping;
+        settings.options.upsert = upsert;
+        dhs_core::jobs::JobInputs {
+            hubspot: self.core.hubspot().await.expect("HubSpot client"),
+            didomi: self.core.didomi().await.expect("Didomi client"),
+            hubspot_base: self.sim.info.hubspot.parse().expect("hubspot url"),
+            data_dir: self.data_dir(),
+            settings,
+            lang: lang.to_owned(),
+        }
+    }
+
+    /// A push job built by the core's job constructor (the one the window, auto-sync and the
+    /// CLI use: same state scope, same databases) over the core's clients with every purpose,
+    /// preference and value mapped (properties created in the simulated portal), and a fresh
+    /// pacer following `cfg` (the test's time scale and rate limit).
     pub async fn push_job(
         &self,
         upsert: bool,
@@ -211,16 +233,9 @@ impl Harness {
         dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, "didomi")
             .await
             .expect("properties created");
-        let store = dhs_core::sync::Store::open_in(&self.data_dir()).expect("state database");
-        dhs_core::sync::PushJob {
-            hubspot,
-            didomi,
-            store: Arc::new(store),
-            pacer: Arc::new(cfg.pacer()),
-            mapping,
-            upsert,
-            scope: "test".into(),
-        }
+        let inputs = self.job_inputs(mapping, upsert, &cfg.lang).await;
+        let (job, _) = dhs_core::jobs::RunResources::default().push_job(&inputs).expect("push job");
+        dhs_core::sync::PushJob { pacer: Arc::new(cfg.pacer()), ..job }
     }
 
     /// Every Didomi user, read through the API (the expectation side of a test).
@@ -286,20 +301,21 @@ pub async fn pull_job(
             .await
             .expect("Didomi Changed created");
     }
-    let state = dhs_core::pull::PullState::open_in(&h.data_dir()).expect("pull state");
+    let mut inputs = h.job_inputs(push.mapping.clone(), push.upsert, &cfg.lang).await;
+    inputs.settings.options.didomi_changed_property = counter.into();
+    let (job, _) = dhs_core::jobs::RunResources::default().pull_job(&inputs).expect("pull job");
+    assert_eq!(job.scope, push.scope, "push and pull jobs of one folder share a scope");
+    // The push's clients, database and pacer (so the tests' fault counters and pacing see one
+    // process), the test's pull settings and a fresh search pacer at the test's time scale.
     dhs_core::pull::PullJob {
         hubspot: push.hubspot.clone(),
         didomi: push.didomi.clone(),
         events: dhs_core::didomi::events::EventWriter::new(push.didomi.clone()),
         store: push.store.clone(),
-        state: Arc::new(state),
         pacer: push.pacer.clone(),
         search_pacer: Arc::new(cfg.search_pacer()),
-        mapping: push.mapping.clone(),
-        counter_property: counter.into(),
         settings,
-        scope: push.scope.clone(),
-        portal: h.sim.hubspot.portal_id().to_string(),
+        ..job
     }
 }
 
