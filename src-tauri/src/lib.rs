@@ -123,10 +123,10 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
     // its web process start, not after the first screen asks for the status.
     tauri::async_runtime::spawn({
         let core = core.clone();
-        async move { core.probe_keychain().await }
+        async move { core.connections().probe_keychain().await }
     });
     // Auto-sync (off unless the admin set an interval) lives as long as the app.
-    tauri::async_runtime::spawn(core.auto_sync_scheduler(CancellationToken::new()));
+    tauri::async_runtime::spawn(core.runs().auto_sync_scheduler(CancellationToken::new()));
     app.manage::<Arc<Core>>(core);
     app.manage(Shell {
         version: app.package_info().version.to_string(),

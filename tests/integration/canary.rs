@@ -48,40 +48,66 @@ async fn secrets_never_leak() {
     let mut serialized = Vec::new();
 
     // Failing connects with a canary secret.
-    let e = h.core.hubspot_connect_private_token(format!("pat-{canary}")).await.unwrap_err();
+    let e = h
+        .core
+        .connections()
+        .hubspot_connect_private_token(format!("pat-{canary}"))
+        .await
+        .unwrap_err();
     serialized.push(serde_json::to_string(&e).unwrap());
     let k = h.sim.info.didomi_api_key.clone();
     let org = h.sim.info.didomi_organization_id.clone();
-    let e =
-        h.core.didomi_connect(k.key.clone(), Some(canary.into()), org.clone()).await.unwrap_err();
+    let e = h
+        .core
+        .connections()
+        .didomi_connect(k.key.clone(), Some(canary.into()), org.clone())
+        .await
+        .unwrap_err();
     serialized.push(serde_json::to_string(&e).unwrap());
 
     // Successful connects with the real secrets.
-    let start_dto =
-        h.core.hubspot_install_start(h.client_id(), Some(h.client_secret())).await.unwrap();
+    let start_dto = h
+        .core
+        .connections()
+        .hubspot_install_start(h.client_id(), Some(h.client_secret()))
+        .await
+        .unwrap();
     serialized.push(serde_json::to_string(&start_dto).unwrap());
     let core = h.core.clone();
-    let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
+    let waiter = tokio::spawn(async move { core.connections().hubspot_install_wait().await });
     let Consent::Redirect(loc) = consent(&start_dto.authorize_url, "grant").await else {
         panic!("grant")
     };
     follow(&loc).await;
     let account = waiter.await.unwrap().unwrap();
     serialized.push(serde_json::to_string(&account).unwrap());
-    let d = h.core.didomi_connect(k.key.clone(), Some(k.secret.clone()), org).await.unwrap();
+    let d = h
+        .core
+        .connections()
+        .didomi_connect(k.key.clone(), Some(k.secret.clone()), org)
+        .await
+        .unwrap();
     serialized.push(serde_json::to_string(&d).unwrap());
     // Force a refresh so refresh traffic is logged too.
     let access = h.secrets.get(SecretKey::HubSpotAccessToken).await.unwrap().unwrap();
     let refresh = h.secrets.get(SecretKey::HubSpotRefreshToken).await.unwrap().unwrap();
     h.sim.hubspot.revoke_all_tokens();
-    let e: dhs_core::Error =
-        h.core.hubspot().await.unwrap().list_contact_properties().await.unwrap_err().into();
+    let e: dhs_core::Error = h
+        .core
+        .connections()
+        .hubspot()
+        .await
+        .unwrap()
+        .list_contact_properties()
+        .await
+        .unwrap_err()
+        .into();
     serialized.push(serde_json::to_string(&e).unwrap());
-    serialized.push(serde_json::to_string(&h.core.status().await).unwrap());
+    serialized.push(serde_json::to_string(&h.core.connections().status().await).unwrap());
     serialized.push(serde_json::to_string(&h.core.environment()).unwrap());
     serialized.push(serde_json::to_string(&h.core.settings()).unwrap());
     serialized.push(h.saved.lock().unwrap().as_ref().unwrap().to_json().to_string());
-    serialized.push(format!("{:?}", h.core.hubspot().await.unwrap()));
+    serialized.push(format!("{:?}", h.core.connections().hubspot().await.unwrap()));
     serialized.push(format!("{:?} {:?}", access, h.core.env()));
 
     let secrets = [

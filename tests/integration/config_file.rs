@@ -48,13 +48,17 @@ fn saved_mapping() -> Mapping {
 async fn export_then_import_round_trips_and_holds_no_secret() {
     let h = connected(22210).await;
     let portal = h.sim.hubspot.portal_id();
-    h.core.options_set_upsert(true).await.expect("upsert");
-    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional");
-    h.core.mapping_save(saved_mapping()).await.expect("saved");
+    h.core.configuration().options_set_upsert(true).await.expect("upsert");
+    h.core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("bidirectional");
+    h.core.configuration().mapping_save(saved_mapping()).await.expect("saved");
     let before = h.core.settings();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("export.json");
-    let summary = h.core.config_export(path.clone()).await.expect("exports");
+    let summary = h.core.configuration().config_export(path.clone()).await.expect("exports");
     assert_eq!(summary.entries, 3, "every mapping written");
     let text = std::fs::read_to_string(&path).expect("file written");
     let secrets = [
@@ -87,13 +91,15 @@ async fn export_then_import_round_trips_and_holds_no_secret() {
     assert_eq!(v["mappings"][2]["propertyFieldType"], "select", "types for drift checks");
 
     // Change everything, then import the export back.
-    h.core.options_set_upsert(false).await.expect("change");
-    h.core.options_disable_bidirectional().await.expect("change");
+    h.core.configuration().options_set_upsert(false).await.expect("change");
+    h.core.configuration().options_disable_bidirectional().await.expect("change");
     h.core
+        .configuration()
         .mapping_save(Mapping { entries: vec![saved_mapping().entries[0].clone()] })
         .await
         .expect("change");
-    let preview = h.core.config_import_preview(path.clone()).await.expect("preview");
+    let preview =
+        h.core.configuration().config_import_preview(path.clone()).await.expect("preview");
     assert!(preview.can_apply && preview.errors.is_empty(), "valid: {:?}", preview.errors);
     assert!(preview.warnings.is_empty(), "same portal and organization: {:?}", preview.warnings);
     assert_eq!(preview.file_version, Some(1), "version");
@@ -102,7 +108,8 @@ async fn export_then_import_round_trips_and_holds_no_secret() {
     let names: Vec<&str> = preview.diff.options.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, vec!["upsert", "bidirectional"], "option changes listed");
     assert_eq!(h.core.settings().mapping.entries.len(), 1, "preview applies nothing");
-    let after = h.core.config_import_apply(path, preview.token).await.expect("applies");
+    let after =
+        h.core.configuration().config_import_apply(path, preview.token).await.expect("applies");
     assert_eq!(after.mapping, before.mapping, "identical mapping");
     assert_eq!(after.options, before.options, "identical options");
     let persisted = h.saved.lock().unwrap().clone().expect("persisted");
@@ -112,7 +119,7 @@ async fn export_then_import_round_trips_and_holds_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
     let h = connected(22220).await;
-    h.core.mapping_save(saved_mapping()).await.expect("saved");
+    h.core.configuration().mapping_save(saved_mapping()).await.expect("saved");
     let before = h.core.settings();
     let props_before = h.sim.hubspot.properties().len();
     let dir = tempfile::tempdir().expect("tmp");
@@ -153,8 +160,12 @@ async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
     ];
     for (path, want_path, words, line) in corpus {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let preview =
-            h.core.config_import_preview(path.clone()).await.expect("a preview, not a crash");
+        let preview = h
+            .core
+            .configuration()
+            .config_import_preview(path.clone())
+            .await
+            .expect("a preview, not a crash");
         assert!(!preview.can_apply, "{name} cannot be applied");
         let problem = preview
             .errors
@@ -170,7 +181,7 @@ async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
             assert_eq!(problem.line, line, "{name}: line given: {problem:?}");
             assert!(problem.column.is_some(), "{name}: column given");
         }
-        let e = h.core.config_import_apply(path, preview.token).await.unwrap_err();
+        let e = h.core.configuration().config_import_apply(path, preview.token).await.unwrap_err();
         assert!(
             matches!(e.code, ErrorCode::ImportInvalid | ErrorCode::ImportIncompatible),
             "{name}: {e:?}"
@@ -184,30 +195,45 @@ async fn every_bad_file_gives_its_clear_error_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_portal_warns_v0_migrates_and_a_changed_file_is_refused() {
     let h = connected(22230).await;
-    let preview =
-        h.core.config_import_preview(fixture("another-portal.json")).await.expect("preview");
+    let preview = h
+        .core
+        .configuration()
+        .config_import_preview(fixture("another-portal.json"))
+        .await
+        .expect("preview");
     assert!(preview.can_apply, "valid elsewhere too: {:?}", preview.errors);
     assert_eq!(preview.warnings.len(), 2, "portal and organization: {:?}", preview.warnings);
     assert!(preview.warnings[0].contains("HubSpot account 1"), "{}", preview.warnings[0]);
     assert!(preview.warnings[1].contains("another-org"), "{}", preview.warnings[1]);
 
-    let v0 = h.core.config_import_preview(fixture("v0-draft.json")).await.expect("v0 preview");
+    let v0 = h
+        .core
+        .configuration()
+        .config_import_preview(fixture("v0-draft.json"))
+        .await
+        .expect("v0 preview");
     assert_eq!(v0.file_version, Some(0), "a v0 draft");
     assert!(v0.can_apply, "migrates: {:?}", v0.errors);
     assert_eq!(v0.diff.added.len(), 3, "three rows: {:?}", v0.diff.added);
-    let s = h.core.config_import_apply(fixture("v0-draft.json"), v0.token).await.expect("applies");
+    let s = h
+        .core
+        .configuration()
+        .config_import_apply(fixture("v0-draft.json"), v0.token)
+        .await
+        .expect("applies");
     assert_eq!(s.mapping.entries[1].encoding, ValueEncoding::Ids, "useIds migrated");
     assert!(s.options.upsert, "options migrated");
 
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("a.json");
     std::fs::copy(fixture("another-portal.json"), &path).expect("copy");
-    let preview = h.core.config_import_preview(path.clone()).await.expect("preview");
+    let preview =
+        h.core.configuration().config_import_preview(path.clone()).await.expect("preview");
     let text =
         std::fs::read_to_string(&path).unwrap().replace("\"upsert\": true", "\"upsert\": false");
     std::fs::write(&path, text).unwrap();
     let before = h.core.settings();
-    let e = h.core.config_import_apply(path, preview.token).await.unwrap_err();
+    let e = h.core.configuration().config_import_apply(path, preview.token).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::ImportChanged, "{e:?}");
     assert_eq!(h.core.settings(), before, "nothing applied");
 }

@@ -209,7 +209,7 @@ async fn one_transient_didomi_error_at_the_start_is_retried() {
             ..FaultRule::default()
         }],
     });
-    let tree = h.core.didomi().await.unwrap().config_tree().await;
+    let tree = h.core.connections().didomi().await.unwrap().config_tree().await;
     h.sim.faults.clear();
     assert!(tree.is_ok(), "the configuration read waits out the 429: {tree:?}");
 }
@@ -426,7 +426,7 @@ impl World {
         let h = empty_world(1000.0).await;
         let cfg = EngineConfig { max_attempts: 4, ..test_engine(1000.0) };
         let job = h.push_job(true, &cfg).await;
-        let prefs = h.core.didomi().await.unwrap().list_preferences().await.unwrap();
+        let prefs = h.core.connections().didomi().await.unwrap().list_preferences().await.unwrap();
         let labels = Labels::from_preferences(&prefs, "en");
         let pull_cfg =
             dhs_core::pull::PullConfig { max_attempts: 4, ..dhs_tests::test_pull_config(1000.0) };

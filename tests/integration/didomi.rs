@@ -12,6 +12,7 @@ async fn connect_reads_the_pmp_configuration() {
     let org = h.sim.info.didomi_organization_id.clone();
     let account = h
         .core
+        .connections()
         .didomi_connect(k.key.clone(), Some(k.secret.clone()), org.clone())
         .await
         .expect("connects");
@@ -25,12 +26,20 @@ async fn connect_reads_the_pmp_configuration() {
     assert_eq!(stored.expose(), k.secret, "secret in the keychain");
     let saved = h.saved.lock().unwrap().clone().unwrap();
     assert_eq!(saved.didomi.api_key.as_deref(), Some(k.key.as_str()), "key in settings");
-    assert_eq!(h.core.status().await.didomi.state, DidomiState::Connected, "connected");
+    assert_eq!(
+        h.core.connections().status().await.didomi.state,
+        DidomiState::Connected,
+        "connected"
+    );
 
-    h.core.didomi_disconnect().await.unwrap();
+    h.core.connections().didomi_disconnect().await.unwrap();
     assert!(h.secrets.get(SecretKey::DidomiApiSecret).await.unwrap().is_none(), "secret deleted");
-    assert_eq!(h.core.status().await.didomi.state, DidomiState::NotConnected, "disconnected");
-    let e = h.core.didomi().await.unwrap_err();
+    assert_eq!(
+        h.core.connections().status().await.didomi.state,
+        DidomiState::NotConnected,
+        "disconnected"
+    );
+    let e = h.core.connections().didomi().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiNotConnected, "no client after disconnect");
 }
 
@@ -41,23 +50,29 @@ async fn bad_credentials_and_wrong_organization_are_distinct() {
     let org = h.sim.info.didomi_organization_id.clone();
     let e = h
         .core
+        .connections()
         .didomi_connect(k.key.clone(), Some("wrong-secret".into()), org.clone())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiBadCredentials, "bad secret: {e:?}");
     assert!(e.message.contains("Private API keys"), "says where to look: {}", e.message);
-    let e =
-        h.core.didomi_connect("no-such-key".into(), Some(k.secret.clone()), org).await.unwrap_err();
+    let e = h
+        .core
+        .connections()
+        .didomi_connect("no-such-key".into(), Some(k.secret.clone()), org)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiBadCredentials, "bad key: {e:?}");
     let e = h
         .core
+        .connections()
         .didomi_connect(k.key.clone(), Some(k.secret.clone()), "other-org".into())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiWrongOrganization, "wrong org: {e:?}");
     assert!(e.message.contains("organization id"), "says what to check: {}", e.message);
     assert!(h.secrets.get(SecretKey::DidomiApiSecret).await.unwrap().is_none(), "nothing stored");
-    let e = h.core.didomi_connect(" ".into(), None, "x".into()).await.unwrap_err();
+    let e = h.core.connections().didomi_connect(" ".into(), None, "x".into()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "empty key");
 }
 
@@ -72,10 +87,14 @@ async fn unreachable_host_is_reported_as_unreachable() {
     env.didomi_api_base = format!("http://127.0.0.1:{closed}").parse().unwrap();
     let core =
         Core::new(env, Settings::default(), dhs_core::SecretStore::memory(), Box::new(|_| Ok(())));
-    let e = core.didomi_connect("k".into(), Some("s".into()), "o".into()).await.unwrap_err();
+    let e = core
+        .connections()
+        .didomi_connect("k".into(), Some("s".into()), "o".into())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiUnreachable, "closed port: {e:?}");
     assert!(e.message.contains("internet connection"), "says what to do: {}", e.message);
-    assert!(!core.status().await.didomi_api_reachable, "status says unreachable");
+    assert!(!core.connections().status().await.didomi_api_reachable, "status says unreachable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,6 +103,7 @@ async fn expired_session_token_is_minted_again() {
     let h = start(&[21340], 3600.0).await;
     let k = h.sim.info.didomi_api_key.clone();
     h.core
+        .connections()
         .didomi_connect(
             k.key.clone(),
             Some(k.secret.clone()),
@@ -91,7 +111,7 @@ async fn expired_session_token_is_minted_again() {
         )
         .await
         .expect("connects");
-    let client = h.core.didomi().await.unwrap();
+    let client = h.core.connections().didomi().await.unwrap();
     let mints = client.session().mint_count();
     assert_eq!(mints, 1, "one session for the whole connect");
     tokio::time::sleep(Duration::from_millis(2100)).await;

@@ -15,7 +15,7 @@ async fn refreshes_before_expiry_without_a_401() {
     // Access tokens live 1800 s / 300 = 6 s (refreshed 0.6 s before expiry).
     let h = start(&[21110], 300.0).await;
     install(&h).await;
-    let client = h.core.hubspot().await.unwrap();
+    let client = h.core.connections().hubspot().await.unwrap();
     let (tokens_before, unauth_before) = (h.token_calls().await, unauthorized(&h));
     tokio::time::sleep(Duration::from_millis(6300)).await;
     client.list_contact_properties().await.expect("call after expiry works");
@@ -46,7 +46,7 @@ async fn refreshes_once_on_401_and_retries() {
         .unwrap();
     assert!(r.status().is_success(), "revoked");
     let (tokens_before, unauth_before) = (h.token_calls().await, unauthorized(&h));
-    let props = h.core.hubspot().await.unwrap().list_contact_properties().await;
+    let props = h.core.connections().hubspot().await.unwrap().list_contact_properties().await;
     assert!(props.is_ok(), "the call succeeds after refresh + retry: {props:?}");
     assert_eq!(unauthorized(&h), unauth_before + 1, "exactly one 401");
     assert_eq!(h.token_calls().await, tokens_before + 1, "exactly one refresh");
@@ -58,7 +58,7 @@ async fn refreshes_once_on_401_and_retries() {
 async fn concurrent_calls_with_an_expired_token_cause_one_refresh() {
     let h = start(&[21130], 300.0).await;
     install(&h).await;
-    let client = h.core.hubspot().await.unwrap();
+    let client = h.core.connections().hubspot().await.unwrap();
     let refreshes_before = client.refresh_stats().refreshes;
     let tokens_before = h.token_calls().await;
     tokio::time::sleep(Duration::from_millis(6300)).await;
@@ -80,11 +80,12 @@ async fn revoked_refresh_token_means_reconnect_needed() {
     let h = start(&[21140], 1.0).await;
     install(&h).await;
     h.sim.hubspot.revoke_all_tokens();
-    let e = h.core.hubspot().await.unwrap().list_contact_properties().await.unwrap_err();
+    let e =
+        h.core.connections().hubspot().await.unwrap().list_contact_properties().await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::HubSpotReconnectNeeded, "refresh refused: {e:?}");
     let ui: dhs_core::Error = e.into();
     assert!(ui.message.contains("Reconnect"), "says what to do: {}", ui.message);
-    let status = h.core.status().await;
+    let status = h.core.connections().status().await;
     assert_eq!(status.hubspot.state, HubSpotState::ReconnectNeeded, "status shows it");
     assert!(status.hubspot.reason.is_some(), "with a reason");
 }
@@ -94,7 +95,7 @@ async fn disconnect_revokes_and_deletes_every_hubspot_secret() {
     let h = start(&[21150], 1.0).await;
     install(&h).await;
     let refresh = h.secrets.get(SecretKey::HubSpotRefreshToken).await.unwrap().unwrap();
-    h.core.hubspot_disconnect().await.expect("disconnect");
+    h.core.connections().hubspot_disconnect().await.expect("disconnect");
     assert_eq!(h.sim.hubspot.stats().oauth_requests.get("revoke"), Some(&1), "revoked at HubSpot");
     for key in SecretKey::HUBSPOT {
         assert!(h.secrets.get(key).await.unwrap().is_none(), "{key:?} deleted");
@@ -117,7 +118,7 @@ async fn disconnect_revokes_and_deletes_every_hubspot_secret() {
         "account cleared"
     );
     assert_eq!(saved.hubspot.client_id, Some(h.client_id()), "client id kept for reconnecting");
-    let status = h.core.status().await;
+    let status = h.core.connections().status().await;
     assert_eq!(status.hubspot.state, HubSpotState::NotConnected, "not connected");
     assert!(status.hubspot.notice.is_none(), "no warning when revocation worked");
 }
@@ -128,11 +129,11 @@ async fn disconnect_still_deletes_locally_when_hubspot_is_unreachable() {
     install(&h).await;
     let Harness { sim, core, secrets, .. } = h;
     sim.shutdown().await;
-    core.hubspot_disconnect().await.expect("local disconnect succeeds");
+    core.connections().hubspot_disconnect().await.expect("local disconnect succeeds");
     for key in SecretKey::HUBSPOT {
         assert!(secrets.get(key).await.unwrap().is_none(), "{key:?} deleted");
     }
-    let status = core.status().await;
+    let status = core.connections().status().await;
     assert_eq!(status.hubspot.state, HubSpotState::NotConnected, "not connected");
     let notice = status.hubspot.notice.expect("the user is told revocation failed");
     assert!(notice.contains("uninstall the app in HubSpot"), "with what to do: {notice}");
@@ -150,8 +151,12 @@ async fn a_restarted_core_reuses_stored_tokens() {
         h.secrets.clone(),
         Box::new(|_| Ok(())),
     );
-    let props = core2.hubspot().await.unwrap().list_contact_properties().await;
+    let props = core2.connections().hubspot().await.unwrap().list_contact_properties().await;
     assert!(props.is_ok(), "stored tokens work after restart: {props:?}");
     assert_eq!(h.token_calls().await, tokens_before, "unexpired stored access token reused");
-    assert_eq!(core2.status().await.hubspot.state, HubSpotState::Connected, "connected");
+    assert_eq!(
+        core2.connections().status().await.hubspot.state,
+        HubSpotState::Connected,
+        "connected"
+    );
 }

@@ -163,7 +163,11 @@ async fn a_change_by_a_person_shows_as_a_mismatch_and_the_run_of_one_puts_it_bac
     let h = start_connected(USERS, 1.0).await;
     let cfg = test_engine(1.0);
     let job = h.push_job(true, &cfg).await;
-    h.core.mapping_save(job.mapping.clone()).await.expect("mapping saved in the app");
+    h.core
+        .configuration()
+        .mapping_save(job.mapping.clone())
+        .await
+        .expect("mapping saved in the app");
     push(&job, push_request(false, false), &cfg).await.expect("push");
     let email = both_sides_person();
     let other = people(42, USERS)
@@ -207,6 +211,7 @@ async fn a_change_by_a_person_shows_as_a_mismatch_and_the_run_of_one_puts_it_bac
     let writes = h.sim.hubspot.stats().write_requests;
     let dry = h
         .core
+        .runs()
         .inspect_sync(email.clone(), true, |_| {}, CancellationToken::new())
         .await
         .expect("dry run");
@@ -222,6 +227,7 @@ async fn a_change_by_a_person_shows_as_a_mismatch_and_the_run_of_one_puts_it_bac
     let (hs0, dd0) = received(&h);
     let done = h
         .core
+        .runs()
         .inspect_sync(email.clone(), false, |_| {}, CancellationToken::new())
         .await
         .expect("sync one");
@@ -235,7 +241,7 @@ async fn a_change_by_a_person_shows_as_a_mismatch_and_the_run_of_one_puts_it_bac
         hs1 - hs0,
         dd1 - dd0
     );
-    let history = h.core.history_list(5).await.expect("history");
+    let history = h.core.runs().history_list(5).await.expect("history");
     assert_eq!(history[0].id, done.push.summary.id, "a run in History");
     let i = look(&h, &job, &email).await;
     let r = i.rows.iter().find(|r| r.property == row.property).expect("row");

@@ -71,18 +71,24 @@ async fn map_preferences(h: &Harness) -> (Mapping, HashMap<&'static str, String>
     for pref in [TOPICS, FREQUENCY] {
         let item =
             DidomiItem::Preference { purpose_id: NEWSLETTER.into(), preference_id: pref.into() };
-        let p = h.core.mapping_create_property(item.clone()).await.expect("property created");
+        let p = h
+            .core
+            .configuration()
+            .mapping_create_property(item.clone())
+            .await
+            .expect("property created");
         props.insert(pref, p.name.clone());
         entries.push(MappingEntry { item, property: p.name, encoding: ValueEncoding::Labels });
     }
-    let saved = h.core.mapping_save(Mapping { entries }).await.expect("mapping saved");
+    let saved =
+        h.core.configuration().mapping_save(Mapping { entries }).await.expect("mapping saved");
     (saved, props)
 }
 
 /// Runs a push through the facade (as the Sync screen does) and checks it succeeded.
 async fn push(h: &Harness) -> dhs_core::RunReport {
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let r = h.core.push_run(req, |_| {}, CancellationToken::new()).await.expect("push runs");
+    let r = h.core.runs().push_run(req, |_| {}, CancellationToken::new()).await.expect("push runs");
     assert_eq!(r.summary.status, RunStatus::Succeeded, "push ok: {:?}", r.summary);
     r
 }
@@ -126,7 +132,7 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
     assert_eq!(cfg.languages, ["fr"], "the simulated organization is French-only");
 
     // The Mapping screen: French names, and the language says so.
-    let view = h.core.mapping_load(false).await.expect("mapping loads");
+    let view = h.core.configuration().mapping_load(false).await.expect("mapping loads");
     assert_eq!(view.language, "fr", "the names' language is French");
     assert!(!view.rows.is_empty(), "rows listed");
     let mut seen = (0, 0, 0);
@@ -168,12 +174,16 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
 
     // Bidirectional on, two preferences mapped as labels, the workflow emulated, then a push.
     let portal = h.sim.hubspot.portal_id();
-    h.core.options_set_upsert(true).await.expect("upsert on");
-    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional on");
+    h.core.configuration().options_set_upsert(true).await.expect("upsert on");
+    h.core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("bidirectional on");
     let (mapping, props) = map_preferences(&h).await;
     assert_eq!(mapping.entries.len(), 2, "both preferences mapped: {mapping:?}");
     let base: url::Url = h.sim.info.hubspot.parse().expect("hubspot url");
-    let w = h.core.workflow_simulate(&base, true).await.expect("workflow emulated");
+    let w = h.core.runs().workflow_simulate(&base, true).await.expect("workflow emulated");
     assert_eq!(w.trigger_properties.len(), 2, "both mapped properties trigger: {w:?}");
     let pushed = push(&h).await;
     let written = pushed.summary.counts.written;
@@ -207,13 +217,14 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
 
     // The pull right after: reads those contacts, parses the French labels, writes nothing back.
     let events = h.sim.didomi.events_received();
-    let p = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull runs");
+    let p =
+        h.core.runs().pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull runs");
     let c = p.run.summary.counts;
     assert_eq!(p.run.summary.status, RunStatus::Succeeded, "pull ok: {:?}", p.run.summary);
     assert!(c.read >= written, "the pull read every contact the push wrote: {c:?}");
     assert_eq!((c.written, c.invalid, c.failed), (0, 0, 0), "no echo, no error: {c:?}");
     assert!(p.conflicts.is_empty(), "no conflicts: {:?}", p.conflicts);
-    let records = h.core.history_records(p.run.summary.id, 1000, 0).await.expect("records");
+    let records = h.core.runs().history_records(p.run.summary.id, 1000, 0).await.expect("records");
     assert!(
         records.iter().all(|r| r.category.as_deref() != Some("UNKNOWN_VALUE")),
         "no unknown token: {records:?}"
@@ -232,7 +243,8 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
     h.edit_in_portal(id_en, &props[FREQUENCY], english.name.0).await;
     let didomi_en_before = didomi_choice(&h, &email_en, FREQUENCY);
 
-    let p = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull runs");
+    let p =
+        h.core.runs().pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull runs");
     let c = p.run.summary.counts;
     assert_eq!((c.read, c.written, c.invalid), (2, 1, 1), "one written, one refused: {c:?}");
     assert_eq!(
@@ -242,7 +254,7 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
         target.name.1,
         target.id
     );
-    let records = h.core.history_records(p.run.summary.id, 100, 0).await.expect("records");
+    let records = h.core.runs().history_records(p.run.summary.id, 100, 0).await.expect("records");
     let rec = records.iter().find(|r| r.email == email_en).expect("the English edit is recorded");
     assert_eq!(rec.category.as_deref(), Some("UNKNOWN_VALUE"), "an unknown token: {rec:?}");
     assert!(
@@ -278,7 +290,7 @@ async fn a_french_only_organization_maps_pushes_and_pulls_french_labels() {
 async fn an_organization_with_english_and_french_names_keeps_english() {
     // French first: untranslated purpose names come in French, yet English wins.
     let h = start(&["fr", "en"]).await;
-    let view = h.core.mapping_load(false).await.expect("mapping loads");
+    let view = h.core.configuration().mapping_load(false).await.expect("mapping loads");
     assert_eq!(view.language, "en", "English whenever names have English");
     let cfg = h.sim.didomi.pmp_config().clone();
     for row in &view.rows {
@@ -291,7 +303,7 @@ async fn an_organization_with_english_and_french_names_keeps_english() {
             assert_eq!(row.label, p.name.0, "purpose row in English");
         }
     }
-    h.core.options_set_upsert(true).await.expect("upsert on");
+    h.core.configuration().options_set_upsert(true).await.expect("upsert on");
     let (_, props) = map_preferences(&h).await;
     push(&h).await;
     let topics = library(&h, TOPICS);

@@ -34,7 +34,7 @@ fn entry(item: DidomiItem, property: &str) -> MappingEntry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_lists_the_tree_and_only_compatible_properties() {
     let h = connected(22110).await;
-    let view = h.core.mapping_load(false).await.expect("loads");
+    let view = h.core.configuration().mapping_load(false).await.expect("loads");
     assert_eq!(view.language, "en", "seeded labels are en+fr: English");
     let paths: Vec<&str> = view.rows.iter().map(|r| r.path.as_str()).collect();
     for want in [
@@ -116,23 +116,23 @@ async fn load_lists_the_tree_and_only_compatible_properties() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_refuses_a_duplicate_target_naming_the_row_and_saves_a_valid_draft() {
     let h = connected(22120).await;
-    h.core.mapping_load(false).await.expect("loads");
+    h.core.configuration().mapping_load(false).await.expect("loads");
     let dup = Mapping {
         entries: vec![
             entry(purpose(NEWSLETTER), "sim_bool_checkbox"),
             entry(events(), "sim_bool_checkbox"),
         ],
     };
-    let issues = h.core.mapping_check(dup.clone()).await.expect("checks");
+    let issues = h.core.configuration().mapping_check(dup.clone()).await.expect("checks");
     assert_eq!(issues.len(), 1, "one issue: {issues:?}");
     assert_eq!(issues[0].held_by, Some(purpose(NEWSLETTER)), "holder given");
-    let e = h.core.mapping_save(dup).await.unwrap_err();
+    let e = h.core.configuration().mapping_save(dup).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingDuplicateTarget, "{e:?}");
     assert!(e.message.contains("\"Newsletter\""), "the row holding it is named: {}", e.message);
     assert!(h.core.settings().mapping.is_empty(), "nothing saved");
 
     let wrong = Mapping { entries: vec![entry(topics(), "sim_bool_checkbox")] };
-    let e = h.core.mapping_save(wrong).await.unwrap_err();
+    let e = h.core.configuration().mapping_save(wrong).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingInvalid, "incompatible refused: {e:?}");
     assert!(
         e.message.contains("single-line or multi-line text"),
@@ -147,7 +147,7 @@ async fn save_refuses_a_duplicate_target_naming_the_row_and_saves_a_valid_draft(
             entry(topics(), "sim_textarea"),
         ],
     };
-    let saved = h.core.mapping_save(good).await.expect("saves");
+    let saved = h.core.configuration().mapping_save(good).await.expect("saves");
     let order: Vec<&DidomiItem> = saved.entries.iter().map(|e| &e.item).collect();
     assert_eq!(order, vec![&purpose(NEWSLETTER), &topics(), &events()], "stored in tree order");
     let persisted = h.saved.lock().unwrap().clone().expect("persisted");
@@ -157,7 +157,7 @@ async fn save_refuses_a_duplicate_target_naming_the_row_and_saves_a_valid_draft(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_property_makes_a_compatible_unique_property_in_the_didomi_group() {
     let h = connected(22130).await;
-    let b = h.core.mapping_create_property(events()).await.expect("creates");
+    let b = h.core.configuration().mapping_create_property(events()).await.expect("creates");
     assert_eq!(b.name, "didomi_topics_events", "name from the labels");
     assert_eq!(
         (b.type_.as_str(), b.field_type.as_str()),
@@ -167,23 +167,25 @@ async fn create_property_makes_a_compatible_unique_property_in_the_didomi_group(
     assert_eq!(b.compatible, vec![ItemKind::Boolean], "usable by the row");
     let p = h.sim.hubspot.property("didomi_topics_events").expect("in the simulator");
     assert_eq!(p.group_name, "didomi", "in the Didomi group (created)");
-    let again = h.core.mapping_create_property(events()).await.expect("creates again");
+    let again =
+        h.core.configuration().mapping_create_property(events()).await.expect("creates again");
     assert_eq!(again.name, "didomi_topics_events_2", "made unique");
-    let t = h.core.mapping_create_property(topics()).await.expect("text");
+    let t = h.core.configuration().mapping_create_property(topics()).await.expect("text");
     assert_eq!(
         (t.type_.as_str(), t.field_type.as_str()),
         ("string", "textarea"),
         "multi preference → multi-line text"
     );
-    let view = h.core.mapping_load(false).await.expect("cached view");
+    let view = h.core.configuration().mapping_load(false).await.expect("cached view");
     assert!(
         view.properties.iter().any(|p| p.name == "didomi_topics"),
         "new property offered without a refresh"
     );
-    let e = h.core.mapping_create_property(purpose("nope")).await.unwrap_err();
+    let e = h.core.configuration().mapping_create_property(purpose("nope")).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "unknown row refused: {e:?}");
 
-    let suggestions = h.core.mapping_suggest(Mapping::default()).await.expect("suggests");
+    let suggestions =
+        h.core.configuration().mapping_suggest(Mapping::default()).await.expect("suggests");
     let s = suggestions.iter().find(|s| s.item == events()).expect("a proposal for Events");
     assert!(s.property.starts_with("didomi_topics_events"), "the created property proposed: {s:?}");
     assert!(h.core.settings().mapping.is_empty(), "suggest applies nothing");
@@ -192,25 +194,28 @@ async fn create_property_makes_a_compatible_unique_property_in_the_didomi_group(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archived_property_is_stale_and_blocks_a_sync() {
     let h = connected(22140).await;
-    let e = h.core.mapping_ready().await.unwrap_err();
+    let e = h.core.configuration().mapping_ready().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingEmpty, "empty mapping blocks: {e:?}");
-    let created = h.core.mapping_create_property(purpose(NEWSLETTER)).await.expect("creates");
+    let created =
+        h.core.configuration().mapping_create_property(purpose(NEWSLETTER)).await.expect("creates");
     h.core
+        .configuration()
         .mapping_save(Mapping {
             entries: vec![entry(purpose(NEWSLETTER), &created.name), entry(topics(), "sim_text")],
         })
         .await
         .expect("saves");
-    let ready = h.core.mapping_ready().await.expect("ready");
+    let ready = h.core.configuration().mapping_ready().await.expect("ready");
     assert_eq!(ready.mapping.entries.len(), 2, "the saved mapping");
     h.core
+        .connections()
         .hubspot()
         .await
         .unwrap()
         .archive_contact_property(&created.name)
         .await
         .expect("archived in HubSpot");
-    let view = h.core.mapping_load(true).await.expect("refresh");
+    let view = h.core.configuration().mapping_load(true).await.expect("refresh");
     assert_eq!(view.stale.len(), 1, "one stale entry: {:?}", view.stale);
     assert_eq!(view.stale[0].reason, StaleReason::PropertyArchived, "archived told apart");
     assert!(
@@ -218,7 +223,7 @@ async fn archived_property_is_stale_and_blocks_a_sync() {
         "property named: {}",
         view.stale[0].message
     );
-    let e = h.core.mapping_ready().await.unwrap_err();
+    let e = h.core.configuration().mapping_ready().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingStale, "sync refused: {e:?}");
     assert!(
         e.message.contains(&created.name) && e.message.contains("Newsletter"),
@@ -231,6 +236,7 @@ async fn archived_property_is_stale_and_blocks_a_sync() {
 async fn a_saved_row_gone_from_didomi_is_stale_after_a_restart() {
     let h = connected(22150).await;
     h.core
+        .configuration()
         .mapping_save(Mapping { entries: vec![entry(purpose(NEWSLETTER), "sim_bool_checkbox")] })
         .await
         .expect("saves");
@@ -243,11 +249,11 @@ async fn a_saved_row_gone_from_didomi_is_stale_after_a_restart() {
         h.secrets.clone(),
         Box::new(|_| Ok(())),
     );
-    let view = restarted.mapping_load(false).await.expect("loads");
+    let view = restarted.configuration().mapping_load(false).await.expect("loads");
     assert_eq!(view.stale.len(), 1, "only the removed row: {:?}", view.stale);
     assert_eq!(view.stale[0].reason, StaleReason::DidomiItemRemoved, "reason");
     assert!(view.stale[0].message.contains("retired_purpose-Zz99"), "{}", view.stale[0].message);
-    let e = restarted.mapping_ready().await.unwrap_err();
+    let e = restarted.configuration().mapping_ready().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingStale, "sync refused: {e:?}");
 }
 
@@ -261,7 +267,7 @@ async fn create_property_reuses_its_own_property_after_a_lost_answer() {
     use dhs_core::hubspot::models::PropertyCreate;
     let h = connected(22135).await;
     // The schema cache is loaded before "our" create lands in HubSpot.
-    h.core.mapping_load(false).await.expect("loads");
+    h.core.configuration().mapping_load(false).await.expect("loads");
     let option = |value: &str, label: &str, order| PropertyOption {
         label: label.into(),
         value: value.into(),
@@ -277,7 +283,7 @@ async fn create_property_reuses_its_own_property_after_a_lost_answer() {
         options: vec![option("true", "Yes", 0), option("false", "No", 1)],
         ..Default::default()
     };
-    let client = h.core.hubspot().await.unwrap();
+    let client = h.core.connections().hubspot().await.unwrap();
     let _ = client
         .create_contact_property_group(&dhs_core::hubspot::models::PropertyGroupCreate {
             name: "didomi".into(),
@@ -286,7 +292,7 @@ async fn create_property_reuses_its_own_property_after_a_lost_answer() {
         })
         .await;
     client.create_contact_property(&landed).await.expect("the lost create landed");
-    let b = h.core.mapping_create_property(events()).await.expect("creates");
+    let b = h.core.configuration().mapping_create_property(events()).await.expect("creates");
     assert_eq!(b.name, "didomi_topics_events", "its own property is used, no twin");
     assert!(h.sim.hubspot.property("didomi_topics_events_2").is_none(), "no orphan");
     // Someone else's property under the next name: a fresh name, theirs untouched.
@@ -301,6 +307,6 @@ async fn create_property_reuses_its_own_property_after_a_lost_answer() {
         })
         .await
         .expect("someone else's property");
-    let t = h.core.mapping_create_property(topics()).await.expect("text");
+    let t = h.core.configuration().mapping_create_property(topics()).await.expect("text");
     assert_eq!(t.name, "didomi_topics_2", "a different property keeps its name");
 }

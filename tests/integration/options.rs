@@ -9,11 +9,13 @@ use dhs_tests::{start, Harness};
 pub(crate) async fn connected(port: u16) -> Harness {
     let h = start(&[port], 1.0).await;
     h.core
+        .connections()
         .hubspot_connect_private_token(h.sim.info.hubspot_private_app_token.clone())
         .await
         .expect("HubSpot connects");
     let k = h.sim.info.didomi_api_key.clone();
     h.core
+        .connections()
         .didomi_connect(k.key, Some(k.secret), h.sim.info.didomi_organization_id.clone())
         .await
         .expect("Didomi connects");
@@ -23,11 +25,11 @@ pub(crate) async fn connected(port: u16) -> Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upsert_is_saved_with_the_settings() {
     let h = connected(22010).await;
-    let o = h.core.options_set_upsert(true).await.expect("set");
+    let o = h.core.configuration().options_set_upsert(true).await.expect("set");
     assert!(o.upsert, "returned options carry upsert");
     let saved = h.saved.lock().unwrap().clone().expect("persisted");
     assert!(saved.options.upsert, "persisted through the sink");
-    let o = h.core.options_set_upsert(false).await.expect("unset");
+    let o = h.core.configuration().options_set_upsert(false).await.expect("unset");
     assert!(!o.upsert, "off again");
 }
 
@@ -40,7 +42,8 @@ async fn wrong_account_is_refused_and_nothing_is_created() {
         other.to_string(),
         format!("https://app-eu1.hubspot.com/contacts/{other}/objects/0-1/views/all/list"),
     ] {
-        let e = h.core.options_enable_bidirectional(given.clone()).await.unwrap_err();
+        let e =
+            h.core.configuration().options_enable_bidirectional(given.clone()).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::BidirectionalAccountMismatch, "{given}: {e:?}");
         assert!(
             e.message.contains(&portal.to_string()) && e.message.contains(&other.to_string()),
@@ -48,11 +51,12 @@ async fn wrong_account_is_refused_and_nothing_is_created() {
             e.message
         );
     }
-    let e = h.core.options_enable_bidirectional("not an id".into()).await.unwrap_err();
+    let e =
+        h.core.configuration().options_enable_bidirectional("not an id".into()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "garbage is invalid input: {e:?}");
     assert!(!h.core.settings().options.bidirectional, "not enabled");
     assert!(h.sim.hubspot.property("didomi_changed").is_none(), "no property created");
-    let client = h.core.hubspot().await.expect("client");
+    let client = h.core.connections().hubspot().await.expect("client");
     assert!(
         client.get_contact_property_group("didomi").await.expect("read").is_none(),
         "no group created"
@@ -63,7 +67,12 @@ async fn wrong_account_is_refused_and_nothing_is_created() {
 async fn right_number_creates_group_and_property_then_reuses_them() {
     let h = connected(22030).await;
     let portal = h.sim.hubspot.portal_id();
-    let setup = h.core.options_enable_bidirectional(portal.to_string()).await.expect("enables");
+    let setup = h
+        .core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("enables");
     assert!(setup.group_created && setup.property_created, "both created: {setup:?}");
     assert_eq!(setup.property_name, "didomi_changed", "default name");
     assert!(setup.options.bidirectional, "enabled");
@@ -74,11 +83,16 @@ async fn right_number_creates_group_and_property_then_reuses_them() {
         ("number", "number", "didomi"),
         "a number in the group"
     );
-    let again = h.core.options_enable_bidirectional(portal.to_string()).await.expect("again");
+    let again = h
+        .core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("again");
     assert!(!again.group_created && !again.property_created, "idempotent: reused, {again:?}");
     let count = h.sim.hubspot.properties().iter().filter(|p| p.name == "didomi_changed").count();
     assert_eq!(count, 1, "one property");
-    let off = h.core.options_disable_bidirectional().await.expect("disable");
+    let off = h.core.configuration().options_disable_bidirectional().await.expect("disable");
     assert!(!off.bidirectional, "off");
     assert!(
         h.sim.hubspot.property("didomi_changed").is_some_and(|p| !p.archived),
@@ -93,7 +107,8 @@ async fn pasted_url_enables() {
     let h = connected(22040).await;
     let portal = h.sim.hubspot.portal_id();
     let url = format!("https://app-eu1.hubspot.com/contacts/{portal}/objects/0-1/views/all/list");
-    let setup = h.core.options_enable_bidirectional(url).await.expect("URL accepted");
+    let setup =
+        h.core.configuration().options_enable_bidirectional(url).await.expect("URL accepted");
     assert!(setup.options.bidirectional && setup.property_created, "enabled: {setup:?}");
     assert!(h.sim.hubspot.property("didomi_changed").is_some(), "property appears");
 }
@@ -101,7 +116,7 @@ async fn pasted_url_enables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicting_property_is_reported_and_left_untouched() {
     let h = connected(22050).await;
-    let client = h.core.hubspot().await.expect("client");
+    let client = h.core.connections().hubspot().await.expect("client");
     client
         .create_contact_property(&PropertyCreate {
             name: "didomi_changed".into(),
@@ -114,7 +129,8 @@ async fn conflicting_property_is_reported_and_left_untouched() {
         .await
         .expect("pre-existing text property");
     let portal = h.sim.hubspot.portal_id();
-    let e = h.core.options_enable_bidirectional(portal.to_string()).await.unwrap_err();
+    let e =
+        h.core.configuration().options_enable_bidirectional(portal.to_string()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::PropertyConflict, "conflict: {e:?}");
     assert!(
         e.message.contains("string/text") && e.message.contains("untouched"),

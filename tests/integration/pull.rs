@@ -425,12 +425,13 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
     let h = start_connected(50, 100.0).await;
     let e = h
         .core
+        .runs()
         .pull_run(false, |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .expect_err("refused");
     assert_eq!(e.code, dhs_core::ErrorCode::BidirectionalOff, "refused: {e:?}");
     assert!(e.message.contains("Options screen"), "says what to do: {}", e.message);
-    let guide = h.core.workflow_guide().await.expect("guide");
+    let guide = h.core.runs().workflow_guide().await.expect("guide");
     assert_eq!(guide.steps.len(), 11, "eleven steps");
     // Sandbox: every "Open in HubSpot" link opens a page of the simulator, never the real HubSpot.
     let url = guide.workflows_url.clone().expect("a link once connected");
@@ -448,6 +449,7 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
     assert!(guide.steps[0].link.as_deref().unwrap_or_default().ends_with("/_sim/hubspot/portal"));
     let saved = h
         .core
+        .runs()
         .pull_settings_save(PullSettings {
             checked_steps: vec![3, 1, 3],
             ..PullSettings::default()
@@ -455,13 +457,14 @@ async fn the_facade_refuses_a_pull_without_the_bidirectional_flow() {
         .await
         .expect("saved");
     assert_eq!(saved.checked_steps, [1, 3], "ticks sorted, once each");
-    let guide = h.core.workflow_guide().await.expect("guide");
+    let guide = h.core.runs().workflow_guide().await.expect("guide");
     assert!(
         guide.steps[0].checked && guide.steps[2].checked && !guide.steps[1].checked,
         "ticks persisted"
     );
     let e = h
         .core
+        .runs()
         .pull_settings_save(PullSettings { checked_steps: vec![12], ..PullSettings::default() })
         .await
         .expect_err("step 12 refused");
@@ -474,10 +477,15 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
     let ecfg = test_engine(100.0);
     let job = h.push_job(true, &ecfg).await; // creates the mapped properties
     let portal = h.sim.hubspot.portal_id();
-    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional on");
+    h.core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("bidirectional on");
     let (purpose_prop, purpose, _, _) = props(&job);
     let entry = job.mapping.entries.iter().find(|e| e.property == purpose_prop).cloned().unwrap();
     h.core
+        .configuration()
         .mapping_save(dhs_core::mapping::Mapping { entries: vec![entry] })
         .await
         .expect("mapping saved");
@@ -487,12 +495,16 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
         dry_run: false,
         full: false,
     };
-    h.core.push_run(req, |_| {}, tokio_util::sync::CancellationToken::new()).await.expect("push");
+    h.core
+        .runs()
+        .push_run(req, |_| {}, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("push");
     let (id, email) = h.both_sides(1).await.remove(0);
     use dhs_core::CheckStatus as S;
-    let c = h.core.workflow_check("nobody@nowhere.test".into()).await.expect("check");
+    let c = h.core.runs().workflow_check("nobody@nowhere.test".into()).await.expect("check");
     assert_eq!(c.status, S::ContactMissing, "unknown contact: {}", c.message);
-    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    let c = h.core.runs().workflow_check(email.clone()).await.expect("check");
     assert_eq!(c.status, S::NoEdit, "nothing edited yet: {}", c.message);
     let synced = h.sim.hubspot.contact(id).unwrap().properties.get(&purpose_prop).cloned();
     let other = if synced.as_deref() == Some("true") { "false" } else { "true" };
@@ -501,11 +513,11 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
         .hubspot
         .set_property_value_as_user(id, &purpose_prop, synced.as_deref().unwrap_or("false"))
         .expect("edit back");
-    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    let c = h.core.runs().workflow_check(email.clone()).await.expect("check");
     assert_eq!(c.status, S::NoChangeSeen, "no workflow: the counter did not rise: {}", c.message);
     assert!(c.message.contains("re-enrollment"), "says what to check: {}", c.message);
     let base: url::Url = h.sim.info.hubspot.parse().unwrap();
-    let w = h.core.workflow_simulate(&base, true).await.expect("simulated");
+    let w = h.core.runs().workflow_simulate(&base, true).await.expect("simulated");
     assert_eq!(
         w.trigger_properties,
         std::slice::from_ref(&purpose_prop),
@@ -517,19 +529,20 @@ async fn the_facade_checks_the_workflow_simulates_it_and_pulls_end_to_end() {
         .hubspot
         .set_property_value_as_user(id, &purpose_prop, &flipped.to_string())
         .expect("edit");
-    let c = h.core.workflow_check(email.clone()).await.expect("check");
+    let c = h.core.runs().workflow_check(email.clone()).await.expect("check");
     assert_eq!(c.status, S::Works, "the counter rose after the edit: {}", c.message);
     let r = h
         .core
+        .runs()
         .pull_run(false, |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .expect("pull");
     assert_eq!(r.run.summary.status, RunStatus::Succeeded, "pull ok: {:?}", r.run.summary);
     assert!(r.run.summary.counts.written >= 1, "the edit was written: {:?}", r.run.summary.counts);
     assert_eq!(purpose_enabled(&h, &email, &purpose), Some(flipped), "Didomi holds the edit");
-    let runs = h.core.history_list(5).await.expect("history");
+    let runs = h.core.runs().history_list(5).await.expect("history");
     assert_eq!(runs[0].direction, dhs_core::SyncDirection::Pull, "the pull is in the History");
-    let off = h.core.workflow_simulate(&base, false).await.expect("off");
+    let off = h.core.runs().workflow_simulate(&base, false).await.expect("off");
     assert!(!off.enabled, "simulation off");
 }
 

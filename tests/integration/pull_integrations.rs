@@ -61,24 +61,32 @@ async fn the_pull_disables_didomi_integrations_unless_forwarding_is_on() {
     let h = start_connected(200, 100.0).await;
     let job = h.push_job(true, &test_engine(100.0)).await; // creates the mapped properties
     let portal = h.sim.hubspot.portal_id();
-    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional on");
+    h.core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("bidirectional on");
     let (prop, purpose) = purpose_mapping(&job);
     let entry = job.mapping.entries.iter().find(|e| e.property == prop).cloned().unwrap();
-    h.core.mapping_save(Mapping { entries: vec![entry] }).await.expect("mapping saved");
+    h.core
+        .configuration()
+        .mapping_save(Mapping { entries: vec![entry] })
+        .await
+        .expect("mapping saved");
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let pushed = h.core.push_run(req, |_| {}, CancellationToken::new()).await.expect("push");
+    let pushed = h.core.runs().push_run(req, |_| {}, CancellationToken::new()).await.expect("push");
     assert_eq!(pushed.summary.status, RunStatus::Succeeded, "push ok: {:?}", pushed.summary);
     let base: url::Url = h.sim.info.hubspot.parse().unwrap();
-    let w = h.core.workflow_simulate(&base, true).await.expect("workflow emulated");
+    let w = h.core.runs().workflow_simulate(&base, true).await.expect("workflow emulated");
     assert_eq!(w.trigger_properties, std::slice::from_ref(&prop), "the mapped property triggers");
     assert!(h.didomi_events(None).await.is_empty(), "no event before the first pull");
 
-    let settings = h.core.pull_settings().await.expect("settings");
+    let settings = h.core.runs().pull_settings().await.expect("settings");
     assert!(!settings.forward_to_integrations, "forwarding is off by default: {settings:?}");
     let contacts = h.both_sides(2).await;
     let (id0, email0) = &contacts[0];
     let v0 = flip(&h, *id0, email0, &prop, &purpose).await;
-    let r = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull");
+    let r = h.core.runs().pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull");
     assert_eq!(r.run.summary.status, RunStatus::Succeeded, "pull ok: {:?}", r.run.summary);
     assert_eq!(r.run.summary.counts.written, 1, "the edit written: {:?}", r.run.summary.counts);
     assert_eq!(didomi_enabled(&h, email0, &purpose), Some(v0), "Didomi holds the edit");
@@ -99,15 +107,16 @@ async fn the_pull_disables_didomi_integrations_unless_forwarding_is_on() {
 
     let saved = h
         .core
+        .runs()
         .pull_settings_save(PullSettings { forward_to_integrations: true, ..settings.clone() })
         .await
         .expect("settings saved");
     assert!(saved.forward_to_integrations, "forwarding on");
-    let reread = h.core.pull_settings().await.expect("settings");
+    let reread = h.core.runs().pull_settings().await.expect("settings");
     assert_eq!(reread, PullSettings { forward_to_integrations: true, ..settings }, "persisted");
     let (id1, email1) = &contacts[1];
     let v1 = flip(&h, *id1, email1, &prop, &purpose).await;
-    let r = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull");
+    let r = h.core.runs().pull_run(false, |_| {}, CancellationToken::new()).await.expect("pull");
     assert_eq!(r.run.summary.status, RunStatus::Succeeded, "pull ok: {:?}", r.run.summary);
     assert_eq!(r.run.summary.counts.written, 1, "the edit written: {:?}", r.run.summary.counts);
     assert_eq!(didomi_enabled(&h, email1, &purpose), Some(v1), "Didomi holds the edit");

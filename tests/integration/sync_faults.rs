@@ -144,7 +144,7 @@ async fn an_invalid_option_fails_only_its_records_which_are_retried_first_next_t
     let missing_value = *values.last().unwrap();
     let option =
         |v: &str| PropertyOption { label: v.into(), value: v.into(), ..Default::default() };
-    let hubspot = h.core.hubspot().await.unwrap();
+    let hubspot = h.core.connections().hubspot().await.unwrap();
     hubspot
         .create_contact_property(&PropertyCreate {
             name: "freq_select".into(),
@@ -186,7 +186,8 @@ async fn an_invalid_option_fails_only_its_records_which_are_retried_first_next_t
         failures.first()
     );
     let csv = h.data_dir().join("records.csv");
-    let rows = h.core.history_records_csv(r.summary.id, csv.clone()).await.expect("csv export");
+    let rows =
+        h.core.runs().history_records_csv(r.summary.id, csv.clone()).await.expect("csv export");
     let c = &r.summary.counts;
     assert_eq!(
         rows,

@@ -13,7 +13,8 @@ use dhs_tests::{push, push_request, start_connected, test_engine, Harness};
 
 /// What HubSpot must hold after a push: email → values, for the newest user of each valid email.
 pub async fn expected(h: &Harness, job: &PushJob) -> BTreeMap<String, Values> {
-    let prefs = h.core.didomi().await.unwrap().list_preferences().await.expect("preferences");
+    let prefs =
+        h.core.connections().didomi().await.unwrap().list_preferences().await.expect("preferences");
     let labels = Labels::from_preferences(&prefs, "en");
     let mut newest: HashMap<String, (String, Values)> = HashMap::new();
     for u in h.didomi_users().await {
@@ -246,9 +247,15 @@ fn records_written(h: &Harness) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_after_batches_in_flight_and_the_next_run_finishes() {
     let h = start_connected(2000, 1.0).await;
-    // Real pace (110 per 10 s) with a small limit so the run lasts long enough to cancel.
-    let cfg =
-        EngineConfig { rate_limit: 5, rate_window: Duration::from_secs(1), ..test_engine(1.0) };
+    // Real pace, and batches of 5: about 210 requests, more than one window holds (HubSpot's
+    // first answer states its own limit, which the pacer then follows), so the run is still
+    // going when it is cancelled however fast this machine writes the first window.
+    let cfg = EngineConfig {
+        rate_limit: 5,
+        rate_window: Duration::from_secs(1),
+        batch_size: 5,
+        ..test_engine(1.0)
+    };
     let job = h.push_job(true, &cfg).await;
     let want = expected(&h, &job).await;
     let base = records_written(&h);
@@ -339,27 +346,30 @@ async fn the_facade_refuses_to_start_without_connections_or_mapping() {
     let h = start_connected(50, 1.0).await;
     let e = h
         .core
+        .runs()
         .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::MappingEmpty, "empty mapping refused: {e:?}");
     assert!(e.message.contains("Mapping screen"), "says what to do: {}", e.message);
-    h.core.didomi_disconnect().await.expect("disconnect");
+    h.core.connections().didomi_disconnect().await.expect("disconnect");
     let e = h
         .core
+        .runs()
         .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::DidomiNotConnected, "Didomi required: {e:?}");
-    h.core.hubspot_disconnect().await.expect("disconnect");
+    h.core.connections().hubspot_disconnect().await.expect("disconnect");
     let e = h
         .core
+        .runs()
         .push_run(push_request(false, false), |_| {}, tokio_util::sync::CancellationToken::new())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::HubSpotNotConnected, "HubSpot required: {e:?}");
     assert!(
-        h.core.history_list(10).await.expect("history").is_empty(),
+        h.core.runs().history_list(10).await.expect("history").is_empty(),
         "refused runs leave no history"
     );
 }

@@ -172,9 +172,14 @@ pub async fn follow(location: &str) -> (u16, String) {
 
 /// Runs a complete install through the browser; returns the redirect location that was followed.
 pub async fn install(h: &Harness) -> (dhs_core::HubSpotAccount, String) {
-    let start = h.core.hubspot_install_start(h.client_id(), None).await.expect("install starts");
+    let start = h
+        .core
+        .connections()
+        .hubspot_install_start(h.client_id(), None)
+        .await
+        .expect("install starts");
     let core = h.core.clone();
-    let waiter = tokio::spawn(async move { core.hubspot_install_wait().await });
+    let waiter = tokio::spawn(async move { core.connections().hubspot_install_wait().await });
     let Consent::Redirect(loc) = consent(&start.authorize_url, "grant").await else {
         panic!("consent should redirect");
     };
@@ -208,8 +213,8 @@ impl Harness {
         settings.mapping = mapping;
         settings.options.upsert = upsert;
         dhs_core::jobs::JobInputs {
-            hubspot: self.core.hubspot().await.expect("HubSpot client"),
-            didomi: self.core.didomi().await.expect("Didomi client"),
+            hubspot: self.core.connections().hubspot().await.expect("HubSpot client"),
+            didomi: self.core.connections().didomi().await.expect("Didomi client"),
             hubspot_base: self.sim.info.hubspot.parse().expect("hubspot url"),
             data_dir: self.data_dir(),
             settings,
@@ -226,8 +231,8 @@ impl Harness {
         upsert: bool,
         cfg: &dhs_core::sync::EngineConfig,
     ) -> dhs_core::sync::PushJob {
-        let hubspot = self.core.hubspot().await.expect("HubSpot client");
-        let didomi = self.core.didomi().await.expect("Didomi client");
+        let hubspot = self.core.connections().hubspot().await.expect("HubSpot client");
+        let didomi = self.core.connections().didomi().await.expect("Didomi client");
         let tree = didomi.config_tree().await.expect("config tree").expect("a tree");
         let mapping = dhs_core::sync::automap::full_mapping(&tree);
         dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, "didomi")
@@ -240,7 +245,7 @@ impl Harness {
 
     /// Every Didomi user, read through the API (the expectation side of a test).
     pub async fn didomi_users(&self) -> Vec<dhs_core::didomi::consents::ConsentUser> {
-        let didomi = self.core.didomi().await.expect("Didomi client");
+        let didomi = self.core.connections().didomi().await.expect("Didomi client");
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -375,7 +380,7 @@ pub async fn start_connected_oauth(users: u64, time_scale: f64, ports: &[u16]) -
     install(&h).await;
     let k = h.sim.info.didomi_api_key.clone();
     let org = h.sim.info.didomi_organization_id.clone();
-    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
+    h.core.connections().didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
     h
 }
 
@@ -436,10 +441,10 @@ pub async fn start_connected_with(config: Config) -> Harness {
     let sim = dhs_simulator::start(config).await.expect("simulator starts");
     let h = harness_on(sim, &[]);
     let token = h.sim.info.hubspot_private_app_token.clone();
-    h.core.hubspot_connect_private_token(token).await.expect("HubSpot connects");
+    h.core.connections().hubspot_connect_private_token(token).await.expect("HubSpot connects");
     let k = h.sim.info.didomi_api_key.clone();
     let org = h.sim.info.didomi_organization_id.clone();
-    h.core.didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
+    h.core.connections().didomi_connect(k.key, Some(k.secret), org).await.expect("Didomi connects");
     h
 }
 

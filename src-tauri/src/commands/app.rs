@@ -28,7 +28,7 @@ pub fn settings_get(core: State<'_, Arc<Core>>) -> Settings {
 /// (in Sandbox: the simulator).
 #[tauri::command]
 pub async fn connection_status(core: State<'_, Arc<Core>>) -> CommandResult<ConnectionStatus> {
-    Ok(core.status().await)
+    Ok(core.connections().status().await)
 }
 
 /// Saves `mode` in `mode.json` and restarts the app in it.

@@ -13,7 +13,7 @@ use crate::error::CommandResult;
 /// Streams the auto-sync status to the window: the current one at once, then every change.
 #[tauri::command]
 pub fn auto_sync_watch(core: State<'_, Arc<Core>>, on_status: Channel<AutoSyncStatus>) {
-    core.auto_sync_listen(move |s| {
+    core.runs().auto_sync_listen(move |s| {
         // The window may be gone or reloaded; its next watch replaces this one.
         if let Err(e) = on_status.send(s) {
             tracing::debug!(error = %e, "auto-sync status not delivered");
@@ -27,5 +27,5 @@ pub fn auto_sync_set(
     core: State<'_, Arc<Core>>,
     minutes: Option<u32>,
 ) -> CommandResult<AutoSyncStatus> {
-    Ok(core.auto_sync_set(minutes)?)
+    Ok(core.runs().auto_sync_set(minutes)?)
 }

@@ -60,7 +60,7 @@ pub async fn config_export(
     let Some(path) = pick(&app, Pick::Export).await? else {
         return Ok(None);
     };
-    Ok(Some(core.config_export(path).await?))
+    Ok(Some(core.configuration().config_export(path).await?))
 }
 
 /// Asks for a file (or uses [`TEST_DIALOG_DIR_ENV`]) and previews its import; nothing is
@@ -74,7 +74,7 @@ pub async fn config_import_preview(
     let Some(path) = pick(&app, Pick::Import).await? else {
         return Ok(None);
     };
-    let preview = core.config_import_preview(path.clone()).await?;
+    let preview = core.configuration().config_import_preview(path.clone()).await?;
     shell.swap_previewed_import(Some(path.clone()));
     Ok(Some(PickedImport { path: path.display().to_string(), preview }))
 }
@@ -91,7 +91,7 @@ pub async fn config_import_apply(
             "No import file was previewed. Click Import… and choose the file again.",
         )
     })?;
-    let settings = core.config_import_apply(path, token).await?;
+    let settings = core.configuration().config_import_apply(path, token).await?;
     shell.swap_previewed_import(None);
     Ok(settings)
 }

@@ -15,11 +15,11 @@ pub async fn didomi_connect(
     api_secret: Option<String>,
     organization_id: String,
 ) -> CommandResult<DidomiAccount> {
-    Ok(core.didomi_connect(api_key, api_secret, organization_id).await?)
+    Ok(core.connections().didomi_connect(api_key, api_secret, organization_id).await?)
 }
 
 /// Forgets the Didomi credentials.
 #[tauri::command]
 pub async fn didomi_disconnect(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    Ok(core.didomi_disconnect().await?)
+    Ok(core.connections().didomi_disconnect().await?)
 }

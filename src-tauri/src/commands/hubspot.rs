@@ -15,19 +15,19 @@ pub async fn hubspot_install_start(
     client_id: String,
     client_secret: Option<String>,
 ) -> CommandResult<InstallStart> {
-    Ok(core.hubspot_install_start(client_id, client_secret).await?)
+    Ok(core.connections().hubspot_install_start(client_id, client_secret).await?)
 }
 
 /// Resolves when the browser redirect arrived and the code was exchanged.
 #[tauri::command]
 pub async fn hubspot_install_wait(core: State<'_, Arc<Core>>) -> CommandResult<HubSpotAccount> {
-    Ok(core.hubspot_install_wait().await?)
+    Ok(core.connections().hubspot_install_wait().await?)
 }
 
 /// Cancels the running install.
 #[tauri::command]
 pub fn hubspot_install_cancel(core: State<'_, Arc<Core>>) {
-    core.hubspot_install_cancel();
+    core.connections().hubspot_install_cancel();
 }
 
 /// Finishes the install from a pasted redirect URL or code.
@@ -36,7 +36,7 @@ pub async fn hubspot_install_paste(
     core: State<'_, Arc<Core>>,
     redirect_url_or_code: String,
 ) -> CommandResult<HubSpotAccount> {
-    Ok(core.hubspot_install_paste(redirect_url_or_code).await?)
+    Ok(core.connections().hubspot_install_paste(redirect_url_or_code).await?)
 }
 
 /// Connects with a private-app token or service key.
@@ -45,11 +45,11 @@ pub async fn hubspot_connect_private_token(
     core: State<'_, Arc<Core>>,
     token: String,
 ) -> CommandResult<HubSpotAccount> {
-    Ok(core.hubspot_connect_private_token(token).await?)
+    Ok(core.connections().hubspot_connect_private_token(token).await?)
 }
 
 /// Revokes the refresh token and deletes every HubSpot secret.
 #[tauri::command]
 pub async fn hubspot_disconnect(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    Ok(core.hubspot_disconnect().await?)
+    Ok(core.connections().hubspot_disconnect().await?)
 }

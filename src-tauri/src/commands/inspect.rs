@@ -33,7 +33,7 @@ pub async fn inspect_lookup(
     core: State<'_, Arc<Core>>,
     email: String,
 ) -> CommandResult<Inspection> {
-    Ok(core.inspect(email).await?)
+    Ok(core.runs().inspect(email).await?)
 }
 
 /// "Sync this person now" (or its dry run); runs of one, in History.
@@ -49,7 +49,7 @@ pub async fn inspect_sync(
             tracing::debug!(error = %e, "inspect sync progress not delivered");
         }
     };
-    Ok(core.inspect_sync(email, dry_run, send, CancellationToken::new()).await?)
+    Ok(core.runs().inspect_sync(email, dry_run, send, CancellationToken::new()).await?)
 }
 
 /// Asks where to save (or uses the tests' folder) and writes the person's lookup as JSON.
@@ -68,7 +68,7 @@ pub async fn inspect_export(
             None => return Ok(None),
         },
     };
-    let inspection = core.inspect_export(email, path.clone()).await?;
+    let inspection = core.runs().inspect_export(email, path.clone()).await?;
     Ok(Some(InspectExport { path: path.display().to_string(), inspection }))
 }
 

@@ -13,13 +13,13 @@ use crate::error::CommandResult;
 /// entries; `refresh` re-reads both schemas.
 #[tauri::command]
 pub async fn mapping_load(core: State<'_, Arc<Core>>, refresh: bool) -> CommandResult<MappingView> {
-    Ok(core.mapping_load(refresh).await?)
+    Ok(core.configuration().mapping_load(refresh).await?)
 }
 
 /// Saves the mapping; refused (with a coded error naming the rows) when any entry is invalid.
 #[tauri::command]
 pub async fn mapping_save(core: State<'_, Arc<Core>>, draft: Mapping) -> CommandResult<Mapping> {
-    Ok(core.mapping_save(draft).await?)
+    Ok(core.configuration().mapping_save(draft).await?)
 }
 
 /// Creates a HubSpot property compatible with `item` (in the Didomi group, named after the row).
@@ -28,7 +28,7 @@ pub async fn mapping_create_property(
     core: State<'_, Arc<Core>>,
     item: DidomiItem,
 ) -> CommandResult<HubSpotPropertyOption> {
-    Ok(core.mapping_create_property(item).await?)
+    Ok(core.configuration().mapping_create_property(item).await?)
 }
 
 /// Proposals for the unmapped rows of `draft`; nothing is applied.
@@ -37,5 +37,5 @@ pub async fn mapping_suggest(
     core: State<'_, Arc<Core>>,
     draft: Mapping,
 ) -> CommandResult<Vec<Suggestion>> {
-    Ok(core.mapping_suggest(draft).await?)
+    Ok(core.configuration().mapping_suggest(draft).await?)
 }

@@ -14,7 +14,7 @@ pub async fn options_set_upsert(
     core: State<'_, Arc<Core>>,
     on: bool,
 ) -> CommandResult<SyncOptions> {
-    Ok(core.options_set_upsert(on).await?)
+    Ok(core.configuration().options_set_upsert(on).await?)
 }
 
 /// Enables the bidirectional flow for `account` (the HubSpot account id or a pasted HubSpot
@@ -24,7 +24,7 @@ pub async fn options_enable_bidirectional(
     core: State<'_, Arc<Core>>,
     account: String,
 ) -> CommandResult<BidirectionalSetup> {
-    Ok(core.options_enable_bidirectional(account).await?)
+    Ok(core.configuration().options_enable_bidirectional(account).await?)
 }
 
 /// Turns the bidirectional flow off (deletes nothing in HubSpot).
@@ -32,5 +32,5 @@ pub async fn options_enable_bidirectional(
 pub async fn options_disable_bidirectional(
     core: State<'_, Arc<Core>>,
 ) -> CommandResult<SyncOptions> {
-    Ok(core.options_disable_bidirectional().await?)
+    Ok(core.configuration().options_disable_bidirectional().await?)
 }

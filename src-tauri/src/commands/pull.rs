@@ -44,7 +44,7 @@ fn sender(on_progress: Channel<SyncProgress>) -> impl Fn(SyncProgress) + Send + 
 /// The workflow setup guide (steps, deep links, ticks, mapped properties, settings).
 #[tauri::command]
 pub async fn workflow_guide(core: State<'_, Arc<Core>>) -> CommandResult<WorkflowGuide> {
-    Ok(core.workflow_guide().await?)
+    Ok(core.runs().workflow_guide().await?)
 }
 
 /// "Check": did the counter of the test contact `email` rise after its last mapped edit?
@@ -53,7 +53,7 @@ pub async fn workflow_check(
     core: State<'_, Arc<Core>>,
     email: String,
 ) -> CommandResult<WorkflowCheck> {
-    Ok(core.workflow_check(email).await?)
+    Ok(core.runs().workflow_check(email).await?)
 }
 
 /// Sandbox only: turns the simulated HubSpot workflow on or off (mapped properties as triggers).
@@ -72,7 +72,7 @@ pub async fn workflow_simulate(
     let base = url::Url::parse(&sandbox.info().hubspot).map_err(|e| {
         Error::new(dhs_core::ErrorCode::Internal, format!("The simulator URL is invalid: {e}"))
     })?;
-    Ok(core.workflow_simulate(&base, enabled).await?)
+    Ok(core.runs().workflow_simulate(&base, enabled).await?)
 }
 
 /// Saves the pull settings (conflict winner, forwarding, ticked steps).
@@ -81,7 +81,7 @@ pub async fn pull_settings_save(
     core: State<'_, Arc<Core>>,
     settings: PullSettings,
 ) -> CommandResult<PullSettings> {
-    Ok(core.pull_settings_save(settings).await?)
+    Ok(core.runs().pull_settings_save(settings).await?)
 }
 
 /// Runs a pull (HubSpot → Didomi) or its dry run.
@@ -91,7 +91,7 @@ pub async fn pull_run(
     dry_run: bool,
     on_progress: Channel<SyncProgress>,
 ) -> CommandResult<PullReport> {
-    Ok(core.pull_run(dry_run, sender(on_progress), CancellationToken::new()).await?)
+    Ok(core.runs().pull_run(dry_run, sender(on_progress), CancellationToken::new()).await?)
 }
 
 /// Push then pull.
@@ -102,6 +102,6 @@ pub async fn sync_both(
     on_progress: Channel<SyncProgress>,
 ) -> CommandResult<BothReport> {
     let (push, pull) =
-        core.sync_both(dry_run, sender(on_progress), CancellationToken::new()).await?;
+        core.runs().sync_both(dry_run, sender(on_progress), CancellationToken::new()).await?;
     Ok(BothReport { push, pull })
 }

@@ -53,21 +53,21 @@ pub async fn push_run(
             tracing::debug!(error = %e, "sync progress not delivered");
         }
     };
-    Ok(core.push_run(request, send, CancellationToken::new()).await?)
+    Ok(core.runs().push_run(request, send, CancellationToken::new()).await?)
 }
 
 /// Checks, without starting anything, that a sync could run: both systems connected, something
 /// mapped, no stale mapping entry (the Sync screen shows the refusal before any click).
 #[tauri::command]
 pub async fn push_check(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    core.mapping_ready().await?;
+    core.configuration().mapping_ready().await?;
     Ok(())
 }
 
 /// Cancels the running run, push or pull (or "Push then pull"), if any.
 #[tauri::command]
 pub async fn run_cancel(core: State<'_, Arc<Core>>) -> CommandResult<()> {
-    core.run_cancel().await;
+    core.runs().run_cancel().await;
     Ok(())
 }
 
@@ -77,7 +77,7 @@ pub async fn history_list(
     core: State<'_, Arc<Core>>,
     limit: u32,
 ) -> CommandResult<Vec<RunSummary>> {
-    Ok(core.history_list(limit).await?)
+    Ok(core.runs().history_list(limit).await?)
 }
 
 /// One page of a run's failed and skipped records.
@@ -88,7 +88,7 @@ pub async fn history_records(
     limit: u32,
     offset: u32,
 ) -> CommandResult<Vec<RecordOutcome>> {
-    Ok(core.history_records(run_id, limit, offset).await?)
+    Ok(core.runs().history_records(run_id, limit, offset).await?)
 }
 
 /// Asks where to save the records of a run that were not written (or uses
@@ -106,7 +106,7 @@ pub async fn history_export_records_csv(
             None => return Ok(None),
         },
     };
-    let rows = core.history_records_csv(run_id, path.clone()).await?;
+    let rows = core.runs().history_records_csv(run_id, path.clone()).await?;
     Ok(Some(CsvExport { path: path.display().to_string(), rows }))
 }
 

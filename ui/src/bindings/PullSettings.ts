@@ -4,7 +4,7 @@ import type { ConflictWinner } from "./ConflictWinner";
 /**
  * The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
  * winner and forwarding in `options`, the guide's ticks in `workflow_steps`). Auto-sync has
- * its own command (`Core::auto_sync_set`), so a save here never touches it.
+ * its own command (`Runs::auto_sync_set`), so a save here never touches it.
  */
 export type PullSettings = { 
 /**

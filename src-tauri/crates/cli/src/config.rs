@@ -31,7 +31,7 @@ fn err(e: dhs_core::Error) -> anyhow::Error {
 /// `config export FILE`.
 pub async fn export(file: &Path) -> Result<u8> {
     let (core, _) = core(false)?;
-    let summary = core.config_export(file.to_path_buf()).await.map_err(err)?;
+    let summary = core.configuration().config_export(file.to_path_buf()).await.map_err(err)?;
     println!("{}", serde_json::to_string_pretty(&summary).context("summary to JSON")?);
     Ok(0)
 }
@@ -39,13 +39,17 @@ pub async fn export(file: &Path) -> Result<u8> {
 /// `config import FILE`: preview (printed), then apply when the file has no error.
 pub async fn import(file: &Path) -> Result<u8> {
     let (core, dir) = core(true)?;
-    let preview = core.config_import_preview(file.to_path_buf()).await.map_err(err)?;
+    let preview =
+        core.configuration().config_import_preview(file.to_path_buf()).await.map_err(err)?;
     eprintln!("{}", serde_json::to_string_pretty(&preview).context("preview to JSON")?);
     if !preview.can_apply {
         eprintln!("nothing was imported: fix the errors above in {} and run again", file.display());
         return Ok(1);
     }
-    core.config_import_apply(file.to_path_buf(), preview.token.clone()).await.map_err(err)?;
+    core.configuration()
+        .config_import_apply(file.to_path_buf(), preview.token.clone())
+        .await
+        .map_err(err)?;
     eprintln!("imported into {}", app::settings_path(&dir).display());
     println!("{}", serde_json::json!({ "applied": true, "entries": preview.entries }));
     Ok(0)

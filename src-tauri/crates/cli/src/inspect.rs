@@ -38,7 +38,7 @@ pub async fn run(src: &Source, args: &InspectArgs) -> Result<u8> {
         dhs_core::inspect::inspect(lookup, &args.email).await.map_err(fail)?
     } else {
         let core = crate::run::app_core(src, from_file)?;
-        core.inspect(args.email.clone()).await.map_err(fail)?
+        core.runs().inspect(args.email.clone()).await.map_err(fail)?
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&found).context("inspection to JSON")?);

@@ -41,12 +41,17 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         let core = crate::run::app_core(src, from_file)?;
         if both {
             let (push, pull) = core
+                .runs()
                 .sync_both(args.dry_run, progress(args.json), cancel)
                 .await
                 .map_err(core_err)?;
             return print_both(push, pull);
         }
-        let r = core.pull_run(args.dry_run, progress(args.json), cancel).await.map_err(core_err)?;
+        let r = core
+            .runs()
+            .pull_run(args.dry_run, progress(args.json), cancel)
+            .await
+            .map_err(core_err)?;
         println!("{}", serde_json::to_string_pretty(&r).context("report to JSON")?);
         return Ok(exit_code(r.run.summary.status));
     }

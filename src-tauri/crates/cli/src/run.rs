@@ -346,7 +346,7 @@ async fn app_connection(
     cancel: CancellationToken,
 ) -> Result<RunReport> {
     let core = app_core(src, from_file)?;
-    core.push_run(req, progress(json), cancel).await.map_err(core_err)
+    core.runs().push_run(req, progress(json), cancel).await.map_err(core_err)
 }
 
 /// The app's saved connection (Live mode, OS keychain) as a [`Core`], with the options and

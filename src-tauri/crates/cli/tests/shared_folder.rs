@@ -41,13 +41,14 @@ fn save_app_settings(h: &Harness) {
 
 async fn app_push(h: &Harness) -> dhs_core::RunReport {
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let r = h.core.push_run(req, |_| {}, CancellationToken::new()).await.expect("app push");
+    let r = h.core.runs().push_run(req, |_| {}, CancellationToken::new()).await.expect("app push");
     assert_eq!(r.summary.status, RunStatus::Succeeded, "{:?}", r.summary);
     r
 }
 
 async fn app_pull(h: &Harness) -> dhs_core::pull::PullReport {
-    let r = h.core.pull_run(false, |_| {}, CancellationToken::new()).await.expect("app pull");
+    let r =
+        h.core.runs().pull_run(false, |_| {}, CancellationToken::new()).await.expect("app pull");
     assert_eq!(r.run.summary.status, RunStatus::Succeeded, "{:?}", r.run.summary);
     r
 }
@@ -78,10 +79,14 @@ fn pull_event_ids(h: &Harness) -> Vec<String> {
 async fn app_and_cli_take_turns_on_one_data_folder_without_rewriting_or_resending() {
     let h = start_connected(80, 100.0).await;
     let job = h.push_job(true, &test_engine(100.0)).await; // creates the mapped properties
-    h.core.options_set_upsert(true).await.expect("upsert on");
-    h.core.mapping_save(job.mapping.clone()).await.expect("mapping saved");
+    h.core.configuration().options_set_upsert(true).await.expect("upsert on");
+    h.core.configuration().mapping_save(job.mapping.clone()).await.expect("mapping saved");
     let portal = h.sim.hubspot.portal_id();
-    h.core.options_enable_bidirectional(portal.to_string()).await.expect("bidirectional on");
+    h.core
+        .configuration()
+        .options_enable_bidirectional(portal.to_string())
+        .await
+        .expect("bidirectional on");
     save_app_settings(&h);
 
     // Push: the app writes everyone, then the CLI and the app again find nothing to write.

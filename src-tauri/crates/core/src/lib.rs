@@ -10,10 +10,12 @@
 //!   Never a secret inside.
 //! - [`secrets`]: [`Secret`] (prints `<redacted>`, no `Serialize`), [`SecretStore`]
 //!   (`keyring` Secret Service, every call in `spawn_blocking`; or `memory()` for tests).
-//! - [`Core`]: `Core::new(env, settings, secrets, sink) -> Arc<Core>`, then
-//!   `environment()`, `settings()`, `status()`, `hubspot_install_start/wait/cancel/paste`,
-//!   `hubspot_connect_private_token`, `hubspot_disconnect`, `didomi_connect`,
-//!   `didomi_disconnect`, and the `hubspot()` / `didomi()` client accessors.
+//! - [`Core`]: `Core::new(env, settings, secrets, sink) -> Arc<Core>`, then `environment()`,
+//!   `settings()` and three services: [`Core::connections`] (`status()`,
+//!   `hubspot_install_start/wait/cancel/paste`, `hubspot_connect_private_token`,
+//!   `hubspot_disconnect`, `didomi_connect`, `didomi_disconnect`, the `hubspot()` / `didomi()`
+//!   clients), [`Core::configuration`] (mapping, options, configuration files) and
+//!   [`Core::runs`] (push, pull, auto-sync, History, the inspector).
 //! - Errors crossing to the UI are [`Error`] = `{ code: ErrorCode, message }`; the UI branches on
 //!   [`ErrorCode`].
 //! - IPC types derive `ts_rs::TS`; `cargo test -p dhs-core` writes them to `ui/src/bindings`.
@@ -27,7 +29,7 @@
 //! let env = Environment::live("/tmp/dhs".into());
 //! let core = Core::new(env, Settings::default(), SecretStore::keyring("didomi-hubspot-sync"),
 //!     Box::new(|_settings| Ok(())));
-//! let start = core.hubspot_install_start("client-id".into(), Some("secret".into())).await;
+//! let start = core.connections().hubspot_install_start("client-id".into(), Some("secret".into())).await;
 //! # }
 //! ```
 
@@ -57,8 +59,9 @@ pub use facade::inspect::InspectSync;
 pub use facade::mapping::{MappingReady, MappingView, Schemas};
 pub use facade::pull::{GuideStep, SimulatedWorkflow, WorkflowGuide};
 pub use facade::{
-    ConnectionStatus, Core, CoreOptions, DidomiAccount, DidomiState, DidomiStatus, HubSpotAccount,
-    HubSpotState, HubSpotStatus, InstallStart, NamedItem, SettingsSink, DEFAULT_PASTE_WINDOW,
+    Configuration, ConnectionStatus, Connections, Core, CoreOptions, DidomiAccount, DidomiState,
+    DidomiStatus, HubSpotAccount, HubSpotState, HubSpotStatus, InstallStart, NamedItem, Runs,
+    SettingsSink, DEFAULT_PASTE_WINDOW,
 };
 pub use options::BidirectionalSetup;
 pub use pull::workflow::{CheckStatus, WorkflowCheck};

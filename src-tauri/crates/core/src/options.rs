@@ -1,6 +1,6 @@
 //! The Options screen's rules (pure parts): reading the HubSpot account identifier the admin
 //! gives to enable the bidirectional flow, the "Didomi Changed" property definition, and the
-//! DTO returned when the flow is enabled. The facade (`Core::options_*`) does the I/O.
+//! DTO returned when the flow is enabled. The facade (`Configuration::options_*`) does the I/O.
 
 use serde::Serialize;
 use ts_rs::TS;

@@ -7,7 +7,7 @@
 //! missing property, incompatible type, duplicate target, ambiguous labels), checks the
 //! options, warns about another portal or organization and about drift (labels or types that
 //! changed since the export), and [`diff`] tells what applying would change. The facade
-//! (`Core::config_*`) reads files with a size cap ([`MAX_BYTES`]) and applies only a preview the
+//! (`Configuration::config_*`) reads files with a size cap ([`MAX_BYTES`]) and applies only a preview the
 //! user confirmed (same content hash).
 
 pub mod format;

@@ -1,6 +1,6 @@
 //! Auto-sync of the facade: the interval lives in the settings (`options.autoSyncMinutes`,
 //! every settings write updates the scheduler through a watch channel), the scheduler loop is
-//! [`crate::sync::auto::schedule`], and one auto run is [`Core::auto_sync_once`]: an
+//! [`crate::sync::auto::schedule`], and one auto run is [`Runs::auto_sync_once`]: an
 //! incremental push, then a pull when the bidirectional flow is on — the same runs, history and
 //! running mark as a sync started by hand (so the Sync screen's Cancel stops an auto run, and
 //! an auto run never starts while another sync runs).
@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{lock, now_rfc3339, rfc3339, Core};
+use super::{lock, now_rfc3339, rfc3339, Runs};
 use crate::error::{Error, ErrorCode};
 use crate::sync::auto::{
     check_interval, interval_of, schedule, AutoSyncOutcome, AutoSyncRun, AutoSyncStatus,
@@ -112,10 +112,10 @@ fn describe(runs: &[RunSummary]) -> String {
         .join(" · ")
 }
 
-impl Core {
+impl Runs {
     /// What the Sync screen shows about auto-sync.
     pub fn auto_sync_status(&self) -> AutoSyncStatus {
-        lock(&self.runs.auto.status).clone()
+        lock(&self.shared.auto.status).clone()
     }
 
     /// Turns auto-sync on every `minutes` minutes (at least 5, at most a day), or off (`None`),
@@ -125,7 +125,7 @@ impl Core {
     /// `InvalidInput` for an interval out of range; `SettingsInvalid` when it cannot be saved.
     pub fn auto_sync_set(&self, minutes: Option<u32>) -> Result<AutoSyncStatus, Error> {
         check_interval(minutes)?;
-        self.update_settings(|s| s.options.auto_sync_minutes = minutes)?;
+        self.shared.update_settings(|s| s.options.auto_sync_minutes = minutes)?;
         tracing::info!(?minutes, "auto-sync set");
         Ok(self.auto_sync_status())
     }
@@ -135,7 +135,7 @@ impl Core {
     /// reloaded window subscribes again).
     pub fn auto_sync_listen(&self, listener: impl Fn(AutoSyncStatus) + Send + Sync + 'static) {
         listener(self.auto_sync_status());
-        *lock(&self.runs.auto.listener) = Some(Arc::new(listener));
+        *lock(&self.shared.auto.listener) = Some(Arc::new(listener));
     }
 
     /// The scheduler: to be spawned once by the shell; runs until `stop` fires (the app quits).
@@ -143,14 +143,14 @@ impl Core {
         &self,
         stop: CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
-        let interval = self.runs.auto.interval.subscribe();
+        let interval = self.shared.auto.interval.subscribe();
         let this = self.this.clone();
         let on_wait = {
             let this = this.clone();
             move |d: Option<Duration>| {
                 if let Some(core) = this.upgrade() {
                     let next = d.map(|d| rfc3339(time::OffsetDateTime::now_utc() + d));
-                    core.runs.auto.update(|s| s.next_run_at = next);
+                    core.shared.auto.update(|s| s.next_run_at = next);
                 }
             }
         };
@@ -173,7 +173,7 @@ impl Core {
     /// status's `last`.
     pub async fn auto_sync_once(&self, cancel: CancellationToken) -> AutoSyncRun {
         let started_at = now_rfc3339();
-        self.runs.auto.update(|s| {
+        self.shared.auto.update(|s| {
             s.running = true;
             s.progress = None;
             s.next_run_at = None;
@@ -181,10 +181,10 @@ impl Core {
         let this = self.this.clone();
         let on_progress = move |p: SyncProgress| {
             if let Some(core) = this.upgrade() {
-                core.runs.auto.update(|s| s.progress = Some(p));
+                core.shared.auto.update(|s| s.progress = Some(p));
             }
         };
-        let result = if self.settings().options.bidirectional {
+        let result = if self.shared.settings().options.bidirectional {
             self.sync_both(false, on_progress, cancel).await.map(|(push, pull)| {
                 let mut runs = vec![push.summary];
                 runs.extend(pull.map(|p| p.run.summary));
@@ -203,9 +203,8 @@ impl Core {
             Ok(runs) => {
                 let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
                 let marked = self
-                    .runs
                     .resources
-                    .store(&self.env.data_dir)
+                    .store(&self.shared.env.data_dir)
                     .and_then(|s| Ok(s.mark_auto(&ids)?));
                 if let Err(e) = marked {
                     // History then shows them as started by hand; nothing else depends on it.
@@ -227,7 +226,7 @@ impl Core {
         };
         tracing::info!(?outcome, %message, "auto-sync run ended");
         let run = AutoSyncRun { started_at, finished_at: now_rfc3339(), outcome, message, run_ids };
-        self.runs.auto.update(|s| {
+        self.shared.auto.update(|s| {
             s.running = false;
             s.progress = None;
             s.last = Some(run.clone());

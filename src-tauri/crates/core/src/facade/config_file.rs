@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::mapping::{in_row_order, Schemas};
-use super::{now_rfc3339, Core};
+use super::{now_rfc3339, Configuration};
 use crate::config_file::format::json_schema;
 use crate::config_file::{
     diff, parse, read_capped, too_large_message, validate, Capped, ConfigFile, ExportEntry,
@@ -52,7 +52,7 @@ struct Checked {
     parse_error: Option<ImportProblem>,
 }
 
-impl Core {
+impl Configuration {
     /// Writes the options and the mapping to `path` as JSON (format name and version,
     /// `$schema`, export time, app version, portal and organization ids, every mapping by
     /// stable ids with labels and types). No secret is ever written. The file is written
@@ -63,7 +63,7 @@ impl Core {
     /// # Errors
     /// `InvalidInput` when the file cannot be written.
     pub async fn config_export(&self, path: PathBuf) -> Result<ExportSummary, Error> {
-        let settings = self.settings();
+        let settings = self.shared.settings();
         // Labels are for people: without a connection the ids are exported alone.
         let schemas = self.mapping_schemas(false).await.ok();
         let file = export_file(&settings, schemas.as_deref());
@@ -99,7 +99,7 @@ impl Core {
     /// check. Problems of the content are in the preview, not errors.
     pub async fn config_import_preview(&self, path: PathBuf) -> Result<ImportPreview, Error> {
         let checked = self.check_import(&path, false).await?;
-        let settings = self.settings();
+        let settings = self.shared.settings();
         let (warnings, mut errors, diff_) = match (&checked.validated, &checked.parse_error) {
             (Some(v), _) => {
                 let schemas = self.mapping_schemas(false).await?;
@@ -169,27 +169,27 @@ impl Core {
             ));
         }
         let schemas = self.mapping_schemas(false).await?;
-        let current = self.settings().options;
+        let current = self.shared.settings().options;
         if v.options.bidirectional && !current.bidirectional {
-            let portal = self.settings().hubspot.portal_id.unwrap_or_default();
+            let portal = self.shared.settings().hubspot.portal_id.unwrap_or_default();
             // Same group and property name as the file asks for: set them, run the setup, and
             // restore them if it fails (nothing of the file applied).
-            self.update_settings(|s| {
+            self.shared.update_settings(|s| {
                 s.options.property_group = v.options.property_group.clone();
                 s.options.didomi_changed_property = v.options.didomi_changed_property.clone();
             })?;
             if let Err(e) = self.options_enable_bidirectional(portal.to_string()).await {
-                self.update_settings(|s| s.options = current.clone())?;
+                self.shared.update_settings(|s| s.options = current.clone())?;
                 return Err(e);
             }
         }
         let mapping = in_row_order(v.mapping, &schemas.rows);
-        self.update_settings(|s| {
+        self.shared.update_settings(|s| {
             s.options = v.options.clone();
             s.mapping = mapping.clone();
         })?;
         tracing::info!(entries = mapping.entries.len(), "configuration imported");
-        Ok(self.settings())
+        Ok(self.shared.settings())
     }
 
     async fn check_import(&self, path: &Path, fresh: bool) -> Result<Checked, Error> {
@@ -220,7 +220,7 @@ impl Core {
             }
         };
         let schemas = self.mapping_schemas(fresh).await?;
-        let settings = self.settings();
+        let settings = self.shared.settings();
         let live = Live {
             config: &schemas.config,
             rows: &schemas.rows,

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::{lock, now_rfc3339, Core, DidomiAccount, DidomiState, DidomiStatus, NamedItem};
+use super::{lock, now_rfc3339, Connections, DidomiAccount, DidomiState, DidomiStatus, NamedItem};
 use crate::didomi::{DidomiClient, Session};
 use crate::error::{Error, ErrorCode};
 use crate::secrets::{Secret, SecretKey};
 
-impl Core {
+impl Connections {
     /// Connects Didomi: creates a session with the key and secret (wrong → `DidomiBadCredentials`),
     /// reads the organization's purposes, preferences and configuration tree (wrong organization
     /// → `DidomiWrongOrganization`; host down → `DidomiUnreachable`), then stores the secret in
@@ -32,9 +32,10 @@ impl Core {
         }
         let secret = match api_secret.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
             Some(s) => Secret::new(s),
-            None => match self.secrets.get(SecretKey::DidomiApiSecret).await? {
+            None => match self.shared.secrets.get(SecretKey::DidomiApiSecret).await? {
                 Some(s) => s,
                 None => self
+                    .shared
                     .env
                     .prefill
                     .as_ref()
@@ -43,14 +44,14 @@ impl Core {
             },
         };
         let session = Arc::new(Session::new(
-            self.http.clone(),
-            self.env.didomi_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.didomi_api_base.clone(),
             api_key.clone(),
             secret.clone(),
         ));
         let client = DidomiClient::new(
-            self.http.clone(),
-            self.env.didomi_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.didomi_api_base.clone(),
             session,
             organization_id.clone(),
         );
@@ -58,9 +59,9 @@ impl Core {
         let purposes = client.list_purposes().await?;
         let preferences = client.list_preferences().await?;
         let tree = client.config_tree().await?;
-        self.secrets.set(SecretKey::DidomiApiSecret, &secret).await?;
+        self.shared.secrets.set(SecretKey::DidomiApiSecret, &secret).await?;
         let connected_at = now_rfc3339();
-        self.update_settings(|s| {
+        self.shared.update_settings(|s| {
             s.didomi.api_key = Some(api_key.clone());
             s.didomi.organization_id = Some(organization_id.clone());
             s.didomi.connected_at = Some(connected_at.clone());
@@ -87,8 +88,8 @@ impl Core {
                 .map_or(0, |t| u32::try_from(t.preference_count()).unwrap_or(u32::MAX)),
             connected_at: Some(connected_at),
         };
-        *lock(&self.conn.didomi_account) = Some(account.clone());
-        *self.conn.didomi.lock().await = Some(Arc::new(client));
+        *lock(&self.didomi_account) = Some(account.clone());
+        *self.didomi.lock().await = Some(Arc::new(client));
         tracing::info!(organization = %account.organization_id, "Didomi connected");
         Ok(account)
     }
@@ -99,10 +100,10 @@ impl Core {
     /// # Errors
     /// `KeychainUnavailable`.
     pub async fn didomi_disconnect(&self) -> Result<(), Error> {
-        *self.conn.didomi.lock().await = None;
-        self.secrets.delete(SecretKey::DidomiApiSecret).await?;
-        *lock(&self.conn.didomi_account) = None;
-        self.update_settings(|s| s.didomi.connected_at = None)?;
+        *self.didomi.lock().await = None;
+        self.shared.secrets.delete(SecretKey::DidomiApiSecret).await?;
+        *lock(&self.didomi_account) = None;
+        self.shared.update_settings(|s| s.didomi.connected_at = None)?;
         tracing::info!("Didomi disconnected");
         Ok(())
     }
@@ -112,11 +113,11 @@ impl Core {
     /// # Errors
     /// `DidomiNotConnected`, `KeychainUnavailable`.
     pub async fn didomi(&self) -> Result<Arc<DidomiClient>, Error> {
-        let mut guard = self.conn.didomi.lock().await;
+        let mut guard = self.didomi.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let s = self.settings().didomi;
+        let s = self.shared.settings().didomi;
         let not_connected = || {
             Error::new(
                 ErrorCode::DidomiNotConnected,
@@ -127,16 +128,16 @@ impl Core {
             return Err(not_connected());
         };
         let secret =
-            self.secrets.get(SecretKey::DidomiApiSecret).await?.ok_or_else(not_connected)?;
+            self.shared.secrets.get(SecretKey::DidomiApiSecret).await?.ok_or_else(not_connected)?;
         let session = Arc::new(Session::new(
-            self.http.clone(),
-            self.env.didomi_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.didomi_api_base.clone(),
             key,
             secret,
         ));
         let client = Arc::new(DidomiClient::new(
-            self.http.clone(),
-            self.env.didomi_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.didomi_api_base.clone(),
             session,
             org,
         ));
@@ -145,11 +146,11 @@ impl Core {
     }
 
     pub(super) fn didomi_status(&self) -> DidomiStatus {
-        let s = self.settings().didomi;
+        let s = self.shared.settings().didomi;
         if s.connected_at.is_none() {
             return DidomiStatus { state: DidomiState::NotConnected, account: None };
         }
-        let account = lock(&self.conn.didomi_account).clone().unwrap_or_else(|| DidomiAccount {
+        let account = lock(&self.didomi_account).clone().unwrap_or_else(|| DidomiAccount {
             api_key: s.api_key.clone().unwrap_or_default(),
             organization_id: s.organization_id.clone().unwrap_or_default(),
             purposes: Vec::new(),

@@ -9,7 +9,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    lock, now_rfc3339, rfc3339, Core, HubSpotAccount, HubSpotState, HubSpotStatus, InstallStart,
+    lock, now_rfc3339, rfc3339, Connections, HubSpotAccount, HubSpotState, HubSpotStatus,
+    InstallStart,
 };
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::account::missing_scopes;
@@ -64,7 +65,7 @@ fn install_cancelled() -> Error {
     )
 }
 
-impl Core {
+impl Connections {
     /// Starts an OAuth install: saves the client id (and the secret to the keychain when given),
     /// binds the loopback listener, builds the authorize URL (scopes, random state, PKCE), opens
     /// the system browser and returns at once. In Sandbox an empty secret uses the simulator's.
@@ -86,10 +87,10 @@ impl Core {
         let client_secret = self.resolve_client_secret(client_secret).await?;
         self.hubspot_install_cancel();
         let cancel = CancellationToken::new();
-        *lock(&self.conn.install_cancel) = cancel.clone();
+        *lock(&self.install_cancel) = cancel.clone();
 
         let state = oauth::new_state();
-        let listener = LoopbackListener::bind(&self.env.redirect_ports, state.clone())
+        let listener = LoopbackListener::bind(&self.shared.env.redirect_ports, state.clone())
             .await
             .map_err(|e| {
                 Error::new(
@@ -101,15 +102,15 @@ impl Core {
             client_id: client_id.clone(),
             client_secret,
             redirect_uri: listener.redirect_uri(),
-            api_base: self.env.hubspot_api_base.clone(),
-            app_base: self.env.hubspot_app_base.clone(),
+            api_base: self.shared.env.hubspot_api_base.clone(),
+            app_base: self.shared.env.hubspot_app_base.clone(),
         };
         let request = app.authorize(REQUIRED_SCOPES, &state).map_err(Error::from)?;
-        self.update_settings(|s| {
+        self.shared.update_settings(|s| {
             s.hubspot.client_id = Some(client_id.clone());
             s.hubspot.redirect_uri = Some(app.redirect_uri.clone());
         })?;
-        let options = self.options();
+        let options = self.shared.options();
         let authorize_url = request.url.to_string();
         let browser_opened = options.open_browser && open_browser(&authorize_url).await;
         let (done_tx, _) = watch::channel(None);
@@ -127,7 +128,7 @@ impl Core {
             done_tx,
         };
         let start = pending.progress(options.paste_window);
-        *self.conn.install.lock().await = Some(pending);
+        *self.install.lock().await = Some(pending);
         tracing::info!(redirect_uri = %start.redirect_uri, "HubSpot install started");
         Ok(start)
     }
@@ -140,9 +141,9 @@ impl Core {
     /// errors (`HubSpotCodeExpired`, `HubSpotRedirectMismatch`, `HubSpotBadClient`...).
     pub async fn hubspot_install_wait(&self) -> Result<HubSpotAccount, Error> {
         let (id, listener, cancel, mut done_rx) = {
-            let mut guard = self.conn.install.lock().await;
+            let mut guard = self.install.lock().await;
             // Cancelled before this wait began: the cancel took the install away.
-            if guard.is_none() && lock(&self.conn.install_cancel).is_cancelled() {
+            if guard.is_none() && lock(&self.install_cancel).is_cancelled() {
                 return Err(install_cancelled());
             }
             let p = guard.as_mut().ok_or_else(no_install)?;
@@ -152,7 +153,7 @@ impl Core {
                 .ok_or_else(|| Error::invalid_input("This install is already being waited on."))?;
             (p.id, listener, p.cancel.clone(), p.done_tx.subscribe())
         };
-        let timeout = self.options().callback_timeout;
+        let timeout = self.shared.options().callback_timeout;
         let outcome = listener.wait(timeout, cancel).await;
         // Whatever happened, this install is over unless a paste already took it over.
         let pending = self.take_install(id).await;
@@ -193,7 +194,7 @@ impl Core {
 
     /// Removes the pending install if it is still install `id`.
     async fn take_install(&self, id: u64) -> Option<PendingInstall> {
-        let mut guard = self.conn.install.lock().await;
+        let mut guard = self.install.lock().await;
         if guard.as_ref().is_some_and(|p| p.id == id) {
             guard.take()
         } else {
@@ -204,8 +205,8 @@ impl Core {
     /// Cancels the install in progress (the listener stops; `hubspot_install_wait` returns
     /// `HubSpotOAuthCancelled`).
     pub fn hubspot_install_cancel(&self) {
-        lock(&self.conn.install_cancel).cancel();
-        if let Ok(mut guard) = self.conn.install.try_lock() {
+        lock(&self.install_cancel).cancel();
+        if let Ok(mut guard) = self.install.try_lock() {
             guard.take();
         }
     }
@@ -221,9 +222,9 @@ impl Core {
         redirect_url_or_code: String,
     ) -> Result<HubSpotAccount, Error> {
         let pasted = oauth::parse_paste(&redirect_url_or_code)?;
-        let window = self.options().paste_window;
+        let window = self.shared.options().paste_window;
         let pending = {
-            let mut guard = self.conn.install.lock().await;
+            let mut guard = self.install.lock().await;
             let p = guard.as_ref().ok_or_else(no_install)?;
             if p.started.elapsed() >= window {
                 return Err(Error::new(
@@ -262,31 +263,31 @@ impl Core {
         code: &Secret,
     ) -> Result<HubSpotAccount, Error> {
         let app = pending.app.clone();
-        let tokens = app.exchange_code(&self.http, code, &pending.pkce_verifier).await?;
-        self.secrets.set(SecretKey::HubSpotClientSecret, &app.client_secret).await?;
-        self.secrets.set(SecretKey::HubSpotAccessToken, &tokens.access_token).await?;
+        let tokens = app.exchange_code(&self.shared.http, code, &pending.pkce_verifier).await?;
+        self.shared.secrets.set(SecretKey::HubSpotClientSecret, &app.client_secret).await?;
+        self.shared.secrets.set(SecretKey::HubSpotAccessToken, &tokens.access_token).await?;
         if let Some(r) = &tokens.refresh_token {
-            self.secrets.set(SecretKey::HubSpotRefreshToken, r).await?;
+            self.shared.secrets.set(SecretKey::HubSpotRefreshToken, r).await?;
         }
-        self.secrets.delete(SecretKey::HubSpotPrivateAppToken).await?;
+        self.shared.secrets.delete(SecretKey::HubSpotPrivateAppToken).await?;
         let session = OAuthSession::from_tokens(
             app.clone(),
-            self.http.clone(),
-            self.secrets.clone(),
+            self.shared.http.clone(),
+            self.shared.secrets.clone(),
             &tokens,
             Some(self.refresh_hook()),
         )?;
         let expires_at = session.expires_at().await;
         let session = Arc::new(session);
         let client = Arc::new(HubSpotClient::with_oauth(
-            self.http.clone(),
-            self.env.hubspot_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.hubspot_api_base.clone(),
             session,
         ));
         let account = self.oauth_account(&client, &app, &tokens).await;
         self.save_account(&account, expires_at)?;
-        *self.conn.hubspot.lock().await = Some(client);
-        *lock(&self.conn.hubspot_notice) = None;
+        *self.hubspot.lock().await = Some(client);
+        *lock(&self.hubspot_notice) = None;
         tracing::info!(portal = ?account.portal_id, "HubSpot connected by OAuth");
         Ok(account)
     }
@@ -300,7 +301,10 @@ impl Core {
         app: &OAuthApp,
         tokens: &Tokens,
     ) -> HubSpotAccount {
-        let info = match app.introspect(&self.http, &tokens.access_token, "access_token").await {
+        let info = match app
+            .introspect(&self.shared.http, &tokens.access_token, "access_token")
+            .await
+        {
             Ok(i) => Some(i),
             Err(e) => {
                 tracing::warn!(error = %e, "token introspection failed; using the token response");
@@ -362,8 +366,8 @@ impl Core {
         account: &HubSpotAccount,
         expires_at: Option<SystemTime>,
     ) -> Result<(), Error> {
-        *lock(&self.conn.hubspot_account) = Some(account.clone());
-        self.update_settings(|s| {
+        *lock(&self.hubspot_account) = Some(account.clone());
+        self.shared.update_settings(|s| {
             let h = &mut s.hubspot;
             h.auth_mode = Some(account.auth_mode);
             h.portal_id = account.portal_id;
@@ -380,7 +384,7 @@ impl Core {
         let this = self.this.clone();
         Box::new(move |expires_at| {
             if let Some(core) = this.upgrade() {
-                let r = core.update_settings(|s| {
+                let r = core.shared.update_settings(|s| {
                     s.hubspot.access_token_expires_at = Some(rfc3339(expires_at.into()));
                 });
                 if let Err(e) = r {
@@ -400,16 +404,20 @@ impl Core {
         token: String,
     ) -> Result<HubSpotAccount, Error> {
         let token = match token.trim() {
-            "" => {
-                self.env.prefill.as_ref().map(|p| p.hubspot_private_app_token.clone()).ok_or_else(
-                    || Error::invalid_input("Paste the private-app token or service key."),
-                )?
-            }
+            "" => self
+                .shared
+                .env
+                .prefill
+                .as_ref()
+                .map(|p| p.hubspot_private_app_token.clone())
+                .ok_or_else(|| {
+                    Error::invalid_input("Paste the private-app token or service key.")
+                })?,
             t => Secret::new(t),
         };
         let client = HubSpotClient::with_token(
-            self.http.clone(),
-            self.env.hubspot_api_base.clone(),
+            self.shared.http.clone(),
+            self.shared.env.hubspot_api_base.clone(),
             token.clone(),
         );
         // The one validating call: a wrong token fails here with HubSpotInvalidToken.
@@ -420,13 +428,13 @@ impl Core {
             account.missing_scopes = vec!["crm.schemas.contacts.read".into()];
         }
         self.hubspot_install_cancel();
-        self.secrets.set(SecretKey::HubSpotPrivateAppToken, &token).await?;
+        self.shared.secrets.set(SecretKey::HubSpotPrivateAppToken, &token).await?;
         for key in [SecretKey::HubSpotAccessToken, SecretKey::HubSpotRefreshToken] {
-            self.secrets.delete(key).await?;
+            self.shared.secrets.delete(key).await?;
         }
         self.save_account(&account, None)?;
-        *self.conn.hubspot.lock().await = Some(Arc::new(client));
-        *lock(&self.conn.hubspot_notice) = None;
+        *self.hubspot.lock().await = Some(Arc::new(client));
+        *lock(&self.hubspot_notice) = None;
         tracing::info!(portal = ?account.portal_id, "HubSpot connected with a private-app token");
         Ok(account)
     }
@@ -449,20 +457,21 @@ impl Core {
         let mut notice = None;
         if let Some(session) = client.as_ref().and_then(|c| c.oauth()) {
             let refresh = session.refresh_token().await;
-            if let Err(e) = session.app().revoke(&self.http, &refresh, "refresh_token").await {
+            if let Err(e) = session.app().revoke(&self.shared.http, &refresh, "refresh_token").await
+            {
                 tracing::warn!(error = %e, "revoking the HubSpot refresh token failed");
                 notice = Some(format!(
                     "Disconnected on this computer, but HubSpot could not be told ({e}). To revoke access, uninstall the app in HubSpot (Settings → Integrations → Connected apps)."
                 ));
             }
         }
-        *self.conn.hubspot.lock().await = None;
+        *self.hubspot.lock().await = None;
         for key in crate::secrets::SecretKey::HUBSPOT {
-            self.secrets.delete(key).await?;
+            self.shared.secrets.delete(key).await?;
         }
-        *lock(&self.conn.hubspot_account) = None;
-        *lock(&self.conn.hubspot_notice) = notice;
-        self.update_settings(|s| {
+        *lock(&self.hubspot_account) = None;
+        *lock(&self.hubspot_notice) = notice;
+        self.shared.update_settings(|s| {
             let client_id = s.hubspot.client_id.take();
             s.hubspot = Default::default();
             s.hubspot.client_id = client_id;
@@ -477,11 +486,11 @@ impl Core {
     /// `HubSpotNotConnected`, `HubSpotReconnectNeeded` (a stored secret is missing),
     /// `KeychainUnavailable`.
     pub async fn hubspot(&self) -> Result<Arc<HubSpotClient>, Error> {
-        let mut guard = self.conn.hubspot.lock().await;
+        let mut guard = self.hubspot.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let settings = self.settings().hubspot;
+        let settings = self.shared.settings().hubspot;
         let reconnect = |what: &str| {
             Error::new(
                 ErrorCode::HubSpotReconnectNeeded,
@@ -497,28 +506,31 @@ impl Core {
             }
             Some(HubSpotAuthMode::PrivateApp) => {
                 let token = self
+                    .shared
                     .secrets
                     .get(SecretKey::HubSpotPrivateAppToken)
                     .await?
                     .ok_or_else(|| reconnect("private-app token"))?;
                 HubSpotClient::with_token(
-                    self.http.clone(),
-                    self.env.hubspot_api_base.clone(),
+                    self.shared.http.clone(),
+                    self.shared.env.hubspot_api_base.clone(),
                     token,
                 )
             }
             Some(HubSpotAuthMode::OAuth) => {
                 let secret = self
+                    .shared
                     .secrets
                     .get(SecretKey::HubSpotClientSecret)
                     .await?
                     .ok_or_else(|| reconnect("client secret"))?;
                 let refresh = self
+                    .shared
                     .secrets
                     .get(SecretKey::HubSpotRefreshToken)
                     .await?
                     .ok_or_else(|| reconnect("refresh token"))?;
-                let access = self.secrets.get(SecretKey::HubSpotAccessToken).await?;
+                let access = self.shared.secrets.get(SecretKey::HubSpotAccessToken).await?;
                 let expires_at = settings
                     .access_token_expires_at
                     .as_deref()
@@ -536,22 +548,22 @@ impl Core {
                     redirect_uri: settings
                         .redirect_uri
                         .clone()
-                        .unwrap_or_else(|| self.env.redirect_uris().remove(0)),
-                    api_base: self.env.hubspot_api_base.clone(),
-                    app_base: self.env.hubspot_app_base.clone(),
+                        .unwrap_or_else(|| self.shared.env.redirect_uris().remove(0)),
+                    api_base: self.shared.env.hubspot_api_base.clone(),
+                    app_base: self.shared.env.hubspot_app_base.clone(),
                 };
                 let session = OAuthSession::new(
                     app,
-                    self.http.clone(),
-                    self.secrets.clone(),
+                    self.shared.http.clone(),
+                    self.shared.secrets.clone(),
                     access,
                     expires_at,
                     refresh,
                     Some(self.refresh_hook()),
                 );
                 HubSpotClient::with_oauth(
-                    self.http.clone(),
-                    self.env.hubspot_api_base.clone(),
+                    self.shared.http.clone(),
+                    self.shared.env.hubspot_api_base.clone(),
                     Arc::new(session),
                 )
             }
@@ -562,20 +574,20 @@ impl Core {
     }
 
     pub(super) async fn hubspot_status(&self) -> HubSpotStatus {
-        let settings = self.settings().hubspot;
+        let settings = self.shared.settings().hubspot;
         let client_secret_stored =
-            matches!(self.secrets.get(SecretKey::HubSpotClientSecret).await, Ok(Some(_)));
+            matches!(self.shared.secrets.get(SecretKey::HubSpotClientSecret).await, Ok(Some(_)));
         let mut status = HubSpotStatus {
             state: HubSpotState::NotConnected,
             account: None,
             install: None,
-            notice: lock(&self.conn.hubspot_notice).clone(),
+            notice: lock(&self.hubspot_notice).clone(),
             client_id: settings.client_id.clone(),
             client_secret_stored,
             reason: None,
         };
-        let window = self.options().paste_window;
-        if let Some(p) = self.conn.install.lock().await.as_ref() {
+        let window = self.shared.options().paste_window;
+        if let Some(p) = self.install.lock().await.as_ref() {
             status.state = HubSpotState::Installing;
             status.install = Some(p.progress(window));
             return status;
@@ -583,7 +595,7 @@ impl Core {
         let Some(mode) = settings.auth_mode else {
             return status;
         };
-        let account = lock(&self.conn.hubspot_account).clone().unwrap_or_else(|| HubSpotAccount {
+        let account = lock(&self.hubspot_account).clone().unwrap_or_else(|| HubSpotAccount {
             auth_mode: mode,
             portal_id: settings.portal_id,
             hub_domain: settings.hub_domain.clone(),
@@ -623,13 +635,13 @@ impl Core {
     async fn resolve_client_secret(&self, given: Option<String>) -> Result<Secret, Error> {
         if let Some(s) = given.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
             let s = Secret::new(s);
-            self.secrets.set(SecretKey::HubSpotClientSecret, &s).await?;
+            self.shared.secrets.set(SecretKey::HubSpotClientSecret, &s).await?;
             return Ok(s);
         }
-        if let Some(s) = self.secrets.get(SecretKey::HubSpotClientSecret).await? {
+        if let Some(s) = self.shared.secrets.get(SecretKey::HubSpotClientSecret).await? {
             return Ok(s);
         }
-        if let Some(p) = &self.env.prefill {
+        if let Some(p) = &self.shared.env.prefill {
             return Ok(p.hubspot_client_secret.clone());
         }
         Err(Error::invalid_input(

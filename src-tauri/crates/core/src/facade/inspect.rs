@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::Core;
+use super::Runs;
 use crate::error::{Error, ErrorCode};
 use crate::inspect::{inspect, Inspection, Lookup};
 use crate::pull::PullReport;
@@ -27,24 +27,24 @@ pub struct InspectSync {
     pub pull: Option<PullReport>,
 }
 
-impl Core {
+impl Runs {
     /// Looks one email up on both sides (see [`crate::inspect`]).
     ///
     /// # Errors
     /// `InvalidInput` for a text that is not an email; `HubSpotNotConnected`,
     /// `DidomiNotConnected`, `MappingEmpty`; API and state-database errors.
     pub async fn inspect(&self, email: String) -> Result<Inspection, Error> {
-        let hubspot = self.hubspot().await?;
-        let didomi = self.didomi().await?;
-        let settings = self.settings();
+        let hubspot = self.conn.hubspot().await?;
+        let didomi = self.conn.didomi().await?;
+        let settings = self.shared.settings();
         if settings.mapping.is_empty() {
             return Err(Error::new(
                 ErrorCode::MappingEmpty,
                 "Nothing is mapped yet, so there is nothing to compare: map Didomi items to HubSpot properties on the Mapping screen, then look the person up again.",
             ));
         }
-        let store = self.runs.resources.store(&self.env.data_dir)?;
-        let schemas = self.cached_schemas();
+        let store = self.resources.store(&self.shared.env.data_dir)?;
+        let schemas = self.config.cached_schemas();
         let lookup = Lookup {
             hubspot: &hubspot,
             didomi: &didomi,
@@ -63,7 +63,7 @@ impl Core {
     /// Didomi, as the Sync screen's push-then-pull does.
     ///
     /// # Errors
-    /// As [`Core::push_run`] and [`Core::pull_run`].
+    /// As [`Runs::push_run`] and [`Runs::pull_run`].
     pub async fn inspect_sync(
         &self,
         email: String,
@@ -78,10 +78,10 @@ impl Core {
         let bidirectional = settings.options.bidirectional;
         let on_progress: Arc<dyn Fn(SyncProgress) + Send + Sync> = Arc::new(on_progress);
         let push = {
-            let _running = self.runs.begin(cancel.clone())?;
+            let _running = self.begin(cancel.clone())?;
             let inputs =
                 self.job_inputs(hubspot.clone(), didomi.clone(), settings.clone(), lang.clone());
-            let (job, cfg) = self.runs.resources.push_job(&inputs)?;
+            let (job, cfg) = self.resources.push_job(&inputs)?;
             let req = SyncRequest { direction: SyncDirection::Push, dry_run, full: !bidirectional };
             crate::sync::engine::push_only(
                 job,
@@ -96,9 +96,9 @@ impl Core {
         if !bidirectional || cancel.is_cancelled() {
             return Ok(InspectSync { push, pull: None });
         }
-        let _running = self.runs.begin(cancel.clone())?;
+        let _running = self.begin(cancel.clone())?;
         let inputs = self.job_inputs(hubspot, didomi, settings, lang);
-        let (job, cfg) = self.runs.resources.pull_job(&inputs)?;
+        let (job, cfg) = self.resources.pull_job(&inputs)?;
         let pull = crate::pull::run::pull_only(job, found.email, dry_run, cfg, on_progress, cancel)
             .await?;
         Ok(InspectSync { push, pull: Some(pull) })
@@ -108,7 +108,7 @@ impl Core {
     /// or an audit); returns what was written.
     ///
     /// # Errors
-    /// As [`Core::inspect`]; `InvalidInput` when the file cannot be written.
+    /// As [`Runs::inspect`]; `InvalidInput` when the file cannot be written.
     pub async fn inspect_export(&self, email: String, path: PathBuf) -> Result<Inspection, Error> {
         let found = self.inspect(email).await?;
         let json = serde_json::to_vec_pretty(&found)

@@ -1,6 +1,6 @@
 //! Mapping screen operations of the facade: load (both schemas, the rows, the compatible
 //! properties, the saved mapping and its stale entries), check, save, create a property,
-//! suggest, and [`Core::mapping_ready`] that a sync calls before it runs.
+//! suggest, and [`Configuration::mapping_ready`] that a sync calls before it runs.
 //!
 //! The live schemas are read once and cached per `Core` ([`Schemas`]); `mapping_load(true)`
 //! ("Refresh") and `mapping_ready` re-read them.
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{lock, Core};
+use super::{lock, Configuration};
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::models::Property;
 use crate::mapping::check::{check_draft, check_stale, property_options, row_name};
@@ -64,7 +64,7 @@ pub struct MappingView {
     pub stale: Vec<StaleEntry>,
 }
 
-/// What a sync gets from [`Core::mapping_ready`].
+/// What a sync gets from [`Configuration::mapping_ready`].
 #[derive(Debug, Clone)]
 pub struct MappingReady {
     /// The saved mapping (non-empty, nothing stale).
@@ -73,13 +73,13 @@ pub struct MappingReady {
     pub schemas: Arc<Schemas>,
 }
 
-impl Core {
+impl Configuration {
     pub(super) fn cached_schemas(&self) -> Option<Arc<Schemas>> {
-        lock(&self.mapping_cache.schemas).clone()
+        lock(&self.schemas).clone()
     }
 
     fn store_schemas(&self, schemas: Arc<Schemas>) {
-        *lock(&self.mapping_cache.schemas) = Some(schemas);
+        *lock(&self.schemas) = Some(schemas);
     }
 
     /// The live schemas: cached unless `refresh` (or none cached yet).
@@ -92,8 +92,8 @@ impl Core {
                 return Ok(s);
             }
         }
-        let hubspot = self.hubspot().await?;
-        let didomi = self.didomi().await?;
+        let hubspot = self.conn.hubspot().await?;
+        let didomi = self.conn.didomi().await?;
         let (props, archived, config) = tokio::join!(
             hubspot.list_contact_properties(),
             hubspot.list_archived_contact_properties(),
@@ -101,7 +101,7 @@ impl Core {
         );
         let config = config?;
         let language = config.language();
-        let settings = self.settings();
+        let settings = self.shared.settings();
         let schemas = Arc::new(Schemas {
             rows: config.rows(&language),
             config,
@@ -122,7 +122,7 @@ impl Core {
     /// `HubSpotNotConnected`, `DidomiNotConnected` and API errors.
     pub async fn mapping_load(&self, refresh: bool) -> Result<MappingView, Error> {
         let schemas = self.mapping_schemas(refresh).await?;
-        let settings = self.settings();
+        let settings = self.shared.settings();
         let changed = &settings.options.didomi_changed_property;
         let stale = check_stale(
             &settings.mapping,
@@ -158,7 +158,7 @@ impl Core {
             &schemas.rows,
             &schemas.language,
             &schemas.properties,
-            &self.settings().options.didomi_changed_property,
+            &self.shared.settings().options.didomi_changed_property,
         )
     }
 
@@ -175,7 +175,7 @@ impl Core {
             return Err(issues_error(&issues));
         }
         let mapping = in_row_order(draft, &schemas.rows);
-        self.update_settings(|s| s.mapping = mapping.clone())?;
+        self.shared.update_settings(|s| s.mapping = mapping.clone())?;
         tracing::info!(entries = mapping.entries.len(), "mapping saved");
         Ok(mapping)
     }
@@ -199,8 +199,8 @@ impl Core {
                 row_name(&item, &schemas.rows)
             ))
         })?;
-        let client = self.hubspot().await?;
-        let options = self.settings().options;
+        let client = self.conn.hubspot().await?;
+        let options = self.shared.settings().options;
         self.ensure_property_group(&client, &options.property_group).await?;
         let mut taken: HashSet<String> = schemas
             .properties
@@ -260,7 +260,7 @@ impl Core {
             &draft,
             &schemas.rows,
             &schemas.properties,
-            &self.settings().options.didomi_changed_property,
+            &self.shared.settings().options.didomi_changed_property,
         ))
     }
 
@@ -272,7 +272,7 @@ impl Core {
     /// See above, plus `HubSpotNotConnected`, `DidomiNotConnected` and API errors.
     pub async fn mapping_ready(&self) -> Result<MappingReady, Error> {
         let schemas = self.mapping_schemas(true).await?;
-        let settings = self.settings();
+        let settings = self.shared.settings();
         if settings.mapping.is_empty() {
             return Err(Error::new(
                 ErrorCode::MappingEmpty,

@@ -1,9 +1,15 @@
-//! The [`Core`] facade: what the Tauri shell's commands (and later the CLI) call. One
-//! `Arc<Core>` lives in Tauri state. It owns the environment, the settings (persisted through
-//! the shell's [`SettingsSink`]), the secret store and the API clients.
+//! The [`Core`] facade: what the Tauri shell's commands call. One `Arc<Core>` lives in Tauri
+//! state: a thin root over what every service shares (the environment, the settings persisted
+//! through the shell's [`SettingsSink`], the secret store) and three services, each with its own
+//! state and methods:
 //!
-//! Files: this one (construction, settings, status, accessors), [`hubspot`](self) (install,
-//! paste, private token, disconnect), `didomi.rs` (connect, disconnect), [`dto`] (IPC types).
+//! - [`Connections`] (`hubspot.rs`: install, paste, private token, disconnect; `didomi.rs`;
+//!   status and keychain here);
+//! - [`Configuration`] (`mapping.rs`, `options.rs`, `config_file.rs`);
+//! - [`Runs`] (`sync.rs`: push and History; `pull.rs`; `auto_sync.rs`; `inspect.rs`).
+//!
+//! A service calls only the ones before it (runs → configuration → connections). [`dto`] holds
+//! the IPC types.
 
 mod auto_sync;
 mod config_file;
@@ -58,10 +64,52 @@ impl Default for CoreOptions {
     }
 }
 
-/// The connections service's state: the API clients, the accounts the Connect screen shows and
-/// the OAuth install in progress (`hubspot.rs`, `didomi.rs`).
-#[derive(Default)]
-struct Connections {
+/// What every service shares: the environment (decided once), the settings and the sink that
+/// persists them, the secret store, the HTTP client, the OAuth tunables, and the auto-sync
+/// interval that follows the settings.
+pub(crate) struct Shared {
+    env: Environment,
+    settings: Mutex<Settings>,
+    secrets: SecretStore,
+    sink: SettingsSink,
+    http: reqwest::Client,
+    options: Mutex<CoreOptions>,
+    auto: auto_sync::AutoSync,
+}
+
+impl Shared {
+    /// A copy of the current settings.
+    fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    /// The current OAuth tunables.
+    fn options(&self) -> CoreOptions {
+        lock(&self.options).clone()
+    }
+
+    /// Applies `change` to the settings and persists them through the sink; auto-sync follows
+    /// the interval they hold.
+    fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), Error> {
+        let snapshot = {
+            let mut s = lock(&self.settings);
+            change(&mut s);
+            s.clone()
+        };
+        self.auto.settings_changed(snapshot.options.auto_sync_minutes);
+        (self.sink)(&snapshot).map_err(|e| {
+            Error::new(
+                ErrorCode::SettingsInvalid,
+                format!("The settings could not be saved: {e}. Check the disk space and permissions of the app data folder"),
+            )
+        })
+    }
+}
+
+/// The connections service (`hubspot.rs`, `didomi.rs`): the API clients, the accounts the
+/// Connect screen shows, the OAuth install in progress and the keychain's state.
+pub struct Connections {
+    shared: Arc<Shared>,
     hubspot: tokio::sync::Mutex<Option<Arc<HubSpotClient>>>,
     hubspot_account: Mutex<Option<HubSpotAccount>>,
     hubspot_notice: Mutex<Option<String>>,
@@ -69,20 +117,32 @@ struct Connections {
     didomi_account: Mutex<Option<DidomiAccount>>,
     install: tokio::sync::Mutex<Option<hubspot::PendingInstall>>,
     install_cancel: Mutex<CancellationToken>,
+    keychain: Mutex<KeychainStatus>,
+    /// Held while the keychain is probed: a status asked during the probe started at launch
+    /// waits for its answer instead of probing again.
+    keychain_probe: tokio::sync::Mutex<()>,
+    this: Weak<Connections>,
 }
 
-/// The mapping service's state: the live schemas last read (`mapping.rs`).
-#[derive(Default)]
-struct MappingCache {
+/// The configuration service (`mapping.rs`, `options.rs`, `config_file.rs`): the mapping, the
+/// sync options and configuration files, with the live schemas last read.
+pub struct Configuration {
+    shared: Arc<Shared>,
+    conn: Arc<Connections>,
     schemas: Mutex<Option<Arc<mapping::Schemas>>>,
 }
 
-/// The runs service's state (`sync.rs`, `pull.rs`, `auto_sync.rs`): the cancel token of the run
-/// going on (push or pull: one at a time), auto-sync, and the pacers and databases runs share.
-struct Runs {
+/// The runs service (`sync.rs`, `pull.rs`, `auto_sync.rs`, `inspect.rs`): pushes, pulls,
+/// auto-sync, History and the inspector; one run at a time, and the pacers and databases runs
+/// share.
+pub struct Runs {
+    shared: Arc<Shared>,
+    conn: Arc<Connections>,
+    config: Arc<Configuration>,
+    /// The cancel token of the run going on (push or pull: one at a time).
     running: Mutex<Option<CancellationToken>>,
-    auto: auto_sync::AutoSync,
     resources: crate::jobs::RunResources,
+    this: Weak<Runs>,
 }
 
 impl Runs {
@@ -108,33 +168,28 @@ impl Runs {
     }
 }
 
-/// The facade: a thin root over the environment and settings, owning the connections, mapping
-/// and runs services. See the crate docs for the contract.
+/// The facade: a thin root over the environment and settings, owning the connections,
+/// configuration and runs services. See the crate docs for the contract.
 pub struct Core {
-    env: Environment,
-    settings: Mutex<Settings>,
-    secrets: SecretStore,
-    sink: SettingsSink,
-    http: reqwest::Client,
-    options: Mutex<CoreOptions>,
-    keychain: Mutex<KeychainStatus>,
-    /// Held while the keychain is probed: a status asked during the probe started at launch
-    /// waits for its answer instead of probing again.
-    keychain_probe: tokio::sync::Mutex<()>,
-    /// The connections: API clients, accounts, the OAuth install in progress.
-    conn: Connections,
-    /// The mapping: the live schemas last read for the Mapping screen.
-    mapping_cache: MappingCache,
-    /// The runs: one at a time, auto-sync, pacers and databases.
-    runs: Runs,
-    this: Weak<Core>,
+    shared: Arc<Shared>,
+    connections: Arc<Connections>,
+    configuration: Arc<Configuration>,
+    runs: Arc<Runs>,
 }
 
-impl std::fmt::Debug for Core {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core").field("mode", &self.env.mode).finish_non_exhaustive()
-    }
+/// `Debug` for the root and the services: the mode only (no client, account or secret).
+macro_rules! debug_mode {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("mode", &self.shared.env.mode)
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
 }
+debug_mode!(Core, Connections, Configuration, Runs);
 
 /// Clears the running mark when a run ends (or its future is dropped).
 pub(crate) struct RunningGuard<'a>(&'a Runs);
@@ -159,58 +214,99 @@ impl Core {
         sink: SettingsSink,
     ) -> Arc<Core> {
         let auto = auto_sync::AutoSync::new(settings.options.auto_sync_minutes);
-        Arc::new_cyclic(|this| Core {
+        let shared = Arc::new(Shared {
             env,
             settings: Mutex::new(settings),
             secrets,
             sink,
             http: crate::hubspot::client::http_client(),
             options: Mutex::new(CoreOptions::default()),
+            auto,
+        });
+        let connections = Arc::new_cyclic(|this| Connections {
+            shared: shared.clone(),
+            hubspot: Default::default(),
+            hubspot_account: Default::default(),
+            hubspot_notice: Default::default(),
+            didomi: Default::default(),
+            didomi_account: Default::default(),
+            install: Default::default(),
+            install_cancel: Default::default(),
             keychain: Mutex::new(KeychainStatus::Unknown),
             keychain_probe: tokio::sync::Mutex::new(()),
-            conn: Connections::default(),
-            mapping_cache: MappingCache::default(),
-            runs: Runs {
-                running: Mutex::new(None),
-                auto,
-                resources: crate::jobs::RunResources::default(),
-            },
             this: this.clone(),
-        })
+        });
+        let configuration = Arc::new(Configuration {
+            shared: shared.clone(),
+            conn: connections.clone(),
+            schemas: Mutex::new(None),
+        });
+        let runs = Arc::new_cyclic(|this| Runs {
+            shared: shared.clone(),
+            conn: connections.clone(),
+            config: configuration.clone(),
+            running: Mutex::new(None),
+            resources: crate::jobs::RunResources::default(),
+            this: this.clone(),
+        });
+        Arc::new(Core { shared, connections, configuration, runs })
+    }
+
+    /// The connections service: HubSpot install and tokens, Didomi, status, the API clients.
+    pub fn connections(&self) -> &Arc<Connections> {
+        &self.connections
+    }
+
+    /// The configuration service: mapping, options, configuration files.
+    pub fn configuration(&self) -> &Arc<Configuration> {
+        &self.configuration
+    }
+
+    /// The runs service: push, pull, auto-sync, History, the inspector.
+    pub fn runs(&self) -> &Arc<Runs> {
+        &self.runs
     }
 
     /// Changes the OAuth flow tunables.
     pub fn set_options(&self, options: CoreOptions) {
-        *lock(&self.options) = options;
+        *lock(&self.shared.options) = options;
     }
 
     /// The current tunables.
     pub fn options(&self) -> CoreOptions {
-        lock(&self.options).clone()
+        self.shared.options()
     }
 
     /// What the UI shows about the environment.
     pub fn environment(&self) -> EnvironmentInfo {
+        let env = &self.shared.env;
         EnvironmentInfo {
-            mode: self.env.mode,
-            hubspot_api_base: self.env.hubspot_api_base.to_string(),
-            didomi_api_base: self.env.didomi_api_base.to_string(),
-            redirect_uris: self.env.redirect_uris(),
-            keychain: lock(&self.keychain).clone(),
-            prefill: self.env.prefill.as_ref().map(PrefillInfo::from),
+            mode: env.mode,
+            hubspot_api_base: env.hubspot_api_base.to_string(),
+            didomi_api_base: env.didomi_api_base.to_string(),
+            redirect_uris: env.redirect_uris(),
+            keychain: lock(&self.connections.keychain).clone(),
+            prefill: env.prefill.as_ref().map(PrefillInfo::from),
         }
     }
 
     /// The environment as given.
     pub fn env(&self) -> &Environment {
-        &self.env
+        &self.shared.env
     }
 
     /// A copy of the current settings.
     pub fn settings(&self) -> Settings {
-        lock(&self.settings).clone()
+        self.shared.settings()
     }
 
+    /// The secret store (for later features).
+    pub fn secrets(&self) -> &SecretStore {
+        &self.shared.secrets
+    }
+}
+
+impl Connections {
     /// Probes the keychain (once it worked, the result is kept) and returns its state. The
     /// shell starts a probe at launch, in the background, so that the first status the window
     /// asks for finds it done (or waits for it) rather than paying for a second one.
@@ -219,7 +315,7 @@ impl Core {
         if let KeychainStatus::Available = &*lock(&self.keychain) {
             return KeychainStatus::Available;
         }
-        let status = self.secrets.probe().await;
+        let status = self.shared.secrets.probe().await;
         *lock(&self.keychain) = status.clone();
         status
     }
@@ -227,9 +323,10 @@ impl Core {
     /// The connection status of both systems, the keychain and whether both hosts answer.
     pub async fn status(&self) -> ConnectionStatus {
         let keychain = self.probe_keychain().await;
+        let env = &self.shared.env;
         let (hubspot_api_reachable, didomi_api_reachable) = tokio::join!(
-            self.reachable(&self.env.hubspot_api_base),
-            self.reachable(&self.env.didomi_api_base)
+            self.reachable(&env.hubspot_api_base),
+            self.reachable(&env.didomi_api_base)
         );
         ConnectionStatus {
             hubspot: self.hubspot_status().await,
@@ -241,7 +338,7 @@ impl Core {
     }
 
     async fn reachable(&self, base: &url::Url) -> bool {
-        let r = self.http.get(base.clone()).timeout(Duration::from_secs(3)).send().await;
+        let r = self.shared.http.get(base.clone()).timeout(Duration::from_secs(3)).send().await;
         match r {
             Ok(_) => true,
             Err(e) => {
@@ -249,27 +346,6 @@ impl Core {
                 false
             }
         }
-    }
-
-    /// Applies `change` to the settings and persists them through the sink.
-    fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), Error> {
-        let snapshot = {
-            let mut s = lock(&self.settings);
-            change(&mut s);
-            s.clone()
-        };
-        self.runs.auto.settings_changed(snapshot.options.auto_sync_minutes);
-        (self.sink)(&snapshot).map_err(|e| {
-            Error::new(
-                ErrorCode::SettingsInvalid,
-                format!("The settings could not be saved: {e}. Check the disk space and permissions of the app data folder"),
-            )
-        })
-    }
-
-    /// The secret store (for later features).
-    pub fn secrets(&self) -> &SecretStore {
-        &self.secrets
     }
 }
 

@@ -1,7 +1,7 @@
 //! Options screen operations of the facade: upsert mode and the bidirectional flow (which
 //! creates, idempotently, the Didomi property group and the "Didomi Changed" number property).
 
-use super::Core;
+use super::Configuration;
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::HubSpotClient;
 use crate::options::{
@@ -9,15 +9,15 @@ use crate::options::{
 };
 use crate::settings::SyncOptions;
 
-impl Core {
+impl Configuration {
     /// Turns upsert mode on or off (a push then creates contacts for unmatched emails, or skips
     /// and counts them) and saves it.
     ///
     /// # Errors
     /// `SettingsInvalid` when the settings cannot be saved.
     pub async fn options_set_upsert(&self, on: bool) -> Result<SyncOptions, Error> {
-        self.update_settings(|s| s.options.upsert = on)?;
-        Ok(self.settings().options)
+        self.shared.update_settings(|s| s.options.upsert = on)?;
+        Ok(self.shared.settings().options)
     }
 
     /// Enables the bidirectional flow. `account` = the HubSpot account id or a pasted HubSpot URL
@@ -35,8 +35,8 @@ impl Core {
         account: String,
     ) -> Result<BidirectionalSetup, Error> {
         let given = parse_account_id(&account).map_err(Error::invalid_input)?;
-        let client = self.hubspot().await?;
-        let connected = self.settings().hubspot.portal_id.ok_or_else(|| {
+        let client = self.conn.hubspot().await?;
+        let connected = self.shared.settings().hubspot.portal_id.ok_or_else(|| {
             Error::new(
                 ErrorCode::HubSpotNotConnected,
                 "The connected HubSpot account's id is unknown. Reconnect HubSpot on the Connect screen, then try again",
@@ -50,7 +50,7 @@ impl Core {
                 ),
             ));
         }
-        let options = self.settings().options;
+        let options = self.shared.settings().options;
         let name = options.didomi_changed_property.clone();
         // Check the property BEFORE creating anything, so a conflict leaves HubSpot untouched.
         let existing = client.get_contact_property(&name).await?;
@@ -96,13 +96,13 @@ impl Core {
                 }
             }
         };
-        self.update_settings(|s| {
+        self.shared.update_settings(|s| {
             s.options.bidirectional = true;
             s.options.hubspot_account_id = Some(connected);
         })?;
         tracing::info!(group_created, property_created, property = %name, "bidirectional flow enabled");
         Ok(BidirectionalSetup {
-            options: self.settings().options,
+            options: self.shared.settings().options,
             group_created,
             property_created,
             property_name: name,
@@ -115,8 +115,8 @@ impl Core {
     /// # Errors
     /// `SettingsInvalid` when the settings cannot be saved.
     pub async fn options_disable_bidirectional(&self) -> Result<SyncOptions, Error> {
-        self.update_settings(|s| s.options.bidirectional = false)?;
-        Ok(self.settings().options)
+        self.shared.update_settings(|s| s.options.bidirectional = false)?;
+        Ok(self.shared.settings().options)
     }
 
     /// Creates the contact property group `name` unless it exists; `true` when created now.

@@ -5,7 +5,7 @@
 //! history and fingerprints, `pull.sqlite3` for the pull's own state). HubSpot calls share the
 //! push's per-portal pacer. One pull at a time per [`Core`].
 //!
-//! Sandbox emulation: the core does not know the mode; [`Core::workflow_simulate`] takes the
+//! Sandbox emulation: the core does not know the mode; [`Runs::workflow_simulate`] takes the
 //! simulator's HubSpot base URL from the caller (the shell passes it only in Sandbox) and calls
 //! its admin route `PUT /_sim/hubspot/workflow`.
 
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::Core;
+use super::Runs;
 use crate::error::{Error, ErrorCode};
 use crate::pull::workflow::{self, WorkflowCheck};
 use crate::pull::{pull, PullReport, PullSettings};
@@ -94,15 +94,15 @@ struct PortalLinks {
     workflows: String,
 }
 
-impl Core {
+impl Runs {
     /// The portal's contacts and workflows pages: HubSpot's in Live, the simulator's pages in
     /// Sandbox (its contacts page, and the state of its emulated workflow), so a Sandbox link
     /// never opens the real HubSpot.
     fn portal_links(&self) -> Option<PortalLinks> {
-        let s = self.settings();
+        let s = self.shared.settings();
         let portal = s.hubspot.portal_id.or(s.options.hubspot_account_id)?;
-        if self.env.mode == crate::Mode::Sandbox {
-            let base = self.env.hubspot_app_base.as_str().trim_end_matches('/');
+        if self.shared.env.mode == crate::Mode::Sandbox {
+            let base = self.shared.env.hubspot_app_base.as_str().trim_end_matches('/');
             return Some(PortalLinks {
                 contacts: format!("{base}/_sim/hubspot/portal"),
                 workflows: format!("{base}/_sim/hubspot/workflow"),
@@ -121,7 +121,7 @@ impl Core {
     /// # Errors
     /// None today; kept fallible for the IPC contract.
     pub async fn pull_settings(&self) -> Result<PullSettings, Error> {
-        Ok(PullSettings::from_settings(&self.settings()))
+        Ok(PullSettings::from_settings(&self.shared.settings()))
     }
 
     /// Saves the pull settings (conflict winner, forwarding, ticked steps).
@@ -137,7 +137,7 @@ impl Core {
         }
         s.checked_steps.sort_unstable();
         s.checked_steps.dedup();
-        self.update_settings(|x| s.apply_to(x))?;
+        self.shared.update_settings(|x| s.apply_to(x))?;
         Ok(s)
     }
 
@@ -147,7 +147,7 @@ impl Core {
     /// # Errors
     /// [`ErrorCode::SyncStateUnavailable`].
     pub async fn workflow_guide(&self) -> Result<WorkflowGuide, Error> {
-        let s = self.settings();
+        let s = self.shared.settings();
         let settings = self.pull_settings().await?;
         let links = self.portal_links();
         let steps = STEPS
@@ -187,9 +187,9 @@ impl Core {
     /// [`ErrorCode::InvalidInput`] for an empty email; HubSpot errors.
     pub async fn workflow_check(&self, email: String) -> Result<WorkflowCheck, Error> {
         let email = workflow::test_email(&email)?;
-        let s = self.settings();
+        let s = self.shared.settings();
         let mapped: Vec<String> = s.mapping.entries.iter().map(|e| e.property.clone()).collect();
-        let hubspot = self.hubspot().await?;
+        let hubspot = self.conn.hubspot().await?;
         workflow::check(&hubspot, &mapped, &s.options.didomi_changed_property, &email).await
     }
 
@@ -205,7 +205,7 @@ impl Core {
         admin_base: &url::Url,
         enabled: bool,
     ) -> Result<SimulatedWorkflow, Error> {
-        let s = self.settings();
+        let s = self.shared.settings();
         let mut triggers: Vec<String> =
             s.mapping.entries.iter().map(|e| e.property.clone()).collect();
         triggers.dedup();
@@ -214,7 +214,7 @@ impl Core {
         }
         let url = crate::environment::endpoint(admin_base, "/_sim/hubspot/workflow");
         let body = serde_json::json!({"enabled": enabled, "triggerProperties": triggers, "property": s.options.didomi_changed_property});
-        let r = self.http.put(url).json(&body).send().await.map_err(|e| {
+        let r = self.shared.http.put(url).json(&body).send().await.map_err(|e| {
             Error::new(
                 ErrorCode::HubSpotUnavailable,
                 format!(
@@ -250,7 +250,7 @@ impl Core {
         on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,
         cancel: CancellationToken,
     ) -> Result<PullReport, Error> {
-        let settings = self.settings();
+        let settings = self.shared.settings();
         if !settings.options.bidirectional {
             return Err(Error::new(
                 ErrorCode::BidirectionalOff,
@@ -263,9 +263,9 @@ impl Core {
         // The push's checks (connections, nothing stale) and its label language: the pull
         // parses the labels the push wrote.
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.runs.begin(cancel.clone())?;
+        let _running = self.begin(cancel.clone())?;
         let inputs = self.job_inputs(hubspot, didomi, settings, lang);
-        let (job, cfg) = self.runs.resources.pull_job(&inputs)?;
+        let (job, cfg) = self.resources.pull_job(&inputs)?;
         pull(job, dry_run, cfg, Arc::new(on_progress), cancel).await
     }
 
@@ -273,7 +273,7 @@ impl Core {
     /// was cancelled.
     ///
     /// # Errors
-    /// As [`Core::push_run`] and [`Core::pull_run`].
+    /// As [`Runs::push_run`] and [`Runs::pull_run`].
     pub async fn sync_both(
         &self,
         dry_run: bool,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::Core;
+use super::Runs;
 use crate::didomi::DidomiClient;
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::HubSpotClient;
@@ -19,20 +19,20 @@ use crate::sync::{
     push, RecordOutcome, RunReport, RunSummary, Store, SyncDirection, SyncProgress, SyncRequest,
 };
 
-impl Core {
+impl Runs {
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
     pub(super) async fn ensure_ready(
         &self,
     ) -> Result<(Arc<HubSpotClient>, Arc<DidomiClient>, Settings, String), Error> {
-        let settings = self.settings();
-        let hubspot = self.hubspot().await.map_err(|e| {
+        let settings = self.shared.settings();
+        let hubspot = self.conn.hubspot().await.map_err(|e| {
             if e.code == ErrorCode::HubSpotNotConnected {
                 Error::new(ErrorCode::HubSpotNotConnected, "HubSpot is not connected, so nothing can be synced. Connect HubSpot on the Connect screen, then start the sync again.")
             } else {
                 e
             }
         })?;
-        let didomi = self.didomi().await.map_err(|e| {
+        let didomi = self.conn.didomi().await.map_err(|e| {
             if e.code == ErrorCode::DidomiNotConnected {
                 Error::new(ErrorCode::DidomiNotConnected, "Didomi is not connected, so there is nothing to read. Connect Didomi on the Connect screen, then start the sync again.")
             } else {
@@ -41,7 +41,7 @@ impl Core {
         })?;
         // Non-empty and nothing stale against freshly read schemas (MappingEmpty / MappingStale
         // naming every stale entry).
-        let ready = self.mapping_ready().await?;
+        let ready = self.config.mapping_ready().await?;
         let settings = Settings { mapping: ready.mapping, ..settings };
         // Labels are written in the language the Mapping screen shows, so a pull reads them back.
         Ok((hubspot, didomi, settings, ready.schemas.language.clone()))
@@ -58,8 +58,8 @@ impl Core {
         JobInputs {
             hubspot,
             didomi,
-            hubspot_base: self.env.hubspot_api_base.clone(),
-            data_dir: self.env.data_dir.clone(),
+            hubspot_base: self.shared.env.hubspot_api_base.clone(),
+            data_dir: self.shared.env.data_dir.clone(),
             settings,
             lang,
         }
@@ -67,7 +67,7 @@ impl Core {
 
     /// Runs a sync. Refuses to start (clear [`Error`]) while HubSpot or Didomi is not
     /// connected, the mapping is empty or stale, or another sync runs. Progress goes to `on_progress` at
-    /// most ~10 times a second; `cancel` (or [`Core::run_cancel`]) stops after the batches in
+    /// most ~10 times a second; `cancel` (or [`Runs::run_cancel`]) stops after the batches in
     /// flight.
     ///
     /// # Errors
@@ -85,16 +85,16 @@ impl Core {
             ));
         }
         let (hubspot, didomi, settings, lang) = self.ensure_ready().await?;
-        let _running = self.runs.begin(cancel.clone())?;
+        let _running = self.begin(cancel.clone())?;
         let inputs = self.job_inputs(hubspot, didomi, settings, lang);
-        let (job, cfg) = self.runs.resources.push_job(&inputs)?;
+        let (job, cfg) = self.resources.push_job(&inputs)?;
         push(job, req, cfg, Arc::new(on_progress), cancel).await
     }
 
     /// Cancels the running run, push or pull (one runs at a time), if any; it stops after the
     /// requests in flight.
     pub async fn run_cancel(&self) {
-        self.runs.cancel();
+        self.cancel();
     }
 
     /// The latest runs, newest first.
@@ -102,7 +102,7 @@ impl Core {
     /// # Errors
     /// [`ErrorCode::SyncStateUnavailable`].
     pub async fn history_list(&self, limit: u32) -> Result<Vec<RunSummary>, Error> {
-        Ok(self.runs.resources.store(&self.env.data_dir)?.list_runs(limit)?)
+        Ok(self.resources.store(&self.shared.env.data_dir)?.list_runs(limit)?)
     }
 
     /// The failures and skips of a run, in order.
@@ -115,7 +115,10 @@ impl Core {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<RecordOutcome>, Error> {
-        Ok(self.runs.resources.store(&self.env.data_dir)?.records(run_id, false, limit, offset)?)
+        Ok(self
+            .resources
+            .store(&self.shared.env.data_dir)?
+            .records(run_id, false, limit, offset)?)
     }
 
     /// Writes every record of a run that was not written (failed, skipped for lack of a
@@ -126,7 +129,7 @@ impl Core {
     /// [`ErrorCode::InvalidInput`] for an unknown run or a file that cannot be written;
     /// [`ErrorCode::SyncStateUnavailable`].
     pub async fn history_records_csv(&self, run_id: i64, path: PathBuf) -> Result<u64, Error> {
-        let store = self.runs.resources.store(&self.env.data_dir)?;
+        let store = self.resources.store(&self.shared.env.data_dir)?;
         if store.run(run_id)?.is_none() {
             return Err(Error::invalid_input(format!(
                 "There is no run {run_id} in the history: pick a run from the History screen."

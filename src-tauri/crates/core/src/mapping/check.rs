@@ -5,7 +5,7 @@
 //!   property, an incompatible property, a `Labels` encoding that cannot round-trip.
 //! - [`check_stale`]: what a saved mapping has lost since (property deleted, archived, now of
 //!   an incompatible type; Didomi item removed; labels now ambiguous). The sync engine calls it
-//!   (through `Core::mapping_ready`) and refuses to run while any is left.
+//!   (through `Configuration::mapping_ready`) and refuses to run while any is left.
 //! - [`property_options`]: the HubSpot side of the screen, only properties at least one row
 //!   kind may use, custom first, HubSpot-defined after.
 

@@ -7,7 +7,7 @@
 //!   [`decode_preference`]).
 //! - [`names`]: internal names of the properties the app creates.
 //! - [`check`]: draft issues ([`check_draft`]) and stale entries ([`check_stale`], used by the
-//!   sync engine through `Core::mapping_ready`).
+//!   sync engine through `Configuration::mapping_ready`).
 //! - [`suggest`]: name-similarity proposals.
 
 pub mod check;

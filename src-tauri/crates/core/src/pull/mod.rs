@@ -29,7 +29,7 @@ use crate::settings::Settings;
 
 /// The pull's settings as the Workflow screen edits them: a view of [`Settings`] (conflict
 /// winner and forwarding in `options`, the guide's ticks in `workflow_steps`). Auto-sync has
-/// its own command (`Core::auto_sync_set`), so a save here never touches it.
+/// its own command (`Runs::auto_sync_set`), so a save here never touches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 #[ts(export)]

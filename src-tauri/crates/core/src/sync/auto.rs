@@ -6,7 +6,7 @@
 //! the interval after auto-sync is turned on and after each run ENDS (a long run never overlaps
 //! the next), restarts its wait when the interval changes, sleeps while auto-sync is off, and
 //! stops when its cancel token fires (the app quits). What a run does is the facade's
-//! (`Core::auto_sync_once`).
+//! (`Runs::auto_sync_once`).
 
 use std::future::Future;
 use std::time::Duration;
