@@ -66,7 +66,7 @@ pub fn run() {
             commands::pull::workflow_simulate,
             commands::pull::pull_settings_save,
             commands::pull::pull_run,
-            commands::pull::sync_both,
+            commands::pull::push_then_pull,
             commands::auto_sync::auto_sync_watch,
             commands::auto_sync::auto_sync_set,
             commands::inspect::inspect_lookup,

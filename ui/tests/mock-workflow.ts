@@ -95,7 +95,7 @@ export function workflowMock(cmd: string, args: Json, sc: WorkflowScenario): unk
       }
     case 'pull_run':
       return pullReport(Boolean(args.dryRun))
-    case 'sync_both':
+    case 'push_then_pull':
       return { push: runReport(41, 'Push', false, 12), pull: pullReport(false) }
     default:
       return undefined

@@ -196,7 +196,11 @@ test('Sync screen: Pull and Push then pull, with conflicts listed and a link to 
     [true, false],
     'dry run then pull'
   )
-  assert.equal((await callArgs(page, 'sync_both'))[0].onProgress, 'channel', 'progress channel')
+  assert.equal(
+    (await callArgs(page, 'push_then_pull'))[0].onProgress,
+    'channel',
+    'progress channel'
+  )
   await page.getByTestId('sync-pull-open-history').click()
   await page.getByTestId('screen-history').waitFor()
   assert.deepEqual(errors, [], 'no console errors')

@@ -39,7 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "workflow_simulate",
     "pull_settings_save",
     "pull_run",
-    "sync_both",
+    "push_then_pull",
     "auto_sync_watch",
     "auto_sync_set",
     "inspect_lookup",

@@ -96,12 +96,12 @@ pub async fn pull_run(
 
 /// Push then pull.
 #[tauri::command]
-pub async fn sync_both(
+pub async fn push_then_pull(
     core: State<'_, Arc<Core>>,
     dry_run: bool,
     on_progress: Channel<SyncProgress>,
 ) -> CommandResult<BothReport> {
     let (push, pull) =
-        core.runs().sync_both(dry_run, sender(on_progress), CancellationToken::new()).await?;
+        core.runs().push_then_pull(dry_run, sender(on_progress), CancellationToken::new()).await?;
     Ok(BothReport { push, pull })
 }

@@ -209,13 +209,13 @@ export const pullRun = (
 }
 
 /** Push then pull; progress of both arrives on one channel. */
-export const syncBoth = (
+export const pushThenPull = (
   dryRun: boolean,
   onProgress: (progress: SyncProgress) => void
 ): Promise<BothReport> => {
   const channel = new Channel<SyncProgress>()
   channel.onmessage = onProgress
-  return call('sync_both', { dryRun, onProgress: channel })
+  return call('push_then_pull', { dryRun, onProgress: channel })
 }
 
 /** Asks the running pull (or push then pull) to stop. */

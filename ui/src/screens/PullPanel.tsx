@@ -54,7 +54,7 @@ export function PullPanel({ bidirectional, disabled, onOpenRun }: PullPanelProps
       done()
     }
     if (kind === 'both') {
-      backend.syncBoth(false, setProgress).then((r) => {
+      backend.pushThenPull(false, setProgress).then((r) => {
         setBoth(r)
         setPulled(r.pull)
         done()

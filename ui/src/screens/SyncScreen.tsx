@@ -26,7 +26,7 @@ import {
   type Blocked,
   type FixScreen
 } from '../lib/syncFormat'
-import { cancelSync, dismissSyncError, startSync, useSyncRun } from '../lib/syncRun'
+import { cancelPush, dismissPushError, startPush, usePushRun } from '../lib/pushRun'
 import { PullPanel } from './PullPanel'
 import type { RunSummary } from '../lib/syncTypes'
 import '../components/sync.css'
@@ -43,7 +43,7 @@ export interface SyncScreenProps {
 
 /** The Sync screen. */
 export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenProps) {
-  const run = useSyncRun()
+  const run = usePushRun()
   const [full, setFull] = useState(false)
   const [lastRun, setLastRun] = useState<RunSummary | null>(null)
   const [listError, setListError] = useState<BackendError | null>(null)
@@ -93,7 +93,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
   const upsert = settings?.options.upsert ?? null
   const mapped = settings?.mapping.entries.length ?? 0
 
-  const start = (dryRun: boolean) => void startSync({ direction: 'Push', dryRun, full })
+  const start = (dryRun: boolean) => void startPush({ direction: 'Push', dryRun, full })
 
   const summary = run.report?.summary ?? null
   const plan = run.report?.plan ?? null
@@ -126,7 +126,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
         </div>
       )}
       {run.error !== null && refused === null && (
-        <ErrorAlert error={run.error} onDismiss={dismissSyncError} />
+        <ErrorAlert error={run.error} onDismiss={dismissPushError} />
       )}
       {otherRun && (
         // A run started before this window was (re)loaded: it can be stopped from here.
@@ -135,7 +135,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
             className="btn btn-danger-outline btn-small"
             data-testid="sync-cancel-other"
             onPress={() => {
-              dismissSyncError()
+              dismissPushError()
               backend.runCancel().catch((e: BackendError) => setListError(e))
             }}
           >
@@ -194,7 +194,7 @@ export function SyncScreen({ status, settings, onFix, onOpenRun }: SyncScreenPro
               className="btn btn-danger-outline"
               data-testid="sync-cancel"
               isDisabled={run.cancelling}
-              onPress={() => void cancelSync()}
+              onPress={() => void cancelPush()}
             >
               {run.cancelling ? 'Cancelling…' : 'Cancel'}
             </Button>

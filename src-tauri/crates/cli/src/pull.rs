@@ -42,7 +42,7 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
         if both {
             let (push, pull) = core
                 .runs()
-                .sync_both(args.dry_run, progress(args.json), cancel)
+                .push_then_pull(args.dry_run, progress(args.json), cancel)
                 .await
                 .map_err(core_err)?;
             return print_both(push, pull);

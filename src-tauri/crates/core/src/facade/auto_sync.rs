@@ -185,7 +185,7 @@ impl Runs {
             }
         };
         let result = if self.shared.settings().options.bidirectional {
-            self.sync_both(false, on_progress, cancel).await.map(|(push, pull)| {
+            self.push_then_pull(false, on_progress, cancel).await.map(|(push, pull)| {
                 let mut runs = vec![push.summary];
                 runs.extend(pull.map(|p| p.run.summary));
                 runs

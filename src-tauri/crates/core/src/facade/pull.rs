@@ -1,4 +1,4 @@
-//! The pull facade: `pull_run`, `sync_both`, the pull settings, the workflow guide and its
+//! The pull facade: `pull_run`, `push_then_pull`, the pull settings, the workflow guide and its
 //! "Check", and the Sandbox workflow emulation.
 //!
 //! The state and history live in `Environment.data_dir` (the push's `sync.sqlite3` for the
@@ -274,7 +274,7 @@ impl Runs {
     ///
     /// # Errors
     /// As [`Runs::push_run`] and [`Runs::pull_run`].
-    pub async fn sync_both(
+    pub async fn push_then_pull(
         &self,
         dry_run: bool,
         on_progress: impl Fn(SyncProgress) + Send + Sync + 'static,

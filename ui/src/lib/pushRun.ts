@@ -1,8 +1,8 @@
 /**
- * The state of the sync started from this window, kept outside React so that leaving the Sync
+ * The state of the push started from this window, kept outside React so that leaving the Sync
  * screen and coming back (or opening History meanwhile) does not lose a running sync's progress
- * or its result. Components read it with `useSyncRun()` and start/cancel through `startSync` /
- * `cancelSync`.
+ * or its result. Components read it with `usePushRun()` and start/cancel through `startPush` /
+ * `cancelPush`.
  */
 import { useSyncExternalStore } from 'react'
 
@@ -10,8 +10,8 @@ import * as backend from './backend'
 import type { BackendError } from './errors'
 import type { RunReport, SyncProgress, SyncRequest } from './syncTypes'
 
-/** Everything the Sync screen shows about the current (or last) run. */
-export interface SyncRunState {
+/** Everything the Sync screen shows about the current (or last) push. */
+export interface PushRunState {
   /** The request of the running or last run; `null` before the first one. */
   request: SyncRequest | null
   /** A run is going (started and not yet answered). */
@@ -26,7 +26,7 @@ export interface SyncRunState {
   error: BackendError | null
 }
 
-const IDLE: SyncRunState = {
+const IDLE: PushRunState = {
   request: null,
   running: false,
   cancelling: false,
@@ -35,10 +35,10 @@ const IDLE: SyncRunState = {
   error: null
 }
 
-let state: SyncRunState = IDLE
+let state: PushRunState = IDLE
 const listeners = new Set<() => void>()
 
-function set(change: Partial<SyncRunState>) {
+function set(change: Partial<PushRunState>) {
   state = { ...state, ...change }
   listeners.forEach((l) => l())
 }
@@ -49,12 +49,12 @@ function subscribe(listener: () => void) {
 }
 
 /** The current run state; re-renders on every change. */
-export function useSyncRun(): SyncRunState {
+export function usePushRun(): PushRunState {
   return useSyncExternalStore(subscribe, () => state)
 }
 
 /** Starts a run unless one is going; resolves when it ended (the state holds the outcome). */
-export async function startSync(request: SyncRequest): Promise<void> {
+export async function startPush(request: SyncRequest): Promise<void> {
   if (state.running) return
   set({ request, running: true, cancelling: false, progress: null, report: null, error: null })
   try {
@@ -68,8 +68,8 @@ export async function startSync(request: SyncRequest): Promise<void> {
   }
 }
 
-/** Asks the running sync to stop after the batches in flight. */
-export async function cancelSync(): Promise<void> {
+/** Asks the running push to stop after the batches in flight. */
+export async function cancelPush(): Promise<void> {
   if (!state.running || state.cancelling) return
   set({ cancelling: true })
   try {
@@ -80,6 +80,6 @@ export async function cancelSync(): Promise<void> {
 }
 
 /** Clears the shown error (the user dismissed it). */
-export function dismissSyncError(): void {
+export function dismissPushError(): void {
   set({ error: null })
 }
