@@ -272,7 +272,7 @@ pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
 
 /// A pull job sharing `push`'s clients, state database, mapping and scope (so the push's
 /// fingerprints and the pull's writes see each other), with "Didomi Changed" created in the
-/// simulated portal, the pull state in [`Harness::data_dir`] and fresh pacers.
+/// simulated portal and fresh pacers.
 pub async fn pull_job(
     h: &Harness,
     push: &dhs_core::sync::PushJob,
@@ -286,13 +286,11 @@ pub async fn pull_job(
             .await
             .expect("Didomi Changed created");
     }
-    let state = dhs_core::pull::PullState::open_in(&h.data_dir()).expect("pull state");
     dhs_core::pull::PullJob {
         hubspot: push.hubspot.clone(),
         didomi: push.didomi.clone(),
         events: dhs_core::didomi::events::EventWriter::new(push.didomi.clone()),
         store: push.store.clone(),
-        state: Arc::new(state),
         pacer: push.pacer.clone(),
         search_pacer: Arc::new(cfg.search_pacer()),
         mapping: push.mapping.clone(),

@@ -41,7 +41,7 @@ use crate::mapping::Mapping;
 use crate::pull::decode::{
     decide, echoes_push, Conflict, ConflictWinner, Decision, LastSync, PreferenceBook,
 };
-use crate::pull::state::PullState;
+use crate::pull::state::{FailedContact, Handled};
 use crate::pull::PullSettings;
 use crate::sync::dto::{
     PropertyChange, RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport,
@@ -135,10 +135,8 @@ pub struct PullJob {
     pub didomi: Arc<DidomiClient>,
     /// Didomi (user reads, events).
     pub events: EventWriter,
-    /// The push's state and history database.
+    /// The state and history database (the pull's state is [`Store::pull`]).
     pub store: Arc<Store>,
-    /// The pull's state.
-    pub state: Arc<PullState>,
     /// The portal's shared pacer.
     pub pacer: Arc<Pacer>,
     /// The portal's search pacer.
@@ -261,7 +259,6 @@ async fn pull_from(
     let _lock = store.lock_run("pull")?;
     store.mark_interrupted()?;
     store.ensure_scope(&job.scope)?;
-    job.state.ensure_scope(&job.scope)?;
     let run_id =
         store.begin_run(SyncDirection::Pull, RunMode::Incremental, dry_run, &now_rfc3339())?;
     let mut properties: Vec<String> = Vec::new();
@@ -345,7 +342,7 @@ impl Run {
         // 1. Contacts whose last pull failed (for a run of one: that contact alone).
         let failed = match &self.only {
             Some(email) => vec![email.clone()],
-            None => self.job.state.failed_emails(10_000)?,
+            None => self.job.store.pull().failed_emails(10_000)?,
         };
         for chunk in failed.chunks(crate::hubspot::contacts::MAX_BATCH) {
             if cancel.is_cancelled() {
@@ -372,7 +369,7 @@ impl Run {
             return Ok(());
         }
         // 2. The walk from the watermark.
-        let since = self.job.state.watermark()?;
+        let since = self.job.store.pull().watermark()?;
         let mut finder = ChangedFinder::new(
             &self.job.counter_property,
             &self.properties,
@@ -393,7 +390,7 @@ impl Run {
         if !self.dry_run && finder.done() && !cancel.is_cancelled() {
             if let Some(max) = finder.max_modified_ms() {
                 let lag = self.cfg.lag.as_millis() as i64;
-                self.job.state.advance_watermark(max - lag)?;
+                self.job.store.pull().advance_watermark(max - lag)?;
             }
         }
         Ok(())
@@ -408,9 +405,9 @@ impl Run {
     ) -> Result<(), Error> {
         let counter_prop = self.job.counter_property.clone();
         let ids: Vec<&str> = recs.iter().map(|r| r.id.as_str()).collect();
-        let known = self.job.state.contacts(&ids)?;
+        let known = self.job.store.pull().contacts(&ids)?;
         let mut todo: Vec<(SearchRecord, i64, String)> = Vec::new();
-        let mut quick: Vec<(String, String, i64, Option<crate::sync::values::Values>)> = Vec::new();
+        let mut quick: Vec<Handled> = Vec::new();
         for r in recs {
             if self.processed.contains(&r.id) {
                 continue;
@@ -432,7 +429,7 @@ impl Run {
                     // No mapped value in HubSpot: no opinion, nothing to compare or write.
                     self.counts.unchanged += 1;
                     self.plan.unchanged += 1;
-                    quick.push((r.id.clone(), email, counter, None));
+                    quick.push(Handled::keeping_baseline(&r.id, &email, counter));
                 }
                 Ok(email) => todo.push((r, counter, email)),
                 Err(why) => {
@@ -447,12 +444,12 @@ impl Run {
                             r.id
                         ),
                     ));
-                    quick.push((r.id.clone(), String::new(), counter, None));
+                    quick.push(Handled::keeping_baseline(&r.id, "", counter));
                 }
             }
         }
         if !self.dry_run && !quick.is_empty() {
-            self.job.state.record_done(&quick)?;
+            self.job.store.pull().record_done(&quick)?;
         }
         if todo.is_empty() {
             return Ok(());
@@ -471,9 +468,9 @@ impl Run {
         if !self.dry_run && !echoes.is_empty() {
             let done: Vec<_> = echoes
                 .into_iter()
-                .map(|(rec, counter, email)| (rec.id, email, counter, None))
+                .map(|(rec, counter, email)| Handled::keeping_baseline(&rec.id, &email, counter))
                 .collect();
-            self.job.state.record_done(&done)?;
+            self.job.store.pull().record_done(&done)?;
         }
         if todo.is_empty() {
             return Ok(());
@@ -505,7 +502,7 @@ impl Run {
         };
         let mut events: Vec<(usize, ConsentEvent)> = Vec::new();
         let mut decisions: Vec<Option<Decision>> = Vec::new();
-        let mut failed_now: Vec<(String, String)> = Vec::new();
+        let mut failed_now: Vec<FailedContact> = Vec::new();
         for (i, ((rec, counter, email), (ouid, user))) in todo.iter().zip(users).enumerate() {
             let users = match user {
                 Ok(u) => u,
@@ -538,7 +535,7 @@ impl Run {
             let user: Option<ConsentUser> =
                 users.into_iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at));
             let st = push_state.get(email.as_str());
-            let known_c = self.job.state.contacts(&[rec.id.as_str()])?;
+            let known_c = self.job.store.pull().contacts(&[rec.id.as_str()])?;
             // What the push last wrote is what both sides last agreed on; a pull's own baseline
             // counts when the push has none (a contact the pull brought in sync).
             let last = LastSync {
@@ -590,12 +587,10 @@ impl Run {
                 ));
                 decisions.push(None);
                 if !self.dry_run {
-                    self.job.state.record_done(&[(
-                        rec.id.clone(),
-                        email.clone(),
-                        *counter,
-                        None,
-                    )])?;
+                    self.job
+                        .store
+                        .pull()
+                        .record_done(&[Handled::keeping_baseline(&rec.id, email, *counter)])?;
                 }
                 continue;
             }
@@ -723,7 +718,10 @@ impl Run {
                         .is_empty()
                     })
                 });
-            done.push((rec.id.clone(), email.clone(), *counter, in_sync.then(|| after.clone())));
+            done.push(Handled {
+                baseline: in_sync.then(|| after.clone()),
+                ..Handled::keeping_baseline(&rec.id, email, *counter)
+            });
             if in_sync {
                 // The push's memory of rows unmapped since stays (see `sync::engine`).
                 let mut keeps = after.clone();
@@ -757,7 +755,7 @@ impl Run {
                 stale.push((email.clone(), fingerprint(&mapped), rec.id.clone(), base));
             }
         }
-        self.job.state.record_done(&done)?;
+        self.job.store.pull().record_done(&done)?;
         let items: Vec<Recorded<'_>> = synced
             .iter()
             .map(|s| (s, Outcome::Written))
@@ -768,7 +766,7 @@ impl Run {
             })
             .collect();
         self.job.store.record(&items)?;
-        self.job.state.record_failed(&failed_now)?;
+        self.job.store.pull().record_failed(&failed_now)?;
         if !self.records.is_empty() {
             self.job.store.add_records(self.run_id, &std::mem::take(&mut self.records))?;
         }
@@ -782,7 +780,7 @@ impl Run {
         rec: &SearchRecord,
         email: &str,
         message: &str,
-        failed: &mut Vec<(String, String)>,
+        failed: &mut Vec<FailedContact>,
     ) {
         self.counts.failed += 1;
         self.records.push(outcome(
@@ -792,7 +790,7 @@ impl Run {
             None,
             format!("HubSpot contact {}: {message}. The next pull retries it first.", rec.id),
         ));
-        failed.push((rec.id.clone(), email.to_owned()));
+        failed.push(FailedContact { hubspot_id: rec.id.clone(), email: email.to_owned() });
     }
 
     /// Sends one batch; on a 409 (an id already in Didomi: a retried pull) sends the events one
