@@ -43,11 +43,11 @@ use crate::pull::decode::{
 };
 use crate::pull::state::{FailedContact, Handled};
 use crate::pull::PullSettings;
+use crate::sync::daily::{daily_limit_error, DailyGuard};
 use crate::sync::dto::{
     PropertyChange, RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport,
     RunStatus, SampleChanges, SyncDirection, SyncProgress,
 };
-use crate::sync::engine::{daily_limit_error, DailyGuard};
 use crate::sync::retry::{HubSpotStep, HubSpotTally};
 use crate::sync::store::{Outcome, Recorded, Store};
 use crate::sync::values::{compute, fingerprint, normalize_email, Labels};
