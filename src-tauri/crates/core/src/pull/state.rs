@@ -391,6 +391,64 @@ mod tests {
         assert!(s.contacts(&["1"]).unwrap().is_empty(), "and the contacts");
     }
 
+    /// A released `pull.sqlite3` with `scope`, one contact and a watermark, in `dir`.
+    fn legacy_file(dir: &Path, scope: &str) {
+        let c = Connection::open(dir.join(LEGACY_FILE_NAME)).expect("legacy file");
+        c.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE contacts (hubspot_id TEXT PRIMARY KEY, email TEXT NOT NULL,
+               counter INTEGER NOT NULL, baseline TEXT, failed INTEGER NOT NULL DEFAULT 0)
+               WITHOUT ROWID;
+             INSERT INTO meta VALUES('watermark', '1234');
+             INSERT INTO contacts VALUES('7', 'a@x.com', 3, NULL, 1);",
+        )
+        .expect("released schema");
+        c.execute("INSERT INTO meta VALUES('scope', ?1)", [scope]).expect("scope");
+    }
+
+    /// The scope decides what is imported: the store's own, its old CLI spelling or any when
+    /// the store has none (it then takes the pull's); another portal's state is left in the
+    /// renamed file, as the released version dropped it at its next pull.
+    #[test]
+    fn the_released_pull_file_is_imported_under_the_store_s_scope_only() {
+        let now = crate::sync::state_scope("https://h/", "4242", "acme");
+        let cli = crate::sync::state_scope("https://h/", "token", "acme");
+        let other = crate::sync::state_scope("https://h/", "77", "acme");
+        for (store_scope, pull_scope, imported) in [
+            (None, now.as_str(), true),
+            (Some(now.as_str()), now.as_str(), true),
+            (Some(now.as_str()), cli.as_str(), true),
+            (Some(now.as_str()), other.as_str(), false),
+        ] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            if let Some(scope) = store_scope {
+                Store::open_in(dir.path()).expect("store").ensure_scope(scope).expect("scope");
+            }
+            legacy_file(dir.path(), pull_scope);
+            let store = Store::open_in(dir.path()).expect("opens and imports");
+            let case = format!("{store_scope:?} <- {pull_scope}");
+            assert!(dir.path().join(IMPORTED_FILE_NAME).exists(), "{case}: renamed");
+            assert!(!dir.path().join(LEGACY_FILE_NAME).exists(), "{case}: moved aside");
+            let st = store.pull().contacts(&["7"]).expect("contacts");
+            assert_eq!(st.contains_key("7"), imported, "{case}: contacts");
+            assert_eq!(
+                store.pull().watermark().unwrap(),
+                if imported { 1234 } else { 0 },
+                "{case}"
+            );
+            if imported {
+                assert!(st["7"].failed && st["7"].counter == 3, "{case}: as it was");
+            }
+            // The push's first act: the store's scope (the pull's when it had none) keeps it.
+            store.ensure_scope(store_scope.unwrap_or(pull_scope)).expect("scope");
+            assert_eq!(
+                store.pull().contacts(&["7"]).unwrap().contains_key("7"),
+                imported,
+                "{case}"
+            );
+        }
+    }
+
     #[test]
     fn the_old_cli_spelling_of_a_scope_is_the_same_scope() {
         let now = crate::sync::state_scope("https://api.hubapi.com/", "4242", "acme");
