@@ -37,13 +37,32 @@ fn copy_fixtures(dir: &Path) {
     }
 }
 
-/// A row of the old pull database: (email, counter, baseline, failed) per HubSpot id.
-type OldPull = BTreeMap<String, (String, i64, Option<String>, bool)>;
+/// A row of the released push state (`contact_state`).
+struct PushRow {
+    hubspot_id: Option<String>,
+    hash: Option<i64>,
+    outcome: Option<String>,
+    /// The values written, as JSON.
+    written: Option<String>,
+}
+
+/// A row of the released pull state (`contacts`).
+#[derive(Debug, PartialEq)]
+struct PullRow {
+    email: String,
+    counter: i64,
+    /// The agreed values, as JSON.
+    baseline: Option<String>,
+    failed: bool,
+}
+
+/// The pull rows per HubSpot id.
+type OldPull = BTreeMap<String, PullRow>;
 
 /// What the released version's files hold, read with SQL (not with the code under test).
 struct Released {
-    /// Per email: (hubspot id, hash, outcome, written JSON).
-    push: BTreeMap<String, (Option<String>, Option<i64>, Option<String>, Option<String>)>,
+    /// Per email.
+    push: BTreeMap<String, PushRow>,
     /// The journal: (email, hash).
     pending: Vec<(String, i64)>,
     /// Runs: (id, direction, status, counts JSON).
@@ -74,7 +93,15 @@ fn released() -> Released {
     };
     let push = rows(&sync, "SELECT email, hubspot_id, hash, outcome, written FROM contact_state")
         .iter()
-        .map(|r| (text(&r[0]).unwrap(), (text(&r[1]), int(&r[2]), text(&r[3]), text(&r[4]))))
+        .map(|r| {
+            let row = PushRow {
+                hubspot_id: text(&r[1]),
+                hash: int(&r[2]),
+                outcome: text(&r[3]),
+                written: text(&r[4]),
+            };
+            (text(&r[0]).unwrap(), row)
+        })
         .collect();
     let pending = rows(&sync, "SELECT email, hash FROM pending ORDER BY seq")
         .iter()
@@ -91,8 +118,12 @@ fn released() -> Released {
     let pull = rows(&pull_db, "SELECT hubspot_id, email, counter, baseline, failed FROM contacts")
         .iter()
         .map(|r| {
-            let row =
-                (text(&r[1]).unwrap(), int(&r[2]).unwrap(), text(&r[3]), int(&r[4]) == Some(1));
+            let row = PullRow {
+                email: text(&r[1]).unwrap(),
+                counter: int(&r[2]).unwrap(),
+                baseline: text(&r[3]),
+                failed: int(&r[4]) == Some(1),
+            };
             (text(&r[0]).unwrap(), row)
         })
         .collect();
@@ -112,7 +143,7 @@ fn pull_rows(store: &Store, ids: &[&str]) -> OldPull {
         .into_iter()
         .map(|(id, c)| {
             let baseline = c.baseline.map(|b| serde_json::to_string(&b).unwrap());
-            (id, (c.email, c.counter, baseline, c.failed))
+            (id, PullRow { email: c.email, counter: c.counter, baseline, failed: c.failed })
         })
         .collect()
 }
@@ -131,12 +162,13 @@ async fn a_released_data_folder_keeps_every_row_and_a_rerun_writes_nothing() {
     // Every row survives.
     let emails: Vec<&str> = old.push.keys().map(String::as_str).collect();
     let states = job.store.states(&emails).expect("states");
-    for (email, (id, hash, outcome, written)) in &old.push {
+    for (email, row) in &old.push {
         let st = &states[email];
-        assert_eq!((&st.hubspot_id, &st.hash), (id, hash), "{email}: id and fingerprint");
-        assert_eq!(st.outcome.map(|o| format!("{o:?}").to_lowercase()), *outcome, "{email}");
+        assert_eq!((&st.hubspot_id, st.hash), (&row.hubspot_id, row.hash), "{email}: id, hash");
+        let outcome = st.outcome.map(|o| format!("{o:?}").to_lowercase());
+        assert_eq!(outcome, row.outcome, "{email}: outcome");
         let now = st.written.as_ref().map(|w| serde_json::to_string(w).unwrap());
-        assert_eq!(&now, written, "{email}: the values written");
+        assert_eq!(now, row.written, "{email}: the values written");
     }
     let runs = job.store.list_runs(10).expect("runs");
     let runs: Vec<_> = runs
@@ -215,8 +247,12 @@ fn an_old_folder_opened_by_several_processes_at_once_is_imported_once() {
         assert_eq!(store.pull().watermark().unwrap(), old.watermark, "with its cursor");
 
         // Newer state, then the old file comes back.
-        let (id, (email, counter, _, _)) = old.pull.iter().next().expect("a contact");
-        store.pull().record_done(&[Handled::keeping_baseline(id, email, counter + 5)]).unwrap();
+        let (id, row) = old.pull.iter().next().expect("a contact");
+        let counter = row.counter;
+        store
+            .pull()
+            .record_done(&[Handled::keeping_baseline(id, &row.email, counter + 5)])
+            .unwrap();
         store.pull().advance_watermark(old.watermark + 1_000).unwrap();
         drop(store);
         std::fs::copy(fixture_dir().join("pull.sqlite3"), dir.path().join(LEGACY_FILE_NAME))

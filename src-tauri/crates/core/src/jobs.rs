@@ -32,7 +32,7 @@ pub struct JobInputs {
     pub didomi: Arc<DidomiClient>,
     /// The HubSpot API host the client talks to (part of the state scope).
     pub hubspot_base: url::Url,
-    /// The folder of the state and history databases.
+    /// The folder of the state and history database.
     pub data_dir: PathBuf,
     /// The settings the run follows: options, mapping, `hubspot.portal_id` and `auth_mode`,
     /// `didomi.organization_id`.
