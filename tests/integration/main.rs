@@ -37,3 +37,5 @@ mod languages;
 mod consents;
 // Contact inspector: both sides, one side, duplicates, a person's HubSpot edit, budgets, runs of one.
 mod inspect;
+// Data folders of the released version (two databases) open, keep every row and re-send nothing.
+mod store_upgrade;

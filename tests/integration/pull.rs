@@ -276,10 +276,7 @@ async fn a_retried_pull_never_writes_twice() {
     assert_eq!(r.run.summary.counts.written, 5, "five written");
     assert_eq!(h.sim.didomi.events_received(), events + 5, "five events");
     // A crash before the state was saved: the pull state is lost, Didomi already has the events.
-    std::fs::remove_file(h.data_dir().join(dhs_core::pull::state::FILE_NAME))
-        .expect("state removed");
-    let _ = std::fs::remove_file(h.data_dir().join("pull.sqlite3-wal"));
-    let _ = std::fs::remove_file(h.data_dir().join("pull.sqlite3-shm"));
+    job.store.pull().forget().expect("state removed");
     // Didomi's state is put back so the retry has the same events to send.
     for (_, email) in &contacts {
         let v = purpose_enabled(&h, email, &purpose);

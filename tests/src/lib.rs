@@ -292,7 +292,7 @@ pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
 
 /// A pull job sharing `push`'s clients, state database, mapping and scope (so the push's
 /// fingerprints and the pull's writes see each other), with "Didomi Changed" created in the
-/// simulated portal, the pull state in [`Harness::data_dir`] and fresh pacers.
+/// simulated portal and fresh pacers.
 pub async fn pull_job(
     h: &Harness,
     push: &dhs_core::sync::PushJob,

@@ -2,7 +2,7 @@
 //! auto-sync and the CLI alike, so that a data folder used by one front end then another keeps
 //! its per-contact state and never re-sends: the same state scope (HubSpot host, portal id,
 //! Didomi organization), the same pull event ids (`hs-pull-<portal id>-…`), the same pacing per
-//! portal and the same databases.
+//! portal and the same database.
 //!
 //! [`RunResources`] holds what runs share inside one process (one pacer per portal, each
 //! database opened once); [`crate::Core`] owns one, the CLI makes its own.
@@ -15,7 +15,7 @@ use crate::didomi::events::EventWriter;
 use crate::didomi::DidomiClient;
 use crate::error::Error;
 use crate::hubspot::HubSpotClient;
-use crate::pull::{PullConfig, PullJob, PullSettings, PullState};
+use crate::pull::{PullConfig, PullJob, PullSettings};
 use crate::settings::{HubSpotAuthMode, Settings};
 use crate::sync::{state_scope, EngineConfig, Pacer, PushJob, Store};
 
@@ -32,7 +32,7 @@ pub struct JobInputs {
     pub didomi: Arc<DidomiClient>,
     /// The HubSpot API host the client talks to (part of the state scope).
     pub hubspot_base: url::Url,
-    /// The folder of the state and history databases.
+    /// The folder of the state and history database.
     pub data_dir: PathBuf,
     /// The settings the run follows: options, mapping, `hubspot.portal_id` and `auth_mode`,
     /// `didomi.organization_id`.
@@ -75,13 +75,12 @@ impl JobInputs {
 
 /// What the runs of one process share: one request pacer per HubSpot portal and limit (two runs
 /// against one portal never double the rate), one search pacer per portal, and each data
-/// folder's databases opened once.
+/// folder's database opened once.
 #[derive(Debug, Default)]
 pub struct RunResources {
     pacers: Mutex<HashMap<String, Arc<Pacer>>>,
     search_pacers: Mutex<HashMap<String, Arc<Pacer>>>,
     stores: Mutex<HashMap<PathBuf, Arc<Store>>>,
-    pull_states: Mutex<HashMap<PathBuf, Arc<PullState>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -110,14 +109,6 @@ impl RunResources {
     /// [`crate::ErrorCode::SyncStateUnavailable`].
     pub fn store(&self, data_dir: &Path) -> Result<Arc<Store>, Error> {
         open_once(&self.stores, data_dir, |d| Ok(Store::open_in(d)?))
-    }
-
-    /// The pull state database of `data_dir`.
-    ///
-    /// # Errors
-    /// [`crate::ErrorCode::SyncStateUnavailable`].
-    pub fn pull_state(&self, data_dir: &Path) -> Result<Arc<PullState>, Error> {
-        open_once(&self.pull_states, data_dir, PullState::open_in)
     }
 
     fn pacer(&self, portal: &str, cfg: &EngineConfig) -> Arc<Pacer> {
@@ -169,8 +160,6 @@ impl RunResources {
         let (scope, legacy) = (inputs.scope(), inputs.legacy_scope());
         let store = self.store(&inputs.data_dir)?;
         store.rename_scope(&legacy, &scope)?;
-        let state = self.pull_state(&inputs.data_dir)?;
-        state.rename_scope(&legacy, &scope)?;
         let portal = inputs.portal();
         let job = PullJob {
             events: EventWriter::new(inputs.didomi.clone()),
@@ -178,7 +167,6 @@ impl RunResources {
             didomi: inputs.didomi.clone(),
             store,
             settings: PullSettings::from_settings(s),
-            state,
             pacer: self.pacer(&portal, &engine),
             search_pacer: self.search_pacer(&portal, &cfg),
             mapping: s.mapping.clone(),
@@ -235,10 +223,11 @@ mod tests {
             let store = Store::open_in(dir.path()).expect("store");
             store.ensure_scope(&legacy).expect("old scope");
             store.record(&[Recorded::new("a@x.com", Outcome::Written, 7, Some("101"))]).unwrap();
-            let state = PullState::open_in(dir.path()).expect("pull state");
-            state.ensure_scope(&legacy).expect("old scope");
+            let state = store.pull();
             state.advance_watermark(50).expect("watermark");
-            state.record_done(&[("101".into(), "a@x.com".into(), 3, None)]).expect("counter");
+            state
+                .record_done(&[crate::pull::Handled::keeping_baseline("101", "a@x.com", 3)])
+                .expect("counter");
         }
         let runs = RunResources::default();
         let (push, _) = runs.push_job(&new).expect("push job");
@@ -247,11 +236,11 @@ mod tests {
         assert_eq!((pull.scope.as_str(), pull.portal.as_str()), (push.scope.as_str(), "4242"));
         // What the engines do first: drop the state when the scope differs.
         push.store.ensure_scope(&push.scope).expect("scope");
-        pull.state.ensure_scope(&pull.scope).expect("scope");
         let st = push.store.states(&["a@x.com"]).expect("states");
         assert_eq!(st["a@x.com"].hash, Some(7), "the push's fingerprint is kept");
-        assert_eq!(pull.state.watermark().expect("watermark"), 50, "the pull's watermark is kept");
-        assert_eq!(pull.state.contacts(&["101"]).expect("contacts")["101"].counter, 3);
+        let state = pull.store.pull();
+        assert_eq!(state.watermark().expect("watermark"), 50, "the pull's watermark is kept");
+        assert_eq!(state.contacts(&["101"]).expect("contacts")["101"].counter, 3);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The pull facade: `pull_run`, `push_then_pull`, the pull settings, the workflow guide and its
 //! "Check", and the Sandbox workflow emulation.
 //!
-//! The state and history live in `Environment.data_dir` (the push's `sync.sqlite3` for the
-//! history and fingerprints, `pull.sqlite3` for the pull's own state). HubSpot calls share the
+//! The state and history live in `Environment.data_dir` (one database, `sync.sqlite3`, for the
+//! history and the per-contact state of both directions). HubSpot calls share the
 //! push's per-portal pacer. One pull at a time per [`Core`].
 //!
 //! Sandbox emulation: the core does not know the mode; [`Runs::workflow_simulate`] takes the

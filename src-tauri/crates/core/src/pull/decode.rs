@@ -20,7 +20,10 @@ use ts_rs::TS;
 use crate::didomi::consents::{ConsentUser, PreferenceChoice, PurposeChoice};
 use crate::didomi::events::{EventPurpose, EventValue};
 use crate::didomi::models::Preference;
-use crate::mapping::{decode_preference, DidomiItem, Mapping, ValueEncoding, ValueLabel};
+use crate::mapping::{
+    decode_preference, DidomiItem, Mapping, MappingEntry, ValueEncoding, ValueLabel,
+};
+use crate::sync::dto::PropertyChange;
 use crate::sync::values::Values;
 
 /// Which side wins when both changed the same item since the last sync.
@@ -101,7 +104,7 @@ pub struct Decision {
     /// Purposes to put in the event (empty = nothing to write).
     pub purposes: Vec<EventPurpose>,
     /// Properties whose value is written, with Didomi's value before and HubSpot's after.
-    pub changes: Vec<(String, Option<String>, String)>,
+    pub changes: Vec<PropertyChange>,
     /// Conflicts.
     pub conflicts: Vec<Conflict>,
     /// Properties that could not be read (the record's errors).
@@ -190,20 +193,15 @@ pub fn decide(
 ) -> Decision {
     let empty = ConsentUser::default();
     let user = user.unwrap_or(&empty);
-    let mut current = crate::sync::values::compute(user, mapping, labels);
-    // The push writes `""` for a property it wrote before that the user has not answered (see
-    // `sync::engine`): the same values here, so that the fingerprints compare.
-    if let Some(b) = &last.baseline {
-        for k in b.keys() {
-            if mapping.entries.iter().any(|e| &e.property == k) && !current.contains_key(k) {
-                current.insert(k.clone(), String::new());
-            }
-        }
-    }
-    let didomi_unchanged = last.hash == Some(crate::sync::values::fingerprint(&current));
-    let baseline = trusted_baseline(last, mapping);
-    // An empty value and no value are the same answer: none.
-    let answer = |v: Option<&String>| v.filter(|v| !v.trim().is_empty()).cloned();
+    let current = didomi_values(user, mapping, labels, last);
+    let sides = Sides {
+        email,
+        didomi_unchanged: last.hash == Some(crate::sync::values::fingerprint(&current)),
+        current,
+        baseline: trusted_baseline(last, mapping),
+        book,
+        winner,
+    };
     let mut d = Decision { after: user.clone(), ..Default::default() };
     // Preference rows first, then value rows (which refine the same preferences).
     let mut entries: Vec<_> = mapping.entries.iter().collect();
@@ -212,53 +210,111 @@ pub fn decide(
         let Some(text) = hubspot.get(&entry.property).and_then(|v| v.as_deref()) else {
             continue;
         };
-        if text.trim().is_empty() {
-            continue;
+        if !text.trim().is_empty() {
+            sides.decide_row(entry, text, &mut d);
         }
-        let hs = match canon_hubspot(&entry.item, text, entry.encoding, book) {
-            Ok(c) => c,
-            Err(why) => {
-                d.errors.push(format!("{}: {why}", entry.property));
-                continue;
-            }
-        };
-        if canon_didomi(&entry.item, &d.after) == Some(hs.clone()) {
-            continue;
-        }
-        let didomi_text = answer(current.get(&entry.property));
-        let didomi_changed = if didomi_unchanged {
-            false
-        } else if let Some(b) = baseline {
-            answer(b.get(&entry.property)) != didomi_text
-        } else {
-            didomi_text.is_some()
-        };
-        let hubspot_changed = match baseline.and_then(|b| answer(b.get(&entry.property))) {
-            Some(base) => {
-                canon_hubspot(&entry.item, &base, entry.encoding, book).ok() != Some(hs.clone())
-            }
-            None => true,
-        };
-        if didomi_changed && !hubspot_changed {
-            continue; // Didomi's own change: the push carries it to HubSpot.
-        }
-        if didomi_changed {
-            d.conflicts.push(Conflict {
-                email: email.to_owned(),
-                property: entry.property.clone(),
-                hubspot: text.to_owned(),
-                didomi: didomi_text.clone(),
-                winner,
-            });
-            if winner == ConflictWinner::Didomi {
-                continue;
-            }
-        }
-        apply(&mut d.after, &entry.item, &hs, book);
-        d.changes.push((entry.property.clone(), didomi_text, text.to_owned()));
     }
     d.purposes = event_purposes(user, &d.after);
     d
+}
+
+/// Didomi's mapped values of `user` as the push writes them. The push writes `""` for a
+/// property it wrote before that the user has not answered (see `sync::engine`): the same
+/// values here, so that the fingerprints compare.
+fn didomi_values(
+    user: &ConsentUser,
+    mapping: &Mapping,
+    labels: &crate::sync::values::Labels,
+    last: &LastSync,
+) -> Values {
+    let mut current = crate::sync::values::compute(user, mapping, labels);
+    if let Some(b) = &last.baseline {
+        for k in b.keys() {
+            if mapping.entries.iter().any(|e| &e.property == k) && !current.contains_key(k) {
+                current.insert(k.clone(), String::new());
+            }
+        }
+    }
+    current
+}
+
+/// An empty value and no value are the same answer: none.
+fn answer(v: Option<&String>) -> Option<String> {
+    v.filter(|v| !v.trim().is_empty()).cloned()
+}
+
+/// One contact's two sides and its last sync, as [`decide`] compares them row by row.
+struct Sides<'a> {
+    email: &'a str,
+    /// Didomi's mapped values now (see [`didomi_values`]).
+    current: Values,
+    /// Didomi's values are the ones last synced (the push state's fingerprint says so).
+    didomi_unchanged: bool,
+    /// The last sync's values, when the fingerprint vouches for them.
+    baseline: Option<&'a Values>,
+    book: &'a PreferenceBook,
+    winner: ConflictWinner,
+}
+
+impl Sides<'_> {
+    /// Decides one mapped row whose HubSpot value is `text` (not empty) into `d`.
+    fn decide_row(&self, entry: &MappingEntry, text: &str, d: &mut Decision) {
+        let hs = match canon_hubspot(&entry.item, text, entry.encoding, self.book) {
+            Ok(c) => c,
+            Err(why) => {
+                d.errors.push(format!("{}: {why}", entry.property));
+                return;
+            }
+        };
+        if canon_didomi(&entry.item, &d.after) == Some(hs.clone()) {
+            return;
+        }
+        let didomi_text = answer(self.current.get(&entry.property));
+        let didomi_changed = self.didomi_changed(&entry.property, didomi_text.as_ref());
+        if didomi_changed && !self.hubspot_changed(entry, &hs) {
+            return; // Didomi's own change: the push carries it to HubSpot.
+        }
+        if didomi_changed {
+            d.conflicts.push(Conflict {
+                email: self.email.to_owned(),
+                property: entry.property.clone(),
+                hubspot: text.to_owned(),
+                didomi: didomi_text.clone(),
+                winner: self.winner,
+            });
+            if self.winner == ConflictWinner::Didomi {
+                return;
+            }
+        }
+        apply(&mut d.after, &entry.item, &hs, self.book);
+        d.changes.push(PropertyChange {
+            property: entry.property.clone(),
+            before: didomi_text,
+            after: Some(text.to_owned()),
+        });
+    }
+
+    /// Didomi's answer for `property` moved since the last sync.
+    fn didomi_changed(&self, property: &str, didomi_text: Option<&String>) -> bool {
+        if self.didomi_unchanged {
+            false
+        } else if let Some(b) = self.baseline {
+            answer(b.get(property)).as_ref() != didomi_text
+        } else {
+            didomi_text.is_some()
+        }
+    }
+
+    /// HubSpot's value `hs` of the row differs from the last sync's.
+    fn hubspot_changed(&self, entry: &MappingEntry, hs: &Canon) -> bool {
+        match self.baseline.and_then(|b| answer(b.get(&entry.property))) {
+            Some(base) => {
+                canon_hubspot(&entry.item, &base, entry.encoding, self.book).ok().as_ref()
+                    != Some(hs)
+            }
+            None => true,
+        }
+    }
 }
 
 /// The last sync's values when the push's fingerprint vouches for them. The fingerprint covers

@@ -5,7 +5,8 @@
 //! and writes only what differs as consent events.
 //!
 //! - [`decode`]: HubSpot values → Didomi items, the per-contact decision, conflicts;
-//! - [`state`]: the pull's SQLite state (watermark, per-contact counter and agreed values);
+//! - [`state`]: the pull's part of the one state database (watermark, per-contact counter and
+//!   agreed values), and the import of the released version's `pull.sqlite3`;
 //! - [`run`]: the run itself, on the push's history, progress, pacing and retry machinery.
 //!
 //! No echo: a push followed by a pull writes nothing back (HubSpot then equals Didomi, so
@@ -20,7 +21,7 @@ pub mod workflow;
 
 pub use decode::{Conflict, ConflictWinner};
 pub use run::{pull, pull_only, PullConfig, PullJob, PullPlan, PullReport};
-pub use state::PullState;
+pub use state::{FailedContact, Handled, PullState, PulledContact};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

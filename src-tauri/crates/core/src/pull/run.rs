@@ -20,7 +20,7 @@
 //! indexing delay); after a crash or a cancel the next pull walks the same window again and
 //! skips what it handled (counters), which is the resume.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,16 +41,16 @@ use crate::mapping::Mapping;
 use crate::pull::decode::{
     decide, echoes_push, Conflict, ConflictWinner, Decision, LastSync, PreferenceBook,
 };
-use crate::pull::state::PullState;
+use crate::pull::state::{FailedContact, Handled};
 use crate::pull::PullSettings;
+use crate::sync::daily::{daily_limit_error, DailyGuard};
 use crate::sync::dto::{
-    PropertyChange, RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport,
-    RunStatus, SampleChanges, SyncDirection, SyncProgress,
+    RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport, RunStatus,
+    SampleChanges, SyncDirection, SyncProgress,
 };
-use crate::sync::engine::{daily_limit_error, DailyGuard};
 use crate::sync::retry::{HubSpotStep, HubSpotTally};
-use crate::sync::store::{Outcome, Recorded, Store};
-use crate::sync::values::{compute, fingerprint, normalize_email, Labels};
+use crate::sync::store::{ContactState, Outcome, Recorded, Store};
+use crate::sync::values::{compute, fingerprint, normalize_email, Labels, Values};
 use crate::sync::Pacer;
 
 /// Progress callback.
@@ -135,10 +135,8 @@ pub struct PullJob {
     pub didomi: Arc<DidomiClient>,
     /// Didomi (user reads, events).
     pub events: EventWriter,
-    /// The push's state and history database.
+    /// The state and history database (the pull's state is [`Store::pull`]).
     pub store: Arc<Store>,
-    /// The pull's state.
-    pub state: Arc<PullState>,
     /// The portal's shared pacer.
     pub pacer: Arc<Pacer>,
     /// The portal's search pacer.
@@ -210,6 +208,81 @@ struct Run {
     only: Option<String>,
 }
 
+/// A contact of a page that the pull decides for: its record, the counter it carries, its
+/// normalized email and the values the last pull agreed on (the pull's own baseline).
+struct Candidate {
+    rec: SearchRecord,
+    counter: i64,
+    email: String,
+    pulled_baseline: Option<Values>,
+}
+
+impl Candidate {
+    /// Handled at its counter, the stored baseline kept.
+    fn handled(&self) -> Handled {
+        Handled::keeping_baseline(&self.rec.id, &self.email, self.counter)
+    }
+}
+
+/// What becomes of a contact whose counter rose (or that is retried).
+enum Selected {
+    /// Decided against its Didomi user.
+    Decide(Candidate),
+    /// Handled at once: no mapped value in HubSpot (no opinion), or no valid email.
+    Done(Handled),
+}
+
+/// The Didomi users read for a candidate, by the OUID the push saw (or the email).
+struct UserRead {
+    ouid: String,
+    users: Result<Vec<ConsentUser>, Error>,
+}
+
+/// The event written for the candidate at index `contact` of its page.
+struct PageEvent {
+    contact: usize,
+    event: ConsentEvent,
+}
+
+/// A page's candidates past the echo check, and what the pull makes of each.
+struct PageWork {
+    candidates: Vec<Candidate>,
+    /// The push's state of their emails.
+    push_state: HashMap<String, ContactState>,
+    /// Per candidate: its decision; `None` when nothing is recorded for it (its Didomi read
+    /// failed or was cut short, or a HubSpot value cannot be read).
+    decisions: Vec<Option<Decision>>,
+    events: Vec<PageEvent>,
+    /// Contacts that failed (retried first by the next pull).
+    failed: Vec<FailedContact>,
+}
+
+/// What the push's state records for a contact the pull looked at: the values HubSpot holds
+/// after the pull, as the push would write them, and their fingerprint.
+struct PushRecord {
+    email: String,
+    hash: i64,
+    hubspot_id: String,
+    values: Values,
+}
+
+impl PushRecord {
+    fn recorded(&self, outcome: Outcome) -> Recorded<'_> {
+        Recorded {
+            written: Some(&self.values),
+            ..Recorded::new(&self.email, outcome, self.hash, Some(&self.hubspot_id))
+        }
+    }
+}
+
+/// How a run ends in the history.
+struct Ending {
+    status: RunStatus,
+    message: Option<String>,
+    /// The error returned to the caller (the run is then `Failed`).
+    error: Option<Error>,
+}
+
 /// Runs a pull (or its dry run). The run is recorded in the history whatever happens.
 ///
 /// # Errors
@@ -250,91 +323,139 @@ async fn pull_from(
     cancel: CancellationToken,
     only: Option<String>,
 ) -> Result<PullReport, Error> {
-    let mut job = job;
-    // The run's one retry policy for every Didomi call (session included).
-    job.didomi = Arc::new((*job.didomi).clone().with_retry(cfg.retry()));
-    job.events = job.events.with_retry(cfg.retry());
-    job.didomi.session().set_retry(cfg.retry());
+    let job = with_retry(job, &cfg);
     let store = job.store.clone();
     // One run at a time per data folder, across processes; only then are runs left `Running`
     // known to be dead.
     let _lock = store.lock_run("pull")?;
     store.mark_interrupted()?;
     store.ensure_scope(&job.scope)?;
-    job.state.ensure_scope(&job.scope)?;
     let run_id =
         store.begin_run(SyncDirection::Pull, RunMode::Incremental, dry_run, &now_rfc3339())?;
+    let mut run = Run::new(job, cfg, dry_run, run_id, on_progress, only);
+    let outcome = run.execute(&cancel).await;
+    run.finish(outcome, &cancel)
+}
+
+/// The job with the run's one retry policy on every Didomi call (session included).
+fn with_retry(mut job: PullJob, cfg: &PullConfig) -> PullJob {
+    job.didomi = Arc::new((*job.didomi).clone().with_retry(cfg.retry()));
+    job.events = job.events.with_retry(cfg.retry());
+    job.didomi.session().set_retry(cfg.retry());
+    job
+}
+
+/// The mapped HubSpot properties, each once, in mapping order.
+fn mapped_properties(mapping: &Mapping) -> Vec<String> {
     let mut properties: Vec<String> = Vec::new();
-    for e in &job.mapping.entries {
+    for e in &mapping.entries {
         if !properties.contains(&e.property) {
             properties.push(e.property.clone());
         }
     }
-    let mut run = Run {
-        job,
-        cfg,
-        dry_run,
-        run_id,
-        on_progress,
-        started: Instant::now(),
-        last_progress: None,
-        counts: RunCounts::default(),
-        records: Vec::new(),
-        conflicts: Vec::new(),
-        plan: PullPlan::default(),
-        processed: HashSet::new(),
-        book: PreferenceBook::default(),
-        labels: Labels::default(),
-        properties,
-        searches: 0,
-        daily: DailyGuard::new(SyncDirection::Pull),
-        only,
-    };
-    let outcome = run.execute(&cancel).await;
-    let duration = run.started.elapsed().as_millis() as u64;
-    // A call cut short by the cancel ends in an error: the run was cancelled, not failed.
-    let outcome = if cancel.is_cancelled() { outcome.or(Ok(())) } else { outcome };
-    let (status, message, err) = match outcome {
-        Ok(()) if cancel.is_cancelled() => (
-            RunStatus::Cancelled,
-            Some("Cancelled: what was written stays written; the next pull picks up the rest.".to_owned()),
-            None,
-        ),
-        Ok(()) if run.counts.failed > 0 => (
-            RunStatus::Partial,
-            Some(format!(
-                "{} contact(s) could not be written to Didomi; see the failures. The next pull retries them first.",
-                run.counts.failed
-            )),
-            None,
-        ),
-        Ok(()) => (
-            RunStatus::Succeeded,
-            (!run.conflicts.is_empty()).then(|| {
-                format!("{} conflict(s): both sides changed the same item; see the records.", run.conflicts.len())
-            }),
-            None,
-        ),
-        Err(e) => (RunStatus::Failed, Some(e.message.clone()), Some(e)),
-    };
-    store.add_records(run_id, &std::mem::take(&mut run.records))?;
-    store.finish_run(run_id, status, &run.counts, message.as_deref(), &now_rfc3339(), duration)?;
-    run.emit("finishing", true);
-    if let Some(e) = err {
-        return Err(e);
-    }
-    let summary = store.run(run_id)?.ok_or_else(|| {
-        Error::new(ErrorCode::Internal, "The run vanished from the history database.")
-    })?;
-    Ok(PullReport {
-        run: RunReport { summary, plan: None },
-        conflicts: run.conflicts,
-        plan: dry_run.then_some(run.plan),
-        searches: run.searches,
-    })
+    properties
+}
+
+/// The "Didomi Changed" counter a record carries (`0` without one).
+fn counter_of(rec: &SearchRecord, counter_property: &str) -> i64 {
+    rec.value(counter_property).and_then(|v| v.trim().parse::<f64>().ok()).map_or(0, |v| v as i64)
 }
 
 impl Run {
+    fn new(
+        job: PullJob,
+        cfg: PullConfig,
+        dry_run: bool,
+        run_id: i64,
+        on_progress: ProgressFn,
+        only: Option<String>,
+    ) -> Self {
+        let properties = mapped_properties(&job.mapping);
+        Run {
+            job,
+            cfg,
+            dry_run,
+            run_id,
+            on_progress,
+            started: Instant::now(),
+            last_progress: None,
+            counts: RunCounts::default(),
+            records: Vec::new(),
+            conflicts: Vec::new(),
+            plan: PullPlan::default(),
+            processed: HashSet::new(),
+            book: PreferenceBook::default(),
+            labels: Labels::default(),
+            properties,
+            searches: 0,
+            daily: DailyGuard::new(SyncDirection::Pull),
+            only,
+        }
+    }
+
+    /// Records how the run ended and reports it.
+    fn finish(
+        mut self,
+        outcome: Result<(), Error>,
+        cancel: &CancellationToken,
+    ) -> Result<PullReport, Error> {
+        let duration = self.started.elapsed().as_millis() as u64;
+        // A call cut short by the cancel ends in an error: the run was cancelled, not failed.
+        let outcome = if cancel.is_cancelled() { outcome.or(Ok(())) } else { outcome };
+        let end = self.ending(outcome, cancel.is_cancelled());
+        let store = self.job.store.clone();
+        store.add_records(self.run_id, &std::mem::take(&mut self.records))?;
+        let message = end.message.as_deref();
+        store.finish_run(
+            self.run_id,
+            end.status,
+            &self.counts,
+            message,
+            &now_rfc3339(),
+            duration,
+        )?;
+        self.emit("finishing", true);
+        if let Some(e) = end.error {
+            return Err(e);
+        }
+        let summary = store.run(self.run_id)?.ok_or_else(|| {
+            Error::new(ErrorCode::Internal, "The run vanished from the history database.")
+        })?;
+        Ok(PullReport {
+            run: RunReport { summary, plan: None },
+            conflicts: self.conflicts,
+            plan: self.dry_run.then_some(self.plan),
+            searches: self.searches,
+        })
+    }
+
+    fn ending(&self, outcome: Result<(), Error>, cancelled: bool) -> Ending {
+        let (status, message, error) = match outcome {
+            Ok(()) if cancelled => (
+                RunStatus::Cancelled,
+                Some("Cancelled: what was written stays written; the next pull picks up the rest.".to_owned()),
+                None,
+            ),
+            Ok(()) if self.counts.failed > 0 => (
+                RunStatus::Partial,
+                Some(format!(
+                    "{} contact(s) could not be written to Didomi; see the failures. The next pull retries them first.",
+                    self.counts.failed
+                )),
+                None,
+            ),
+            Ok(()) => (
+                RunStatus::Succeeded,
+                (!self.conflicts.is_empty()).then(|| {
+                    format!("{} conflict(s): both sides changed the same item; see the records.", self.conflicts.len())
+                }),
+                None,
+            ),
+            Err(e) => (RunStatus::Failed, Some(e.message.clone()), Some(e)),
+        };
+        Ending { status, message, error }
+    }
+
     async fn execute(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
         self.daily.at_start(&self.job.hubspot).await?;
         let didomi = self.job.didomi.clone();
@@ -342,37 +463,55 @@ impl Run {
         self.book = PreferenceBook::new(&prefs, &self.cfg.lang);
         self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
         self.emit("reading", true);
-        // 1. Contacts whose last pull failed (for a run of one: that contact alone).
+        self.read_failed_first(cancel).await?;
+        if self.only.is_some() || cancel.is_cancelled() {
+            return Ok(());
+        }
+        self.walk_changed(cancel).await
+    }
+
+    /// 1. Contacts whose last pull failed (for a run of one: that contact alone).
+    async fn read_failed_first(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
         let failed = match &self.only {
             Some(email) => vec![email.clone()],
-            None => self.job.state.failed_emails(10_000)?,
+            None => self.job.store.pull().failed_emails(10_000)?,
         };
         for chunk in failed.chunks(crate::hubspot::contacts::MAX_BATCH) {
             if cancel.is_cancelled() {
                 return Ok(());
             }
-            let emails = chunk.to_vec();
-            // The email too: a batch read returns only the properties asked for, and a contact
-            // without its email cannot be matched to a Didomi user.
-            let mut props = self.properties.clone();
-            props.push(self.job.counter_property.clone());
-            props.push("email".to_owned());
-            let hubspot = self.job.hubspot.clone();
-            let resp = self
-                .hubspot_call(cancel, false, || hubspot.contacts_read_by_email(&emails, &props))
-                .await?;
-            let recs: Vec<SearchRecord> = resp
-                .results
-                .into_iter()
-                .map(|r| SearchRecord { id: r.id, properties: r.properties, updated_at: None })
-                .collect();
+            let recs = self.read_by_email(chunk, cancel).await?;
             self.handle(recs, true, cancel).await?;
         }
-        if self.only.is_some() {
-            return Ok(());
-        }
-        // 2. The walk from the watermark.
-        let since = self.job.state.watermark()?;
+        Ok(())
+    }
+
+    /// The contacts of `emails`, with the mapped properties, the counter and the email.
+    async fn read_by_email(
+        &self,
+        emails: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<Vec<SearchRecord>, Error> {
+        let emails = emails.to_vec();
+        // The email too: a batch read returns only the properties asked for, and a contact
+        // without its email cannot be matched to a Didomi user.
+        let mut props = self.properties.clone();
+        props.push(self.job.counter_property.clone());
+        props.push("email".to_owned());
+        let hubspot = self.job.hubspot.clone();
+        let resp = self
+            .hubspot_call(cancel, false, || hubspot.contacts_read_by_email(&emails, &props))
+            .await?;
+        Ok(resp
+            .results
+            .into_iter()
+            .map(|r| SearchRecord { id: r.id, properties: r.properties, updated_at: None })
+            .collect())
+    }
+
+    /// 2. The walk from the watermark, which moves when the walk ends.
+    async fn walk_changed(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
+        let since = self.job.store.pull().watermark()?;
         let mut finder = ChangedFinder::new(
             &self.job.counter_property,
             &self.properties,
@@ -393,286 +532,353 @@ impl Run {
         if !self.dry_run && finder.done() && !cancel.is_cancelled() {
             if let Some(max) = finder.max_modified_ms() {
                 let lag = self.cfg.lag.as_millis() as i64;
-                self.job.state.advance_watermark(max - lag)?;
+                self.job.store.pull().advance_watermark(max - lag)?;
             }
         }
         Ok(())
     }
 
-    /// Handles one page of contacts.
+    /// Handles one page of contacts: selects those to look at, drops the echoes of the push,
+    /// reads their Didomi users, decides, writes the events and records the state.
     async fn handle(
         &mut self,
         recs: Vec<SearchRecord>,
         retrying: bool,
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
-        let counter_prop = self.job.counter_property.clone();
+        let candidates = self.select(recs, retrying)?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let emails: Vec<&str> = candidates.iter().map(|c| c.email.as_str()).collect();
+        let push_state = self.job.store.states(&emails)?;
+        let candidates = self.drop_echoes(candidates, &push_state)?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let reads = self.read_users(&candidates, &push_state, cancel).await;
+        let mut page = PageWork {
+            candidates,
+            push_state,
+            decisions: Vec::new(),
+            events: Vec::new(),
+            failed: Vec::new(),
+        };
+        self.decide_page(&mut page, reads, cancel)?;
+        if self.dry_run {
+            self.emit("reading", false);
+            return Ok(());
+        }
+        self.emit("writing", false);
+        let written = self.write_page(&mut page, cancel).await?;
+        self.record_page(&page, &written)?;
+        if !self.records.is_empty() {
+            self.job.store.add_records(self.run_id, &std::mem::take(&mut self.records))?;
+        }
+        self.job.store.save_counts(self.run_id, &self.counts)?;
+        self.emit("writing", false);
+        Ok(())
+    }
+
+    /// The records of a page to decide for: their counter rose since the last one handled, or
+    /// they are retried. Those with nothing to decide are recorded as handled at once.
+    fn select(&mut self, recs: Vec<SearchRecord>, retrying: bool) -> Result<Vec<Candidate>, Error> {
         let ids: Vec<&str> = recs.iter().map(|r| r.id.as_str()).collect();
-        let known = self.job.state.contacts(&ids)?;
-        let mut todo: Vec<(SearchRecord, i64, String)> = Vec::new();
-        let mut quick: Vec<(String, String, i64, Option<crate::sync::values::Values>)> = Vec::new();
-        for r in recs {
-            if self.processed.contains(&r.id) {
+        let mut known = self.job.store.pull().contacts(&ids)?;
+        let mut todo = Vec::new();
+        let mut quick = Vec::new();
+        for rec in recs {
+            if self.processed.contains(&rec.id) {
                 continue;
             }
-            let counter = r
-                .value(&counter_prop)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map_or(0, |v| v as i64);
-            let last = known.get(&r.id);
+            let counter = counter_of(&rec, &self.job.counter_property);
+            let last = known.get(&rec.id);
             let rose = counter > last.map_or(0, |k| k.counter);
             if !(rose || retrying || last.is_some_and(|k| k.failed)) {
                 continue;
             }
-            self.processed.insert(r.id.clone());
+            self.processed.insert(rec.id.clone());
             self.counts.read += 1;
-            let has_values = self.properties.iter().any(|p| r.value(p).is_some());
-            match normalize_email(r.value("email")) {
-                Ok(email) if !has_values => {
-                    // No mapped value in HubSpot: no opinion, nothing to compare or write.
-                    self.counts.unchanged += 1;
-                    self.plan.unchanged += 1;
-                    quick.push((r.id.clone(), email, counter, None));
-                }
-                Ok(email) => todo.push((r, counter, email)),
-                Err(why) => {
-                    self.counts.invalid += 1;
-                    self.records.push(outcome(
-                        r.value("email").unwrap_or(&r.id),
-                        RecordAction::Invalid,
-                        RecordStatus::Skipped,
-                        Some("INVALID_EMAIL"),
-                        format!(
-                            "HubSpot contact {}: {why}; it cannot be matched to a Didomi user",
-                            r.id
-                        ),
-                    ));
-                    quick.push((r.id.clone(), String::new(), counter, None));
-                }
+            let pulled_baseline = known.remove(&rec.id).and_then(|k| k.baseline);
+            match self.selected(rec, counter, pulled_baseline) {
+                Selected::Decide(c) => todo.push(c),
+                Selected::Done(h) => quick.push(h),
             }
         }
         if !self.dry_run && !quick.is_empty() {
-            self.job.state.record_done(&quick)?;
+            self.job.store.pull().record_done(&quick)?;
         }
-        if todo.is_empty() {
-            return Ok(());
+        Ok(todo)
+    }
+
+    fn selected(
+        &mut self,
+        rec: SearchRecord,
+        counter: i64,
+        pulled_baseline: Option<Values>,
+    ) -> Selected {
+        let has_values = self.properties.iter().any(|p| rec.value(p).is_some());
+        match normalize_email(rec.value("email")) {
+            Ok(email) if !has_values => {
+                // No mapped value in HubSpot: no opinion, nothing to compare or write.
+                self.counts.unchanged += 1;
+                self.plan.unchanged += 1;
+                Selected::Done(Handled::keeping_baseline(&rec.id, &email, counter))
+            }
+            Ok(email) => Selected::Decide(Candidate { rec, counter, email, pulled_baseline }),
+            Err(why) => {
+                self.counts.invalid += 1;
+                self.records.push(outcome(
+                    rec.value("email").unwrap_or(&rec.id),
+                    RecordAction::Invalid,
+                    RecordStatus::Skipped,
+                    Some("INVALID_EMAIL"),
+                    format!(
+                        "HubSpot contact {}: {why}; it cannot be matched to a Didomi user",
+                        rec.id
+                    ),
+                ));
+                Selected::Done(Handled::keeping_baseline(&rec.id, "", counter))
+            }
         }
-        let emails: Vec<&str> = todo.iter().map(|t| t.2.as_str()).collect();
-        let push_state = self.job.store.states(&emails)?;
-        // The echo of the push's own writes: nothing to read in Didomi, nothing to write.
-        let (echoes, todo): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(rec, _, email)| {
-            push_state.get(email.as_str()).is_some_and(|s| {
+    }
+
+    /// The echo of the push's own writes: nothing to read in Didomi, nothing to write; recorded
+    /// as handled. Returns the others.
+    fn drop_echoes(
+        &mut self,
+        candidates: Vec<Candidate>,
+        push_state: &HashMap<String, ContactState>,
+    ) -> Result<Vec<Candidate>, Error> {
+        let (echoes, todo): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| {
+            push_state.get(c.email.as_str()).is_some_and(|s| {
                 let last = LastSync { baseline: s.written.clone(), hash: s.hash };
-                echoes_push(&rec.properties, &self.job.mapping, &last)
+                echoes_push(&c.rec.properties, &self.job.mapping, &last)
             })
         });
         self.counts.unchanged += echoes.len() as u64;
         self.plan.unchanged += echoes.len() as u64;
         if !self.dry_run && !echoes.is_empty() {
-            let done: Vec<_> = echoes
-                .into_iter()
-                .map(|(rec, counter, email)| (rec.id, email, counter, None))
-                .collect();
-            self.job.state.record_done(&done)?;
+            let done: Vec<_> = echoes.iter().map(Candidate::handled).collect();
+            self.job.store.pull().record_done(&done)?;
         }
-        if todo.is_empty() {
-            return Ok(());
-        }
-        // Didomi users, concurrently.
-        let lookups: Vec<String> = todo
+        Ok(todo)
+    }
+
+    /// The Didomi users of the candidates, read concurrently, in order.
+    async fn read_users(
+        &self,
+        candidates: &[Candidate],
+        push_state: &HashMap<String, ContactState>,
+        cancel: &CancellationToken,
+    ) -> Vec<UserRead> {
+        let lookups: Vec<String> = candidates
             .iter()
-            .map(|t| {
-                push_state.get(&t.2).and_then(|s| s.ouid.clone()).unwrap_or_else(|| t.2.clone())
+            .map(|c| {
+                push_state
+                    .get(&c.email)
+                    .and_then(|s| s.ouid.clone())
+                    .unwrap_or_else(|| c.email.clone())
             })
             .collect();
-        let users = {
-            let writer = self.job.events.clone();
-            let cfg = self.cfg.clone();
-            let cancel = cancel.clone();
-            stream::iter(lookups.iter().cloned())
-                .map(|ouid| {
-                    let writer = writer.clone();
-                    let cfg = cfg.clone();
-                    let cancel = cancel.clone();
-                    async move {
-                        let r = didomi_retry(&cfg, &cancel, || writer.users_by_ouid(&ouid)).await;
-                        (ouid, r)
-                    }
-                })
-                .buffered(self.cfg.didomi_concurrency.max(1))
-                .collect::<Vec<_>>()
-                .await
-        };
-        let mut events: Vec<(usize, ConsentEvent)> = Vec::new();
-        let mut decisions: Vec<Option<Decision>> = Vec::new();
-        let mut failed_now: Vec<(String, String)> = Vec::new();
-        for (i, ((rec, counter, email), (ouid, user))) in todo.iter().zip(users).enumerate() {
-            let users = match user {
-                Ok(u) => u,
-                Err(e)
-                    if matches!(
-                        e.code,
-                        ErrorCode::DidomiBadCredentials | ErrorCode::DidomiWrongOrganization
-                    ) =>
-                {
-                    return Err(e);
+        let (writer, cfg) = (self.job.events.clone(), self.cfg.clone());
+        stream::iter(lookups)
+            .map(|ouid| {
+                let (writer, cfg, cancel) = (writer.clone(), cfg.clone(), cancel.clone());
+                async move {
+                    let users = didomi_retry(&cfg, &cancel, || writer.users_by_ouid(&ouid)).await;
+                    UserRead { ouid, users }
                 }
-                Err(_) if cancel.is_cancelled() => {
-                    // Cut short by the cancel, not a failure: the contact's counter stays, so the
-                    // next pull's walk (from the same watermark) finds it again.
-                    decisions.push(None);
-                    continue;
-                }
-                Err(e) => {
-                    self.fail(
-                        rec,
-                        email,
-                        &format!("Didomi could not be read: {}", e.message.trim_end_matches('.')),
-                        &mut failed_now,
-                    );
-                    decisions.push(None);
-                    continue;
-                }
-            };
-            // The newest user owns the email (the push's rule).
-            let user: Option<ConsentUser> =
-                users.into_iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at));
-            let st = push_state.get(email.as_str());
-            let known_c = self.job.state.contacts(&[rec.id.as_str()])?;
-            // What the push last wrote is what both sides last agreed on; a pull's own baseline
-            // counts when the push has none (a contact the pull brought in sync).
-            let last = LastSync {
-                baseline: st
-                    .and_then(|s| s.written.clone())
-                    .or_else(|| known_c.get(&rec.id).and_then(|k| k.baseline.clone())),
-                hash: st.and_then(|s| s.hash),
-            };
-            let d = decide(
-                email,
-                &rec.properties,
-                user.as_ref(),
-                &self.job.mapping,
-                &self.book,
-                &self.labels,
-                &last,
-                self.job.settings.conflict_winner,
-            );
-            for c in &d.conflicts {
-                self.records.push(outcome(
-                    email,
-                    RecordAction::Skip,
-                    RecordStatus::Skipped,
-                    Some("CONFLICT"),
-                    format!(
-                        "Both sides changed {} since the last sync: HubSpot \"{}\", Didomi \"{}\"; {} wins (setting on the Workflow screen)",
-                        c.property,
-                        c.hubspot,
-                        c.didomi.as_deref().unwrap_or("no choice"),
-                        match c.winner { ConflictWinner::Didomi => "Didomi", ConflictWinner::HubSpot => "HubSpot" }
-                    ),
-                ));
-            }
-            self.conflicts.extend(d.conflicts.iter().cloned());
-            self.plan.conflicts += d.conflicts.len() as u64;
-            if !d.errors.is_empty() {
-                self.counts.invalid += 1;
-                self.plan.invalid += 1;
-                self.records.push(outcome(
-                    email,
-                    RecordAction::Invalid,
-                    RecordStatus::Failed,
-                    Some("UNKNOWN_VALUE"),
-                    format!(
-                        "HubSpot contact {}: {}. Nothing was written for this contact; fix the value in HubSpot (or the mapping's encoding) and it is pulled again when Didomi Changed rises.",
-                        rec.id,
-                        d.errors.join("; ")
-                    ),
-                ));
-                decisions.push(None);
-                if !self.dry_run {
-                    self.job.state.record_done(&[(
-                        rec.id.clone(),
-                        email.clone(),
-                        *counter,
-                        None,
-                    )])?;
-                }
+            })
+            .buffered(self.cfg.didomi_concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+    }
+
+    /// Decides each candidate of `page` against its Didomi users (`reads`, in order) and plans
+    /// its event.
+    fn decide_page(
+        &mut self,
+        page: &mut PageWork,
+        reads: Vec<UserRead>,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
+        for (i, read) in reads.into_iter().enumerate() {
+            let c = &page.candidates[i];
+            let Some(users) = self.users_of(c, read.users, cancel, &mut page.failed)? else {
+                page.decisions.push(None);
                 continue;
+            };
+            let d = self.decide_one(c, users, page.push_state.get(c.email.as_str()));
+            let Some(d) = self.review(c, d)? else {
+                page.decisions.push(None);
+                continue;
+            };
+            if let Some(event) = self.plan_event(c, &read.ouid, &d) {
+                page.events.push(PageEvent { contact: i, event });
             }
-            if d.purposes.is_empty() && !d.conflicts.is_empty() {
-                // Only conflicts, Didomi kept: listed as skipped records.
-                self.counts.skipped += 1;
-            } else if d.purposes.is_empty() {
-                self.counts.unchanged += 1;
-                self.plan.unchanged += 1;
-            } else {
-                self.counts.to_write += 1;
-                self.plan.to_write += 1;
-                if self.plan.samples.len() < self.cfg.samples {
-                    self.plan.samples.push(SampleChanges {
-                        email: email.clone(),
-                        changes: d
-                            .changes
-                            .iter()
-                            .map(|(p, before, after)| PropertyChange {
-                                property: p.clone(),
-                                before: before.clone(),
-                                after: Some(after.clone()),
-                            })
-                            .collect(),
-                    });
-                }
-                events.push((
-                    i,
-                    ConsentEvent {
-                        id: format!("hs-pull-{}-{}-{}", self.job.portal, rec.id, counter),
-                        organization_id: self.job.events.organization_id().to_owned(),
-                        regulation: "gdpr".into(),
-                        user: EventUser { organization_user_id: ouid.clone() },
-                        consents: EventConsents { purposes: d.purposes.clone() },
-                        delegate: app_delegate(),
-                    },
-                ));
+            page.decisions.push(Some(d));
+        }
+        Ok(())
+    }
+
+    /// The users read for `c`; `None` when it is left for later: its read failed (retried first
+    /// next time) or was cut short by the cancel (the walk from the same watermark finds it
+    /// again, its counter unchanged).
+    fn users_of(
+        &mut self,
+        c: &Candidate,
+        read: Result<Vec<ConsentUser>, Error>,
+        cancel: &CancellationToken,
+        failed: &mut Vec<FailedContact>,
+    ) -> Result<Option<Vec<ConsentUser>>, Error> {
+        match read {
+            Ok(users) => Ok(Some(users)),
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::DidomiBadCredentials | ErrorCode::DidomiWrongOrganization
+                ) =>
+            {
+                Err(e)
             }
-            decisions.push(Some(d));
+            Err(_) if cancel.is_cancelled() => Ok(None),
+            Err(e) => {
+                let why = format!("Didomi could not be read: {}", e.message.trim_end_matches('.'));
+                self.fail(&c.rec, &c.email, &why, failed);
+                Ok(None)
+            }
         }
-        if self.dry_run {
-            self.emit("reading", false);
-            return Ok(());
+    }
+
+    /// [`decide`] for one candidate: the newest of its `users` owns the email (the push's rule).
+    fn decide_one(
+        &self,
+        c: &Candidate,
+        users: Vec<ConsentUser>,
+        push: Option<&ContactState>,
+    ) -> Decision {
+        let user: Option<ConsentUser> =
+            users.into_iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at));
+        // What the push last wrote is what both sides last agreed on; a pull's own baseline
+        // counts when the push has none (a contact the pull brought in sync).
+        let last = LastSync {
+            baseline: push.and_then(|s| s.written.clone()).or_else(|| c.pulled_baseline.clone()),
+            hash: push.and_then(|s| s.hash),
+        };
+        decide(
+            &c.email,
+            &c.rec.properties,
+            user.as_ref(),
+            &self.job.mapping,
+            &self.book,
+            &self.labels,
+            &last,
+            self.job.settings.conflict_winner,
+        )
+    }
+
+    /// Lists the decision's conflicts; a decision with values that cannot be read is the
+    /// record's failure (`None`), its counter handled so it is pulled again when it rises.
+    fn review(&mut self, c: &Candidate, d: Decision) -> Result<Option<Decision>, Error> {
+        for conflict in &d.conflicts {
+            self.records.push(conflict_record(&c.email, conflict));
         }
-        // Write.
-        self.emit("writing", false);
+        self.conflicts.extend(d.conflicts.iter().cloned());
+        self.plan.conflicts += d.conflicts.len() as u64;
+        if d.errors.is_empty() {
+            return Ok(Some(d));
+        }
+        self.counts.invalid += 1;
+        self.plan.invalid += 1;
+        self.records.push(outcome(
+            &c.email,
+            RecordAction::Invalid,
+            RecordStatus::Failed,
+            Some("UNKNOWN_VALUE"),
+            format!(
+                "HubSpot contact {}: {}. Nothing was written for this contact; fix the value in HubSpot (or the mapping's encoding) and it is pulled again when Didomi Changed rises.",
+                c.rec.id,
+                d.errors.join("; ")
+            ),
+        ));
+        if !self.dry_run {
+            self.job.store.pull().record_done(&[c.handled()])?;
+        }
+        Ok(None)
+    }
+
+    /// Counts the decision and returns its event when it writes something.
+    fn plan_event(&mut self, c: &Candidate, ouid: &str, d: &Decision) -> Option<ConsentEvent> {
+        if d.purposes.is_empty() && !d.conflicts.is_empty() {
+            // Only conflicts, Didomi kept: listed as skipped records.
+            self.counts.skipped += 1;
+            return None;
+        }
+        if d.purposes.is_empty() {
+            self.counts.unchanged += 1;
+            self.plan.unchanged += 1;
+            return None;
+        }
+        self.counts.to_write += 1;
+        self.plan.to_write += 1;
+        if self.plan.samples.len() < self.cfg.samples {
+            self.plan
+                .samples
+                .push(SampleChanges { email: c.email.clone(), changes: d.changes.clone() });
+        }
+        Some(ConsentEvent {
+            id: format!("hs-pull-{}-{}-{}", self.job.portal, c.rec.id, c.counter),
+            organization_id: self.job.events.organization_id().to_owned(),
+            regulation: "gdpr".into(),
+            user: EventUser { organization_user_id: ouid.to_owned() },
+            consents: EventConsents { purposes: d.purposes.clone() },
+            delegate: app_delegate(),
+        })
+    }
+
+    /// Writes the page's events by batches; returns the indexes of the candidates whose event
+    /// Didomi has (a per-event refusal is the contact's failure).
+    async fn write_page(
+        &mut self,
+        page: &mut PageWork,
+        cancel: &CancellationToken,
+    ) -> Result<HashSet<usize>, Error> {
         let mut written: HashSet<usize> = HashSet::new();
-        for chunk in events.chunks(MAX_EVENTS) {
+        for chunk in page.events.chunks(MAX_EVENTS) {
             if cancel.is_cancelled() {
                 break;
             }
-            let batch: Vec<ConsentEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
+            let batch: Vec<ConsentEvent> = chunk.iter().map(|e| e.event.clone()).collect();
             match self.write_events(&batch, cancel).await {
-                Ok(()) => written.extend(chunk.iter().map(|(i, _)| *i)),
+                Ok(()) => written.extend(chunk.iter().map(|e| e.contact)),
                 Err(WriteError::Fatal(e)) => return Err(e),
                 Err(WriteError::PerEvent(results)) => {
-                    for ((i, _), r) in chunk.iter().zip(results) {
+                    for (e, r) in chunk.iter().zip(results) {
                         match r {
                             Ok(()) => {
-                                written.insert(*i);
+                                written.insert(e.contact);
                             }
                             Err(m) => {
-                                let (rec, _, email) = &todo[*i];
-                                self.fail(rec, email, &m, &mut failed_now);
+                                let c = &page.candidates[e.contact];
+                                self.fail(&c.rec, &c.email, &m, &mut page.failed);
                             }
                         }
                     }
                 }
             }
         }
-        // State.
+        Ok(written)
+    }
+
+    /// Records the page in the state: the pull's counters and baselines, the push's values
+    /// (in sync, or stale so the next push rewrites the contact) and the failures.
+    fn record_page(&mut self, page: &PageWork, written: &HashSet<usize>) -> Result<(), Error> {
         let mut done = Vec::new();
-        let mut synced = Vec::new();
-        let mut stale = Vec::new();
-        for (i, ((rec, counter, email), d)) in todo.iter().zip(decisions.iter()).enumerate() {
+        let (mut synced, mut stale) = (Vec::new(), Vec::new());
+        for (i, (c, d)) in page.candidates.iter().zip(&page.decisions).enumerate() {
             let Some(d) = d else { continue };
-            let had_event = events.iter().any(|(j, _)| *j == i);
+            let had_event = page.events.iter().any(|e| e.contact == i);
             if had_event && !written.contains(&i) {
                 // Failed (retried first next time) or cancelled before its batch (the walk
                 // from the unchanged watermark finds it again): the counter stays.
@@ -683,98 +889,102 @@ impl Run {
                 self.counts.updated += 1;
             }
             let after = compute(&d.after, &self.job.mapping, &self.labels);
-            // In sync: HubSpot holds exactly `after` for every mapped property (and nothing for
-            // the ones Didomi has no answer for: a value left there is the push's to clear).
-            let in_sync = d.conflicts.iter().all(|c| c.winner == ConflictWinner::HubSpot)
-                && self
-                    .job
-                    .mapping
-                    .entries
-                    .iter()
-                    .all(|e| after.contains_key(&e.property) || rec.value(&e.property).is_none())
-                && after.iter().all(|(p, v)| {
-                    rec.value(p).is_some_and(|h| {
-                        let one: crate::sync::values::Values = [(p.clone(), v.clone())].into();
-                        let last =
-                            LastSync { baseline: Some(one.clone()), hash: Some(fingerprint(&one)) };
-                        let mut hs = BTreeMap::new();
-                        hs.insert(p.clone(), Some(h.to_owned()));
-                        let single = Mapping {
-                            entries: self
-                                .job
-                                .mapping
-                                .entries
-                                .iter()
-                                .filter(|e| &e.property == p)
-                                .cloned()
-                                .collect(),
-                        };
-                        decide(
-                            email,
-                            &hs,
-                            Some(&d.after),
-                            &single,
-                            &self.book,
-                            &self.labels,
-                            &last,
-                            ConflictWinner::Didomi,
-                        )
-                        .purposes
-                        .is_empty()
-                    })
-                });
-            done.push((rec.id.clone(), email.clone(), *counter, in_sync.then(|| after.clone())));
+            let in_sync = self.in_sync(c, d, &after);
+            done.push(Handled { baseline: in_sync.then(|| after.clone()), ..c.handled() });
+            let push = page.push_state.get(c.email.as_str());
             if in_sync {
-                // The push's memory of rows unmapped since stays (see `sync::engine`).
-                let mut keeps = after.clone();
-                if let Some(w) = push_state.get(email.as_str()).and_then(|s| s.written.as_ref()) {
-                    keeps.extend(
-                        w.iter()
-                            .filter(|(k, v)| !self.properties.contains(k) && !v.is_empty())
-                            .map(|(k, v)| (k.clone(), v.clone())),
-                    );
-                }
-                synced.push((email.clone(), fingerprint(&after), rec.id.clone(), keeps));
+                synced.push(self.synced(c, after, push));
             } else {
-                // HubSpot keeps a value Didomi does not hold (a conflict Didomi won, or an answer
-                // Didomi does not have): the next push must rewrite this contact. The agreed
-                // baseline stays; the properties HubSpot holds beyond it join it as "" (no agreed
-                // answer) so that the push clears them when Didomi has no answer either.
-                let mut base = push_state
-                    .get(email.as_str())
-                    .and_then(|s| s.written.clone())
-                    .unwrap_or_default();
-                for p in &self.properties {
-                    if rec.value(p).is_some() && !base.contains_key(p) {
-                        base.insert(p.clone(), String::new());
-                    }
-                }
-                let mapped: crate::sync::values::Values = base
-                    .iter()
-                    .filter(|(k, _)| self.properties.contains(k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                stale.push((email.clone(), fingerprint(&mapped), rec.id.clone(), base));
+                stale.push(self.stale(c, push));
             }
         }
-        self.job.state.record_done(&done)?;
+        self.job.store.pull().record_done(&done)?;
         let items: Vec<Recorded<'_>> = synced
             .iter()
-            .map(|s| (s, Outcome::Written))
-            .chain(stale.iter().map(|s| (s, Outcome::Stale)))
-            .map(|((e, h, id, values), outcome)| Recorded {
-                written: Some(values),
-                ..Recorded::new(e.as_str(), outcome, *h, Some(id.as_str()))
-            })
+            .map(|s| s.recorded(Outcome::Written))
+            .chain(stale.iter().map(|s| s.recorded(Outcome::Stale)))
             .collect();
         self.job.store.record(&items)?;
-        self.job.state.record_failed(&failed_now)?;
-        if !self.records.is_empty() {
-            self.job.store.add_records(self.run_id, &std::mem::take(&mut self.records))?;
-        }
-        self.job.store.save_counts(self.run_id, &self.counts)?;
-        self.emit("writing", false);
+        self.job.store.pull().record_failed(&page.failed)?;
         Ok(())
+    }
+
+    /// HubSpot holds exactly `after` for every mapped property (and nothing for the ones Didomi
+    /// has no answer for: a value left there is the push's to clear).
+    fn in_sync(&self, c: &Candidate, d: &Decision, after: &Values) -> bool {
+        d.conflicts.iter().all(|c| c.winner == ConflictWinner::HubSpot)
+            && self
+                .job
+                .mapping
+                .entries
+                .iter()
+                .all(|e| after.contains_key(&e.property) || c.rec.value(&e.property).is_none())
+            && after.iter().all(|(p, v)| {
+                c.rec.value(p).is_some_and(|h| self.same_answer(&c.email, d, p, v, h))
+            })
+    }
+
+    /// HubSpot's text `h` of property `p` says what `v` (Didomi's after the pull) says: deciding
+    /// that one property against the user after the pull writes nothing.
+    fn same_answer(&self, email: &str, d: &Decision, p: &str, v: &str, h: &str) -> bool {
+        let one: Values = [(p.to_owned(), v.to_owned())].into();
+        let last = LastSync { baseline: Some(one.clone()), hash: Some(fingerprint(&one)) };
+        let mut hs = BTreeMap::new();
+        hs.insert(p.to_owned(), Some(h.to_owned()));
+        let single = Mapping {
+            entries: self.job.mapping.entries.iter().filter(|e| e.property == p).cloned().collect(),
+        };
+        decide(
+            email,
+            &hs,
+            Some(&d.after),
+            &single,
+            &self.book,
+            &self.labels,
+            &last,
+            ConflictWinner::Didomi,
+        )
+        .purposes
+        .is_empty()
+    }
+
+    /// The push's values of a contact in sync: `after`, plus the push's memory of rows unmapped
+    /// since (see `sync::engine`).
+    fn synced(&self, c: &Candidate, after: Values, push: Option<&ContactState>) -> PushRecord {
+        let hash = fingerprint(&after);
+        let mut keeps = after;
+        if let Some(w) = push.and_then(|s| s.written.as_ref()) {
+            keeps.extend(
+                w.iter()
+                    .filter(|(k, v)| !self.properties.contains(k) && !v.is_empty())
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
+        PushRecord { email: c.email.clone(), hash, hubspot_id: c.rec.id.clone(), values: keeps }
+    }
+
+    /// HubSpot keeps a value Didomi does not hold (a conflict Didomi won, or an answer Didomi
+    /// does not have): the next push must rewrite this contact. The agreed baseline stays; the
+    /// properties HubSpot holds beyond it join it as "" (no agreed answer) so that the push
+    /// clears them when Didomi has no answer either.
+    fn stale(&self, c: &Candidate, push: Option<&ContactState>) -> PushRecord {
+        let mut base = push.and_then(|s| s.written.clone()).unwrap_or_default();
+        for p in &self.properties {
+            if c.rec.value(p).is_some() && !base.contains_key(p) {
+                base.insert(p.clone(), String::new());
+            }
+        }
+        let mapped: Values = base
+            .iter()
+            .filter(|(k, _)| self.properties.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        PushRecord {
+            email: c.email.clone(),
+            hash: fingerprint(&mapped),
+            hubspot_id: c.rec.id.clone(),
+            values: base,
+        }
     }
 
     fn fail(
@@ -782,7 +992,7 @@ impl Run {
         rec: &SearchRecord,
         email: &str,
         message: &str,
-        failed: &mut Vec<(String, String)>,
+        failed: &mut Vec<FailedContact>,
     ) {
         self.counts.failed += 1;
         self.records.push(outcome(
@@ -792,7 +1002,7 @@ impl Run {
             None,
             format!("HubSpot contact {}: {message}. The next pull retries it first.", rec.id),
         ));
-        failed.push((rec.id.clone(), email.to_owned()));
+        failed.push(FailedContact { hubspot_id: rec.id.clone(), email: email.to_owned() });
     }
 
     /// Sends one batch; on a 409 (an id already in Didomi: a retried pull) sends the events one
@@ -942,6 +1152,26 @@ fn outcome(
         message,
         correlation_id: None,
     }
+}
+
+/// The skipped record listing a conflict of `email`.
+fn conflict_record(email: &str, c: &Conflict) -> RecordOutcome {
+    outcome(
+        email,
+        RecordAction::Skip,
+        RecordStatus::Skipped,
+        Some("CONFLICT"),
+        format!(
+            "Both sides changed {} since the last sync: HubSpot \"{}\", Didomi \"{}\"; {} wins (setting on the Workflow screen)",
+            c.property,
+            c.hubspot,
+            c.didomi.as_deref().unwrap_or("no choice"),
+            match c.winner {
+                ConflictWinner::Didomi => "Didomi",
+                ConflictWinner::HubSpot => "HubSpot",
+            }
+        ),
+    )
 }
 
 /// Retries a Didomi call on transient failures (5xx, 429, transport, malformed).

@@ -2,6 +2,7 @@
 //!
 //! - [`dto`]: the types that cross to the UI ([`SyncRequest`], [`SyncProgress`], [`RunReport`]…);
 //! - [`engine`]: [`engine::push`], the streamed, batched, paced and resumable push;
+//! - [`daily`]: the daily-limit guard of a run (push or pull);
 //! - [`pacer`]: the sliding-window request pacer (one per portal);
 //! - [`store`]: the SQLite state (per-email fingerprints, HubSpot ids, in-flight marks) and
 //!   history (runs, per-record failures and skips, CSV export);
@@ -12,6 +13,7 @@
 
 pub mod auto;
 pub mod automap;
+pub mod daily;
 pub mod dto;
 pub mod engine;
 pub mod lock;

@@ -11,14 +11,18 @@
 //!   its journal rows are deleted in the transaction that records their outcomes, and what a
 //!   crash leaves in it is folded into `pending_hash` when the next push starts
 //!   ([`Store::fold_pending`]), so those people are verified before anything is written again.
-//! - `runs`, `run_records`: the history, with per-record failures and skips.
+//! - `runs`, `run_records`: the history (push and pull), with per-record failures and skips.
+//! - `pull_contacts` and the pull's watermark: the pull's per-contact state, reached through
+//!   [`Store::pull`] (see [`crate::pull::state`], which also imports the released version's
+//!   separate `pull.sqlite3`).
 //!
 //! Disk: every transaction rewrites each B-tree page it touches, and emails spread a batch over
 //! as many pages as it has people; so the push marks batches in the small append-only journal
 //! and records outcomes by tens of thousands, not per batch.
 //!
 //! The state is scoped to one HubSpot portal and Didomi organization: when the scope changes,
-//! the per-contact state is dropped (record ids of another portal mean nothing).
+//! the per-contact state of both directions is dropped (record ids of another portal mean
+//! nothing).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -225,7 +229,8 @@ impl Store {
             let conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.execute_batch(SCHEMA)?;
-            migrate(&conn)?;
+            migrate(&conn, data_dir)?;
+            crate::pull::state::retire_legacy(&conn, data_dir)?;
             Ok::<_, rusqlite::Error>(conn)
         })
         .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?
@@ -233,13 +238,16 @@ impl Store {
         Ok(Self { path, conn: Mutex::new(conn) })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut c).map_err(|source| StoreError { path: self.path.display().to_string(), source })
     }
 
-    /// Drops the per-contact state when `scope` (portal + organization + mapping owner) is not
-    /// the one the state was built for.
+    /// Drops the per-contact state of both directions (and the pull's watermark) when `scope`
+    /// (portal + organization + mapping owner) is not the one the state was built for.
     ///
     /// # Errors
     /// Database failures.
@@ -251,6 +259,7 @@ impl Store {
             if current.as_deref() != Some(scope) {
                 let tx = c.transaction()?;
                 tx.execute("DELETE FROM contact_state", [])?;
+                crate::pull::state::forget(&tx)?;
                 tx.execute(
                     "INSERT INTO meta(key, value) VALUES('scope', ?1)
                      ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -721,14 +730,14 @@ fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 /// Adds what older databases lack. The check and the change run in one write transaction: the
 /// app and the CLI may open one data folder at the same moment, and two "column missing, add it"
 /// would otherwise collide ("duplicate column name").
-fn migrate(c: &Connection) -> rusqlite::Result<()> {
+fn migrate(c: &Connection, data_dir: &Path) -> rusqlite::Result<()> {
     c.execute_batch("BEGIN IMMEDIATE")?;
-    let r = migrate_in_transaction(c);
+    let r = migrate_in_transaction(c, data_dir);
     c.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
     r
 }
 
-fn migrate_in_transaction(c: &Connection) -> rusqlite::Result<()> {
+fn migrate_in_transaction(c: &Connection, data_dir: &Path) -> rusqlite::Result<()> {
     let has_auto =
         c.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'auto'")?.exists([])?;
     if !has_auto {
@@ -740,6 +749,8 @@ fn migrate_in_transaction(c: &Connection) -> rusqlite::Result<()> {
     if !has_written {
         c.execute_batch("ALTER TABLE contact_state ADD COLUMN written TEXT")?;
     }
+    // The pull's state, once in its own file.
+    crate::pull::state::migrate(c, data_dir)?;
     Ok(())
 }
 
@@ -761,8 +772,7 @@ mod tests {
                     let (dir, barrier) = (dir.path().to_path_buf(), barrier.clone());
                     std::thread::spawn(move || {
                         barrier.wait();
-                        Store::open_in(&dir).map_err(|e| format!("{e:?}"))?;
-                        crate::pull::PullState::open_in(&dir).map(|_| ()).map_err(|e| e.message)
+                        Store::open_in(&dir).map(|_| ()).map_err(|e| format!("{e:?}"))
                     })
                 })
                 .collect();
