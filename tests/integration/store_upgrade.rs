@@ -29,11 +29,20 @@ fn fixture_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/released-v1")
 }
 
-/// Copies the released version's two databases into `dir`.
-fn copy_fixtures(dir: &Path) {
+/// Copies the released version's two databases into `dir`. With `scope`, both say they were
+/// written for it (the fixtures were made with the test scope `"test"`; the app writes
+/// `<HubSpot host>|<portal id>|<organization>`, and the simulator's host changes every run).
+fn copy_fixtures(dir: &Path, scope: Option<&str>) {
     std::fs::create_dir_all(dir).expect("folder");
     for name in ["sync.sqlite3", "pull.sqlite3"] {
         std::fs::copy(fixture_dir().join(name), dir.join(name)).expect("copy fixture");
+        if let Some(scope) = scope {
+            let db = Connection::open(dir.join(name)).expect("open the copy");
+            let n = db
+                .execute("UPDATE meta SET value = ?1 WHERE key = 'scope'", [scope])
+                .expect("scope set");
+            assert_eq!(n, 1, "{name} has a scope");
+        }
     }
 }
 
@@ -153,7 +162,8 @@ async fn a_released_data_folder_keeps_every_row_and_a_rerun_writes_nothing() {
     let old = released();
     assert!(old.push.len() > 20 && old.pull.len() > 20, "the fixtures hold people");
     let h = start_connected(USERS, 100.0).await;
-    copy_fixtures(&h.data_dir());
+    let scope = h.job_inputs(Default::default(), true, "en").await.scope();
+    copy_fixtures(&h.data_dir(), Some(&scope));
     let (ecfg, cfg) = (test_engine(100.0), test_pull_config(100.0));
     let job = h.push_job(true, &ecfg).await; // opens the folder: the import
     assert!(!h.data_dir().join(LEGACY_FILE_NAME).exists(), "the old pull file is gone");
@@ -227,7 +237,7 @@ fn an_old_folder_opened_by_several_processes_at_once_is_imported_once() {
     let ids: Vec<&str> = old.pull.keys().map(String::as_str).collect();
     for _ in 0..10 {
         let dir = tempfile::tempdir().expect("temp dir");
-        copy_fixtures(dir.path());
+        copy_fixtures(dir.path(), None);
         let barrier = Arc::new(std::sync::Barrier::new(6));
         let opens: Vec<_> = (0..6)
             .map(|_| {
