@@ -26,9 +26,9 @@ use crate::hubspot::contacts::{BatchRecord, ValueWithTimestamp};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::check::row_name;
 use crate::mapping::{DidomiItem, DidomiRow, Mapping};
-use crate::sync::dto::{RecordAction, RunStatus, RunSummary, SyncDirection};
+use crate::sync::dto::{RecordAction, RecordOutcome, RunStatus, RunSummary, SyncDirection};
 use crate::sync::engine::{now_rfc3339, rank, updated_ms};
-use crate::sync::store::Store;
+use crate::sync::store::{ContactState, Store};
 use crate::sync::values::{clear_unanswered, compute, normalize_email, Labels, Values};
 
 /// Didomi API requests a lookup may make. Minting a session token is not counted: it is the
@@ -205,64 +205,11 @@ pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
     let store_err = |e: crate::sync::store::StoreError| Error::from(e);
     let state = l.store.states(&[&normalized]).map_err(store_err)?.remove(&normalized);
     let records = l.store.records_about(&normalized, RECORDS).map_err(store_err)?;
-
-    // Labels and names: from the cached schemas, else the preferences library.
-    let (labels, rows): (Labels, Vec<DidomiRow>) = match l.schemas {
-        Some(s) => (Labels::from_preferences(&s.config.preferences, &s.language), s.rows.clone()),
-        None => {
-            requests.didomi += 1;
-            let preferences = l.didomi.list_preferences().await.map_err(Error::from)?;
-            // The language the push writes labels in, as far as the library tells it.
-            let config =
-                crate::mapping::DidomiConfig { preferences, purposes: Vec::new(), tree: None };
-            (Labels::from_preferences(&config.preferences, &config.language()), Vec::new())
-        }
-    };
-
-    // Didomi: every spelling known, within the budget.
-    let mut spellings = vec![normalized.clone()];
-    spellings.extend(state.as_ref().and_then(|s| s.ouid.clone()));
-    spellings.extend(
-        records
-            .iter()
-            .filter(|(_, r)| normalize_email(Some(&r.email)).as_deref() == Ok(normalized.as_str()))
-            .map(|(_, r)| r.email.clone()),
-    );
-    spellings.push(email.trim().to_owned());
-    // The spelling people most often use for a second account (a CRM export in capitals); the
-    // push records a winner's own spelling only once it wrote something for it.
-    spellings.push(normalized.to_uppercase());
-    let mut seen = HashSet::new();
-    spellings.retain(|s| !s.is_empty() && seen.insert(s.clone()));
-    let mut users: Vec<ConsentUser> = Vec::new();
-    let mut searched = Vec::new();
-    for ouid in spellings {
-        if requests.didomi + 1 > DIDOMI_BUDGET {
-            break;
-        }
-        requests.didomi += 1;
-        for u in l.didomi.users_by_organization_user_id(&ouid).await.map_err(Error::from)? {
-            if !users.iter().any(|x| x.id == u.id) {
-                users.push(u);
-            }
-        }
-        searched.push(ouid);
-    }
+    let (labels, rows) = labels_and_rows(&l, &mut requests).await?;
+    let spellings = spellings(email, &normalized, state.as_ref(), &records);
+    let (users, searched) = didomi_users(&l, spellings, &mut requests).await?;
     let winner = pick_winner(&users);
-
-    // HubSpot: one batch read with the history of the mapped properties.
-    let mapped: Vec<String> = mapped_properties(l.mapping);
-    let mut props = mapped.clone();
-    props.push("email".into());
-    requests.hubspot += 1;
-    let contact = l
-        .hubspot
-        .contacts_read_with_history(std::slice::from_ref(&normalized), &props, &mapped)
-        .await
-        .map_err(Error::from)?
-        .results
-        .into_iter()
-        .next();
+    let contact = hubspot_contact(&l, &normalized, &mut requests).await?;
 
     let known: Option<HashSet<String>> = match (l.schemas, &contact) {
         (Some(s), _) => Some(s.properties.iter().map(|p| p.name.clone()).collect()),
@@ -307,6 +254,87 @@ pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
         searched,
         found,
     })
+}
+
+/// Labels and row names: from the cached schemas, else the preferences library (one request).
+async fn labels_and_rows(
+    l: &Lookup<'_>,
+    requests: &mut RequestCounts,
+) -> Result<(Labels, Vec<DidomiRow>), Error> {
+    if let Some(s) = l.schemas {
+        return Ok((Labels::from_preferences(&s.config.preferences, &s.language), s.rows.clone()));
+    }
+    requests.didomi += 1;
+    let preferences = l.didomi.list_preferences().await.map_err(Error::from)?;
+    // The language the push writes labels in, as far as the library tells it.
+    let config = crate::mapping::DidomiConfig { preferences, purposes: Vec::new(), tree: None };
+    Ok((Labels::from_preferences(&config.preferences, &config.language()), Vec::new()))
+}
+
+/// Every spelling of the email this app knows, once each, most likely first: the normalised
+/// one, the push's recorded spelling, History's duplicate spellings, as typed, in capitals.
+fn spellings(
+    email: &str,
+    normalized: &str,
+    state: Option<&ContactState>,
+    records: &[(i64, RecordOutcome)],
+) -> Vec<String> {
+    let mut spellings = vec![normalized.to_owned()];
+    spellings.extend(state.and_then(|s| s.ouid.clone()));
+    spellings.extend(
+        records
+            .iter()
+            .filter(|(_, r)| normalize_email(Some(&r.email)).as_deref() == Ok(normalized))
+            .map(|(_, r)| r.email.clone()),
+    );
+    spellings.push(email.trim().to_owned());
+    // The spelling people most often use for a second account (a CRM export in capitals); the
+    // push records a winner's own spelling only once it wrote something for it.
+    spellings.push(normalized.to_uppercase());
+    let mut seen = HashSet::new();
+    spellings.retain(|s| !s.is_empty() && seen.insert(s.clone()));
+    spellings
+}
+
+/// The Didomi users of `spellings`, within the request budget; and the spellings searched.
+async fn didomi_users(
+    l: &Lookup<'_>,
+    spellings: Vec<String>,
+    requests: &mut RequestCounts,
+) -> Result<(Vec<ConsentUser>, Vec<String>), Error> {
+    let mut users: Vec<ConsentUser> = Vec::new();
+    let mut searched = Vec::new();
+    for ouid in spellings {
+        if requests.didomi + 1 > DIDOMI_BUDGET {
+            break;
+        }
+        requests.didomi += 1;
+        for u in l.didomi.users_by_organization_user_id(&ouid).await.map_err(Error::from)? {
+            if !users.iter().any(|x| x.id == u.id) {
+                users.push(u);
+            }
+        }
+        searched.push(ouid);
+    }
+    Ok((users, searched))
+}
+
+/// The HubSpot contact of `email`: one batch read with the history of the mapped properties.
+async fn hubspot_contact(
+    l: &Lookup<'_>,
+    email: &str,
+    requests: &mut RequestCounts,
+) -> Result<Option<BatchRecord>, Error> {
+    let mapped: Vec<String> = mapped_properties(l.mapping);
+    let mut props = mapped.clone();
+    props.push("email".into());
+    requests.hubspot += 1;
+    let read = l
+        .hubspot
+        .contacts_read_with_history(&[email.to_owned()], &props, &mapped)
+        .await
+        .map_err(Error::from)?;
+    Ok(read.results.into_iter().next())
 }
 
 /// The mapped properties, once each, in the mapping's order.

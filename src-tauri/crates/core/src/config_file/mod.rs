@@ -366,8 +366,29 @@ pub struct Validated {
 /// Checks `file` against the live schemas and turns it into settings (`current` gives what the
 /// file does not carry).
 pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Validated {
+    let mut warnings = origin_warnings(file, live);
+    let mut errors = option_errors(&file.options);
+    let options = imported_options(&file.options, live, current);
+    let mapping = Mapping {
+        entries: file
+            .mappings
+            .iter()
+            .map(|e| MappingEntry {
+                item: e.item.clone(),
+                property: e.property.clone(),
+                encoding: e.encoding,
+            })
+            .collect(),
+    };
+    errors.extend(mapping_errors(file, &mapping, live));
+    warnings.extend(drift_warnings(file, live));
+    Validated { mapping, options, warnings, errors }
+}
+
+/// The file comes from another HubSpot account or Didomi organization (not blocking: rows and
+/// properties are matched by id and internal name).
+fn origin_warnings(file: &ConfigFile, live: &Live<'_>) -> Vec<String> {
     let mut warnings = Vec::new();
-    let mut errors = Vec::new();
     if let (Some(theirs), Some(ours)) = (file.hubspot_portal_id, live.portal_id) {
         if theirs != ours {
             warnings.push(format!(
@@ -385,7 +406,12 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
             ));
         }
     }
-    let o = &file.options;
+    warnings
+}
+
+/// Options HubSpot would refuse: a batch size out of 1–100, names that are not internal names.
+fn option_errors(o: &ExportOptions) -> Vec<ImportProblem> {
+    let mut errors = Vec::new();
     if !(1..=100).contains(&o.batch_size) {
         errors.push(ImportProblem::at(
             "options.batchSize",
@@ -406,7 +432,12 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
             ));
         }
     }
-    let options = SyncOptions {
+    errors
+}
+
+/// The options the import applies: the file's, except what belongs to this machine or account.
+fn imported_options(o: &ExportOptions, live: &Live<'_>, current: &SyncOptions) -> SyncOptions {
+    SyncOptions {
         property_group: o.property_group.clone(),
         batch_size: o.batch_size,
         upsert: o.upsert,
@@ -421,18 +452,13 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
         forward_to_integrations: o.forward_to_integrations,
         // This machine's choice, not the configuration's.
         auto_sync_minutes: current.auto_sync_minutes,
-    };
-    let mapping = Mapping {
-        entries: file
-            .mappings
-            .iter()
-            .map(|e| MappingEntry {
-                item: e.item.clone(),
-                property: e.property.clone(),
-                encoding: e.encoding,
-            })
-            .collect(),
-    };
+    }
+}
+
+/// Rows whose `kind` contradicts their item, and every issue the Mapping screen's own check
+/// finds against the live schemas, each at its path in the file.
+fn mapping_errors(file: &ConfigFile, mapping: &Mapping, live: &Live<'_>) -> Vec<ImportProblem> {
+    let mut errors = Vec::new();
     for (i, e) in file.mappings.iter().enumerate() {
         if e.kind != e.item.kind() {
             errors.push(ImportProblem::at(
@@ -446,14 +472,15 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
             ));
         }
     }
-    for issue in check_draft(
-        &mapping,
+    let issues = check_draft(
+        mapping,
         live.config,
         live.rows,
         live.language,
         live.properties,
-        &o.didomi_changed_property,
-    ) {
+        &file.options.didomi_changed_property,
+    );
+    for issue in issues {
         let i = issue.index as usize;
         let field = match issue.kind {
             crate::mapping::IssueKind::UnknownItem | crate::mapping::IssueKind::DuplicateItem => {
@@ -464,7 +491,12 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
         };
         errors.push(ImportProblem::at(format!("mappings[{i}].{field}"), issue.message));
     }
-    // Drift: what changed since the export, for people (not blocking). File text is quoted.
+    errors
+}
+
+/// Drift: what changed since the export, for people (not blocking). File text is quoted.
+fn drift_warnings(file: &ConfigFile, live: &Live<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
     let props_by_name: HashMap<&str, &Property> =
         live.properties.iter().map(|p| (p.name.as_str(), p)).collect();
     let by_item = rows_by_item(live.rows);
@@ -493,7 +525,7 @@ pub fn validate(file: &ConfigFile, live: &Live<'_>, current: &SyncOptions) -> Va
             }
         }
     }
-    Validated { mapping, options, warnings, errors }
+    warnings
 }
 
 fn item_word(item: &DidomiItem) -> &'static str {
