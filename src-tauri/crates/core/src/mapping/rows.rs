@@ -210,26 +210,7 @@ impl DidomiConfig {
             if !seen.insert(item.clone()) {
                 continue;
             }
-            let library = self.library(&pref.id);
-            let type_ = if pref.type_.is_empty() {
-                library.map(|l| l.type_.clone()).unwrap_or_default()
-            } else {
-                pref.type_.clone()
-            };
-            out.push(DidomiRow {
-                kind: item.kind(),
-                item,
-                label: name.clone(),
-                depth,
-                purpose_label: ctx.purpose_label.to_owned(),
-                preference_label: Some(name.clone()),
-                path: path.clone(),
-                preference_type: Some(type_),
-                labels_problem: crate::mapping::encoding::ambiguity(
-                    &self.preference_values(&pref.id, ctx.lang),
-                    crate::mapping::ValueEncoding::Labels,
-                ),
-            });
+            out.push(self.preference_row(ctx, pref, item, &name, &path, depth));
             for v in self.values_of(pref, ctx.lang) {
                 let vpath = format!("{path}{PATH_SEPARATOR}{}", v.label);
                 let item = DidomiItem::Value {
@@ -250,23 +231,7 @@ impl DidomiConfig {
                         labels_problem: None,
                     });
                 }
-                // Nested preferences sit in the value (`values[].selected_preferences`) or in
-                // the preference node with `parent_preference_value_id` naming the value.
-                let in_value = pref
-                    .values
-                    .iter()
-                    .find(|tv| tv.id == v.id)
-                    .map(|tv| tv.selected_preferences.as_slice())
-                    .unwrap_or_default();
-                let in_node: Vec<SelectedPreference> = sp
-                    .selected_preferences
-                    .iter()
-                    .chain(ctx.purpose_level)
-                    .filter(|c| c.parent_preference_value_id.as_deref() == Some(v.id.as_str()))
-                    .cloned()
-                    .collect();
-                let children: Vec<SelectedPreference> =
-                    in_value.iter().cloned().chain(in_node).collect();
+                let children = children_of_value(ctx, sp, &v.id);
                 if !children.is_empty() {
                     self.walk(
                         ctx,
@@ -279,6 +244,37 @@ impl DidomiConfig {
                     );
                 }
             }
+        }
+    }
+
+    /// The row of a preference (its type from the tree, else the library).
+    fn preference_row(
+        &self,
+        ctx: &Walk<'_>,
+        pref: &TreePreference,
+        item: DidomiItem,
+        name: &str,
+        path: &str,
+        depth: u8,
+    ) -> DidomiRow {
+        let type_ = if pref.type_.is_empty() {
+            self.library(&pref.id).map(|l| l.type_.clone()).unwrap_or_default()
+        } else {
+            pref.type_.clone()
+        };
+        DidomiRow {
+            kind: item.kind(),
+            item,
+            label: name.to_owned(),
+            depth,
+            purpose_label: ctx.purpose_label.to_owned(),
+            preference_label: Some(name.to_owned()),
+            path: path.to_owned(),
+            preference_type: Some(type_),
+            labels_problem: crate::mapping::encoding::ambiguity(
+                &self.preference_values(&pref.id, ctx.lang),
+                crate::mapping::ValueEncoding::Labels,
+            ),
         }
     }
 
@@ -381,6 +377,29 @@ struct Walk<'a> {
     /// The purpose's own preference list: a nested preference may sit there flat, naming its
     /// parent value.
     purpose_level: &'a [SelectedPreference],
+}
+
+/// The preferences nested under value `value_id` of `sp`: in the value
+/// (`values[].selected_preferences`) or in the preference node (or the purpose's level) with
+/// `parent_preference_value_id` naming the value.
+fn children_of_value(
+    ctx: &Walk<'_>,
+    sp: &SelectedPreference,
+    value_id: &str,
+) -> Vec<SelectedPreference> {
+    let in_value = sp
+        .preference
+        .values
+        .iter()
+        .find(|tv| tv.id == value_id)
+        .map(|tv| tv.selected_preferences.as_slice())
+        .unwrap_or_default();
+    let in_node = sp
+        .selected_preferences
+        .iter()
+        .chain(ctx.purpose_level)
+        .filter(|c| c.parent_preference_value_id.as_deref() == Some(value_id));
+    in_value.iter().chain(in_node).cloned().collect()
 }
 
 #[cfg(test)]
