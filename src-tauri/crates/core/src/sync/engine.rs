@@ -40,7 +40,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::didomi::consents::ConsentUser;
@@ -336,6 +336,9 @@ struct Owners {
     shared: HashMap<u128, (Rank, u32)>,
     /// The newest change the scan saw: a user changed after it is left to the next run.
     cutoff: i64,
+    /// The cursor each page of the listing returned, in order (≈ 40 bytes a page): the writing
+    /// pass reads several pages at once from them ([`read_listing`]).
+    cursors: Vec<String>,
 }
 
 /// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
@@ -527,6 +530,7 @@ impl Run {
             self.cfg.clone(),
             failed_first,
             self.only.clone(),
+            std::mem::take(&mut self.owners.cursors),
             tx,
             reader_cancel.clone(),
         ));
@@ -632,6 +636,7 @@ impl Run {
         let mut keys: Vec<(u128, Rank)> = Vec::new();
         let mut cutoff = i64::MIN;
         let mut cursor: Option<String> = None;
+        let mut cursors = Vec::new();
         let mut scanned = 0u64;
         let mut only = self.only.clone().map(VecDeque::from);
         loop {
@@ -650,18 +655,11 @@ impl Run {
                 }
                 continue;
             }
-            let page = {
-                let (d, c) = (self.job.didomi.clone(), cursor.clone());
-                match didomi_retry(&self.cfg, cancel, || {
-                    let (d, c) = (d.clone(), c.clone());
-                    async move { d.users_page(c.as_deref()).await }
-                })
-                .await
-                {
-                    Ok(p) => p,
-                    Err(_) if cancel.is_cancelled() => break,
-                    Err(e) => return Err(e),
-                }
+            let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
+            let page = match listing_page(d, cfg, cancel.clone(), cursor.clone()).await {
+                Ok(p) => p,
+                Err(_) if cancel.is_cancelled() => break,
+                Err(e) => return Err(e),
             };
             for u in &page.data {
                 scanned += 1;
@@ -683,7 +681,10 @@ impl Run {
                 elapsed,
             ));
             match page.cursor.filter(|c| !c.is_empty()) {
-                Some(next) if !page.data.is_empty() => cursor = Some(next),
+                Some(next) if !page.data.is_empty() => {
+                    cursors.push(next.clone());
+                    cursor = Some(next);
+                }
                 _ => break,
             }
         }
@@ -701,7 +702,7 @@ impl Run {
             }
             i = j;
         }
-        Ok(Owners { shared, cutoff })
+        Ok(Owners { shared, cutoff, cursors })
     }
 
     fn queued(&self) -> usize {
@@ -1484,75 +1485,133 @@ async fn users_by_ouid(
 }
 
 /// The reader task: failed people first, then every page of users (or, for a run of one, only
-/// the users of `only`).
+/// the users of `only`); `cursors` are the scan's (see [`read_listing`]).
 async fn read_users(
     didomi: Arc<DidomiClient>,
     cfg: EngineConfig,
     failed_first: Vec<String>,
     only: Option<Vec<String>>,
+    cursors: Vec<String>,
     tx: tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: CancellationToken,
 ) {
     if let Some(only) = only {
-        let mut users = Vec::new();
-        for ouid in &only {
-            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
-                Ok(found) => users.extend(found),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            }
-        }
-        let _ = tx.send(Ok(Page { users, first: false })).await;
-        return;
-    }
-    for chunk in failed_first.chunks(100) {
-        let mut users = Vec::new();
-        for ouid in chunk {
-            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
-                Ok(found) => users.extend(found),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            }
-            if cancel.is_cancelled() {
-                return;
-            }
-        }
-        if tx.send(Ok(Page { users, first: true })).await.is_err() {
-            return;
-        }
-    }
-    let mut cursor: Option<String> = None;
-    loop {
-        if cancel.is_cancelled() {
-            return;
-        }
-        let page = {
-            let c = cursor.clone();
-            didomi_retry(&cfg, &cancel, || {
-                let (d, c) = (didomi.clone(), c.clone());
-                async move { d.users_page(c.as_deref()).await }
-            })
-            .await
-        };
-        match page {
-            Ok(p) => {
-                let next = p.cursor.filter(|c| !c.is_empty());
-                let done = next.is_none() || p.data.is_empty();
-                if tx.send(Ok(Page { users: p.data, first: false })).await.is_err() || done {
-                    return;
-                }
-                cursor = next;
+        match users_of(&didomi, &cfg, &cancel, &only).await {
+            Ok(users) => {
+                let _ = tx.send(Ok(Page { users, first: false })).await;
             }
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
-                return;
             }
         }
+        return;
     }
+    for chunk in failed_first.chunks(100) {
+        let page = users_of(&didomi, &cfg, &cancel, chunk).await;
+        if cancel.is_cancelled() {
+            return;
+        }
+        let failed = page.is_err();
+        if tx.send(page.map(|users| Page { users, first: true })).await.is_err() || failed {
+            return;
+        }
+    }
+    let fetch = |c| listing_page(didomi.clone(), cfg.clone(), cancel.clone(), c);
+    if let Err(e) = read_listing(fetch, &cursors, &tx, &cancel).await {
+        let _ = tx.send(Err(e)).await;
+    }
+}
+
+/// The users of each of `ouids` (Didomi's exact filter), one request each.
+async fn users_of(
+    didomi: &Arc<DidomiClient>,
+    cfg: &EngineConfig,
+    cancel: &CancellationToken,
+    ouids: &[String],
+) -> Result<Vec<ConsentUser>, Error> {
+    let mut users = Vec::new();
+    for ouid in ouids {
+        users.extend(users_by_ouid(didomi, cfg, cancel, ouid).await?);
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    Ok(users)
+}
+
+/// Pages of the listing read at once by the writing pass (≈ 200 KB each in flight).
+const PAGES_AHEAD: usize = 8;
+
+/// One page of the listing, with retries.
+async fn listing_page(
+    didomi: Arc<DidomiClient>,
+    cfg: EngineConfig,
+    cancel: CancellationToken,
+    cursor: Option<String>,
+) -> Result<crate::didomi::consents::UsersPage, Error> {
+    didomi_retry(&cfg, &cancel, || {
+        let (d, c) = (didomi.clone(), cursor.clone());
+        async move { d.users_page(c.as_deref()).await }
+    })
+    .await
+}
+
+/// Sends every page of the listing, in order, each page read by `fetch` from a cursor (`None`:
+/// the first). Didomi's cursor pages chain (each page names the next), so one reader alone waits
+/// a round trip per page; the scan's `cursors` (the cursor each page returned) let up to
+/// [`PAGES_AHEAD`] pages be read at once instead. Each page read so is checked: the cursor it
+/// returns must be the one the scan saw after it (the one the next page was read from), so the
+/// pages sent are exactly the ones a reader following the cursors would read. When a page's
+/// cursor differs (the listing changed since the scan), the pages read ahead of it are dropped
+/// and the rest is read one page after another from the cursor it returned.
+async fn read_listing<F, Fut>(
+    fetch: F,
+    cursors: &[String],
+    tx: &tokio::sync::mpsc::Sender<Result<Page, Error>>,
+    cancel: &CancellationToken,
+) -> Result<(), Error>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<crate::didomi::consents::UsersPage, Error>>,
+{
+    // The cursor each page is read from: none for the first, then the scan's.
+    let start = |i: usize| if i == 0 { None } else { cursors.get(i - 1).cloned() };
+    let next_of = |p: &crate::didomi::consents::UsersPage| {
+        p.cursor.clone().filter(|c| !c.is_empty() && !p.data.is_empty())
+    };
+    let mut ahead = FuturesOrdered::new();
+    let mut next = 0usize;
+    let mut cursor: Option<String> = loop {
+        while ahead.len() < PAGES_AHEAD && next <= cursors.len() {
+            ahead.push_back(fetch(start(next)));
+            next += 1;
+        }
+        let Some(page) = ahead.next().await else { return Ok(()) };
+        let page = page?;
+        let read = next - ahead.len() - 1; // the index of this page
+        let got = next_of(&page);
+        if tx.send(Ok(Page { users: page.data, first: false })).await.is_err() {
+            return Ok(());
+        }
+        if got != cursors.get(read).cloned() {
+            break got; // the listing changed: what was read ahead is not what follows
+        }
+        if got.is_none() || cancel.is_cancelled() {
+            return Ok(());
+        }
+    };
+    drop(ahead);
+    while let Some(c) = cursor.take() {
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        let page = fetch(Some(c)).await?;
+        cursor = next_of(&page);
+        if tx.send(Ok(Page { users: page.data, first: false })).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Now as RFC 3339 (UTC).
@@ -1595,6 +1654,134 @@ mod tests {
         let b = until_midnight("+02:00").unwrap().as_secs() as i64;
         assert_eq!((a - b).rem_euclid(86_400), 3600, "an hour later east of it");
         assert!(until_midnight("soon").is_none(), "unparsable offset");
+    }
+
+    mod listing {
+        use super::*;
+        use crate::didomi::consents::UsersPage;
+        use proptest::prelude::*;
+        use std::sync::Mutex;
+
+        /// Didomi's listing as the simulator keeps it: slots (`None`: a removed user), a page of
+        /// 3, a cursor naming the slot the next page starts at; with `sessions`, a cursor also
+        /// carries a number that changes with every request (nothing read ahead can be checked).
+        struct Listing {
+            slots: Vec<Option<u32>>,
+            sessions: bool,
+            calls: u32,
+        }
+
+        impl Listing {
+            fn page(&mut self, cursor: Option<&str>) -> UsersPage {
+                self.calls += 1;
+                let from: usize =
+                    cursor.map_or(0, |c| c.split(':').next().unwrap().parse().unwrap());
+                let mut slot = from;
+                let mut data = Vec::new();
+                while slot < self.slots.len() && data.len() < 3 {
+                    if let Some(id) = self.slots[slot] {
+                        data.push(ConsentUser { id: id.to_string(), ..ConsentUser::default() });
+                    }
+                    slot += 1;
+                }
+                while slot < self.slots.len() && self.slots[slot].is_none() {
+                    slot += 1;
+                }
+                let tag = if self.sessions { format!(":{}", self.calls) } else { String::new() };
+                let cursor = (slot < self.slots.len()).then(|| format!("{slot}{tag}"));
+                UsersPage { data, limit: Some(3), cursor }
+            }
+
+            /// One reader following the cursors: the ids, page by page.
+            fn sequential(&mut self) -> (Vec<Vec<String>>, Vec<String>) {
+                let (mut pages, mut cursors, mut c) = (Vec::new(), Vec::new(), None::<String>);
+                loop {
+                    let p = self.page(c.as_deref());
+                    pages.push(p.data.iter().map(|u| u.id.clone()).collect());
+                    match p.cursor.filter(|_| !p.data.is_empty()) {
+                        Some(n) => {
+                            cursors.push(n.clone());
+                            c = Some(n);
+                        }
+                        None => return (pages, cursors),
+                    }
+                }
+            }
+        }
+
+        /// The pages `read_listing` sends, and the most requests it had out at once.
+        async fn read(
+            listing: &Arc<Mutex<Listing>>,
+            cursors: &[String],
+        ) -> (Vec<Vec<String>>, usize) {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1000);
+            let out = Arc::new(Mutex::new((0usize, 0usize))); // (now, most)
+            let fetch = |c: Option<String>| {
+                let (l, out) = (listing.clone(), out.clone());
+                async move {
+                    {
+                        let mut o = out.lock().unwrap();
+                        o.0 += 1;
+                        o.1 = o.1.max(o.0);
+                    }
+                    tokio::task::yield_now().await;
+                    out.lock().unwrap().0 -= 1;
+                    Ok(l.lock().unwrap().page(c.as_deref()))
+                }
+            };
+            read_listing(fetch, cursors, &tx, &CancellationToken::new()).await.expect("read");
+            drop(tx);
+            let mut pages = Vec::new();
+            while let Some(p) = rx.recv().await {
+                pages.push(p.expect("page").users.into_iter().map(|u| u.id).collect());
+            }
+            let most = out.lock().unwrap().1;
+            (pages, most)
+        }
+
+        proptest! {
+            /// Whatever changed between the scan and the writing pass (users removed, created),
+            /// the pages read ahead from the scan's cursors are the pages one reader following
+            /// the cursors would read now, in order.
+            #[test]
+            fn reading_ahead_reads_what_following_the_cursors_reads(
+                users in 0usize..60,
+                removed in proptest::collection::vec(0usize..60, 0..8),
+                created in 0usize..7,
+                sessions in any::<bool>(),
+            ) {
+                let slots = (0..users as u32).map(Some).collect();
+                let listing = Arc::new(Mutex::new(Listing { slots, sessions, calls: 0 }));
+                let (_, cursors) = listing.lock().unwrap().sequential(); // the scan
+                {
+                    let mut l = listing.lock().unwrap();
+                    for r in &removed {
+                        if let Some(s) = l.slots.get_mut(*r) {
+                            *s = None;
+                        }
+                    }
+                    for i in 0..created as u32 {
+                        l.slots.push(Some(1000 + i));
+                    }
+                }
+                let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let (got, _) = rt.block_on(read(&listing, &cursors));
+                let (want, _) = listing.lock().unwrap().sequential();
+                prop_assert_eq!(got, want);
+            }
+        }
+
+        #[tokio::test]
+        async fn an_unchanged_listing_is_read_several_pages_at_once() {
+            let slots = (0..100).map(Some).collect();
+            let listing = Arc::new(Mutex::new(Listing { slots, sessions: false, calls: 0 }));
+            let (want, cursors) = listing.lock().unwrap().sequential();
+            let before = listing.lock().unwrap().calls;
+            let (got, most) = read(&listing, &cursors).await;
+            assert_eq!(got, want, "the same pages");
+            assert_eq!(listing.lock().unwrap().calls - before, 34, "each page read once");
+            assert_eq!(most, PAGES_AHEAD, "{PAGES_AHEAD} pages read at once");
+        }
     }
 
     #[test]
