@@ -218,6 +218,7 @@ async fn push_from(
     if crashed > 0 {
         tracing::info!(crashed, "writes of an interrupted push are verified before any other");
     }
+    job.pacer.begin_run();
     let mode = if req.full { RunMode::Full } else { RunMode::Incremental };
     let started_at = now_rfc3339();
     let run_id = store.begin_run(SyncDirection::Push, mode, req.dry_run, &started_at)?;
