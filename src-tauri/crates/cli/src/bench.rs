@@ -11,7 +11,7 @@
 //! HubSpot windows after the first one of the writing phase (`null` when the push wrote in fewer
 //! than three windows: one burst measures noise). `local_disk_mb_written` is this process's
 //! `write_bytes` from `/proc/self/io` over the push and the re-run (the state database and its
-//! WAL; the simulator is another process).
+//! WAL; the simulator is another process); `state_db_mb` the state database's size after them.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -276,6 +276,9 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let disk1 = disk_bytes_written();
     let after = stats(&http, &info.hubspot).await?;
     let lookups = inspect_bench(&job_parts, args).await.map_err(core_err)?;
+    let db_mb = std::fs::metadata(dir.join(dhs_core::sync::store::FILE_NAME))
+        .ok()
+        .map(|m| m.len() as f64 / 1e6);
     drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -316,6 +319,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "push_disk_mb_written": disk0.zip(disk_mid).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_disk_mb_written": disk_mid.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
+        "state_db_mb": db_mb,
         "peak_rss_mb": peak_rss_mb(),
         "inspect": lookups,
     });

@@ -508,14 +508,7 @@ impl Run {
     }
 
     async fn execute(&mut self, cancel: CancellationToken) -> Result<(), Error> {
-        if self.job.mapping.entries.iter().any(|e| {
-            e.encoding == ValueEncoding::Labels
-                && matches!(e.item, crate::mapping::DidomiItem::Preference { .. })
-        }) {
-            let didomi = self.job.didomi.clone();
-            let prefs = didomi_retry(&self.cfg, &cancel, || didomi.list_preferences()).await?;
-            self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
-        }
+        self.load_labels(&cancel).await?;
         self.owners = self.scan(&cancel).await?;
         if cancel.is_cancelled() {
             return Ok(());
@@ -536,90 +529,7 @@ impl Run {
             reader_cancel.clone(),
         ));
         let _stop_reader = reader_cancel.clone().drop_guard();
-        let mut in_flight = FuturesUnordered::new();
-        let mut reader_done = false;
-        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut fatal: Option<Error> = None;
-        // What the answers before the run (connection and mapping checks) said about the budget.
-        if let Some(s) = self.job.hubspot.rate_limits() {
-            self.job.pacer.observe(&s);
-        }
-        let daily = DailyGuard::new(SyncDirection::Push);
-        if let Err(e) = daily.at_start(&self.job.hubspot).await {
-            fatal = Some(e);
-        }
-        loop {
-            let mut stopping = cancel.is_cancelled() || fatal.is_some();
-            if !stopping {
-                if let Err(e) = daily.check(&self.job.hubspot).await {
-                    fatal = Some(e);
-                    stopping = true;
-                }
-            }
-            if !stopping {
-                while in_flight.len() < self.in_flight_max() {
-                    let Some(mut job) = self.next_job(reader_done) else { break };
-                    if matches!(job.kind, Kind::Update | Kind::Upsert) && job.mark.is_none() {
-                        // Marked before sending: if the app dies before the answer is
-                        // recorded, the next run checks HubSpot instead of writing blindly.
-                        let pending: Vec<(&str, i64)> =
-                            job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
-                        match self.job.store.set_pending(&pending) {
-                            Ok(mark) => {
-                                job.mark = Some(mark);
-                                *self.marks.entry(mark).or_default() += 1;
-                            }
-                            Err(e) => {
-                                fatal.get_or_insert(e.into());
-                                self.split.push_front(job);
-                                break;
-                            }
-                        }
-                    }
-                    in_flight.push(run_job(
-                        self.job.hubspot.clone(),
-                        self.job.pacer.clone(),
-                        self.cfg.clone(),
-                        self.properties.clone(),
-                        job,
-                    ));
-                }
-            }
-            let idle = self.queued() == 0 && self.split.is_empty();
-            if in_flight.is_empty() && (stopping || (reader_done && idle)) {
-                break;
-            }
-            let want_pages = !reader_done && !stopping && self.queued() < self.read_ahead();
-            tokio::select! {
-                Some((job, result, took)) = in_flight.next(), if !in_flight.is_empty() => {
-                    let took = took.as_secs_f64();
-                    self.latency_s = if self.latency_s == 0.0 { took } else { 0.8 * self.latency_s + 0.2 * took };
-                    if let Err(e) = self.handle(job, result) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-                page = rx.recv(), if want_pages => match page {
-                    Some(Ok(page)) => {
-                        if let Err(e) = self.take_page(page) { fatal.get_or_insert(e); }
-                    }
-                    Some(Err(e)) => { fatal.get_or_insert(e); }
-                    None => {
-                        reader_done = true;
-                        self.report_losers();
-                    }
-                },
-                _ = cancel.cancelled(), if !stopping => {}
-                _ = ticker.tick() => {
-                    let phase = if reader_done { "writing" } else { "reading" };
-                    self.emit_progress(phase, false);
-                    if self.counts_saved.is_none_or(|t| t.elapsed() >= COUNTS_INTERVAL) {
-                        self.counts_saved = Some(Instant::now());
-                        if let Err(e) = self.flush_records() { fatal.get_or_insert(e); }
-                    }
-                }
-            }
-        }
+        let fatal = self.write(&mut rx, &cancel).await;
         reader_cancel.cancel();
         drop(rx); // a reader blocked on a full channel sees it closed and ends
         reader.abort(); // a reader waiting out a Retry-After must not hold up a cancel
@@ -629,6 +539,136 @@ impl Run {
         }
         self.plan.invalid = self.counts.invalid;
         self.plan.duplicates = self.counts.duplicates;
+        Ok(())
+    }
+
+    /// The preference labels, when a mapped preference is written as labels.
+    async fn load_labels(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
+        if self.job.mapping.entries.iter().any(|e| {
+            e.encoding == ValueEncoding::Labels
+                && matches!(e.item, crate::mapping::DidomiItem::Preference { .. })
+        }) {
+            let didomi = self.job.didomi.clone();
+            let prefs = didomi_retry(&self.cfg, cancel, || didomi.list_preferences()).await?;
+            self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
+        }
+        Ok(())
+    }
+
+    /// The writing pass: takes the reader's pages, starts jobs and handles their answers until
+    /// everything is written, the run is cancelled or an error stops it (returned).
+    async fn write(
+        &mut self,
+        rx: &mut tokio::sync::mpsc::Receiver<Result<Page, Error>>,
+        cancel: &CancellationToken,
+    ) -> Option<Error> {
+        let mut in_flight = FuturesUnordered::new();
+        let mut reader_done = false;
+        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // What the answers before the run (connection and mapping checks) said about the budget.
+        if let Some(s) = self.job.hubspot.rate_limits() {
+            self.job.pacer.observe(&s);
+        }
+        let daily = DailyGuard::new(SyncDirection::Push);
+        let mut fatal = daily.at_start(&self.job.hubspot).await.err();
+        loop {
+            let mut stopping = cancel.is_cancelled() || fatal.is_some();
+            if !stopping {
+                fatal = daily.check(&self.job.hubspot).await.err();
+                stopping = fatal.is_some();
+            }
+            if !stopping {
+                let room = self.in_flight_max().saturating_sub(in_flight.len());
+                for job in self.take_jobs(room, reader_done, &mut fatal) {
+                    let (h, p, props) =
+                        (self.job.hubspot.clone(), self.job.pacer.clone(), self.properties.clone());
+                    in_flight.push(run_job(h, p, self.cfg.clone(), props, job));
+                }
+            }
+            let idle = self.queued() == 0 && self.split.is_empty();
+            if in_flight.is_empty() && (stopping || (reader_done && idle)) {
+                return fatal;
+            }
+            let want_pages = !reader_done && !stopping && self.queued() < self.read_ahead();
+            let step = tokio::select! {
+                Some((job, result, took)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.answered(job, result, took)
+                }
+                page = rx.recv(), if want_pages => self.take(page, &mut reader_done),
+                _ = cancel.cancelled(), if !stopping => Ok(()),
+                _ = ticker.tick() => self.tick(reader_done),
+            };
+            if let Err(e) = step {
+                fatal.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Up to `room` jobs to send now, each write marked in the journal before it is sent: if
+    /// the app dies before the answer is recorded, the next run checks HubSpot instead of
+    /// writing blindly. A journal failure stops the run (in `fatal`).
+    fn take_jobs(&mut self, room: usize, reader_done: bool, fatal: &mut Option<Error>) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        while jobs.len() < room {
+            let Some(mut job) = self.next_job(reader_done) else { break };
+            if matches!(job.kind, Kind::Update | Kind::Upsert) && job.mark.is_none() {
+                let pending: Vec<(&str, i64)> =
+                    job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
+                match self.job.store.set_pending(&pending) {
+                    Ok(mark) => {
+                        job.mark = Some(mark);
+                        *self.marks.entry(mark).or_default() += 1;
+                    }
+                    Err(e) => {
+                        fatal.get_or_insert(e.into());
+                        self.split.push_front(job);
+                        break;
+                    }
+                }
+            }
+            jobs.push(job);
+        }
+        jobs
+    }
+
+    /// A job's answer: the observed latency, then its outcomes.
+    fn answered(
+        &mut self,
+        job: Job,
+        result: Result<BatchResponse, JobError>,
+        took: Duration,
+    ) -> Result<(), Error> {
+        let took = took.as_secs_f64();
+        self.latency_s =
+            if self.latency_s == 0.0 { took } else { 0.8 * self.latency_s + 0.2 * took };
+        self.handle(job, result)
+    }
+
+    /// What the reader sent: a page, its error, or its end.
+    fn take(
+        &mut self,
+        page: Option<Result<Page, Error>>,
+        reader_done: &mut bool,
+    ) -> Result<(), Error> {
+        match page {
+            Some(page) => self.take_page(page?),
+            None => {
+                *reader_done = true;
+                self.report_losers();
+                Ok(())
+            }
+        }
+    }
+
+    /// Progress, and the counts and records saved at most every [`COUNTS_INTERVAL`].
+    fn tick(&mut self, reader_done: bool) -> Result<(), Error> {
+        let phase = if reader_done { "writing" } else { "reading" };
+        self.emit_progress(phase, false);
+        if self.counts_saved.is_none_or(|t| t.elapsed() >= COUNTS_INTERVAL) {
+            self.counts_saved = Some(Instant::now());
+            self.flush_records()?;
+        }
         Ok(())
     }
 
@@ -1002,15 +1042,8 @@ impl Run {
     fn after_read(&mut self, recs: Vec<Rec>, resp: BatchResponse) -> Result<(), Error> {
         let mut found: HashMap<String, (String, BTreeMap<String, Option<String>>)> = HashMap::new();
         for r in resp.results {
-            let email = r
-                .properties
-                .get("email")
-                .cloned()
-                .flatten()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase();
-            found.insert(email, (r.id, r.properties));
+            let email = r.properties.get("email").cloned().flatten().unwrap_or_default();
+            found.insert(email.trim().to_lowercase(), (r.id, r.properties));
         }
         let mut rows: Vec<(Rec, Outcome, Option<String>)> = Vec::new();
         for mut rec in recs {
@@ -1036,45 +1069,15 @@ impl Run {
                         if !self.req.dry_run {
                             rows.push((rec, Outcome::Written, Some(id.clone())));
                         }
-                        continue;
-                    }
-                    if self.req.dry_run {
-                        self.plan.to_update += 1;
+                    } else if self.req.dry_run {
+                        self.plan_update(&rec, changes);
+                    } else {
                         self.counts.to_write += 1;
-                        if self.plan.samples.update.len() < SAMPLES {
-                            self.plan.samples.update.push(rec.email.clone());
-                        }
-                        if self.plan.sample_changes.is_none() {
-                            self.plan.sample_changes =
-                                Some(SampleChanges { email: rec.email.clone(), changes });
-                        }
-                        continue;
+                        self.queues[Kind::Update as usize].push_back(rec);
                     }
-                    self.counts.to_write += 1;
-                    self.queues[Kind::Update as usize].push_back(rec);
                 }
+                None if self.job.upsert && self.req.dry_run => self.plan_create(&rec),
                 None if self.job.upsert => {
-                    if self.req.dry_run {
-                        self.plan.to_create += 1;
-                        self.counts.to_write += 1;
-                        if self.plan.samples.create.len() < SAMPLES {
-                            self.plan.samples.create.push(rec.email.clone());
-                        }
-                        if self.plan.sample_changes.is_none() {
-                            let changes = rec
-                                .values
-                                .iter()
-                                .map(|(p, v)| PropertyChange {
-                                    property: p.clone(),
-                                    before: None,
-                                    after: Some(v.clone()),
-                                })
-                                .collect();
-                            self.plan.sample_changes =
-                                Some(SampleChanges { email: rec.email.clone(), changes });
-                        }
-                        continue;
-                    }
                     self.counts.to_write += 1;
                     self.queues[Kind::Upsert as usize].push_back(rec);
                 }
@@ -1087,6 +1090,39 @@ impl Run {
             }
         }
         self.keep(rows)
+    }
+
+    /// A dry run found a contact whose values differ: planned as an update.
+    fn plan_update(&mut self, rec: &Rec, changes: Vec<PropertyChange>) {
+        self.plan.to_update += 1;
+        self.counts.to_write += 1;
+        if self.plan.samples.update.len() < SAMPLES {
+            self.plan.samples.update.push(rec.email.clone());
+        }
+        if self.plan.sample_changes.is_none() {
+            self.plan.sample_changes = Some(SampleChanges { email: rec.email.clone(), changes });
+        }
+    }
+
+    /// A dry run found no contact (upsert on): planned as a creation.
+    fn plan_create(&mut self, rec: &Rec) {
+        self.plan.to_create += 1;
+        self.counts.to_write += 1;
+        if self.plan.samples.create.len() < SAMPLES {
+            self.plan.samples.create.push(rec.email.clone());
+        }
+        if self.plan.sample_changes.is_none() {
+            let changes = rec
+                .values
+                .iter()
+                .map(|(p, v)| PropertyChange {
+                    property: p.clone(),
+                    before: None,
+                    after: Some(v.clone()),
+                })
+                .collect();
+            self.plan.sample_changes = Some(SampleChanges { email: rec.email.clone(), changes });
+        }
     }
 
     fn after_write(
@@ -1217,31 +1253,7 @@ async fn run_job(
     job: Job,
 ) -> (Job, Result<BatchResponse, JobError>, Duration) {
     let mut tally = HubSpotTally::default();
-    let inputs: Vec<WriteInput> = match job.kind {
-        Kind::Read => Vec::new(),
-        Kind::Update => job
-            .recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| WriteInput {
-                id: r.hubspot_id.clone().unwrap_or_default(),
-                id_property: None,
-                properties: r.values.clone(),
-                object_write_trace_id: i.to_string(),
-            })
-            .collect(),
-        Kind::Upsert => job
-            .recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| WriteInput {
-                id: r.email.clone(),
-                id_property: Some("email".into()),
-                properties: r.values.clone(),
-                object_write_trace_id: i.to_string(),
-            })
-            .collect(),
-    };
+    let inputs = write_inputs(&job);
     let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
     loop {
         let permit = pacer.acquire().await;
@@ -1251,7 +1263,7 @@ async fn run_job(
             Kind::Update => hubspot.contacts_update(&inputs).await,
             Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
         };
-        drop(permit); // the answer is in: this request's window starts now
+        drop(permit); // the answer is in: its round trip tells how long its place is held
         let took = sent.elapsed();
         if let Some(s) = hubspot.rate_limits() {
             pacer.observe(&s);
@@ -1260,46 +1272,85 @@ async fn run_job(
             Ok(r) => return (job, Ok(r), took),
             Err(e) => e,
         };
-        use crate::hubspot::Error as H;
-        let category = match &e {
-            H::Api { body, .. } => body.kind().map(str::to_owned),
-            _ => None,
+        if let Some(failed) = after_failure(e, &mut tally, &hubspot, &pacer, &cfg).await {
+            return (job, Err(failed), took);
+        }
+    }
+}
+
+/// The inputs of a write job (none for a read).
+fn write_inputs(job: &Job) -> Vec<WriteInput> {
+    let input = |i: usize, r: &Rec| {
+        let (id, id_property) = match job.kind {
+            Kind::Update => (r.hubspot_id.clone().unwrap_or_default(), None),
+            _ => (r.email.clone(), Some("email".to_owned())),
         };
-        let correlation_id = e.correlation_id().map(str::to_owned);
-        match tally.next(&e, pacer.window(), &cfg.retry()) {
-            HubSpotStep::Pause(wait) => {
-                tracing::debug!(?wait, "HubSpot 429; pausing every request");
-                pacer.pause(wait).await;
+        WriteInput {
+            id,
+            id_property,
+            properties: r.values.clone(),
+            object_write_trace_id: i.to_string(),
+        }
+    };
+    match job.kind {
+        Kind::Read => Vec::new(),
+        Kind::Update | Kind::Upsert => {
+            job.recs.iter().enumerate().map(|(i, r)| input(i, r)).collect()
+        }
+    }
+}
+
+/// After a failed request: waits as the retry policy says and returns `None` (send again), or
+/// says why the job failed.
+async fn after_failure(
+    e: crate::hubspot::Error,
+    tally: &mut HubSpotTally,
+    hubspot: &HubSpotClient,
+    pacer: &Pacer,
+    cfg: &EngineConfig,
+) -> Option<JobError> {
+    use crate::hubspot::Error as H;
+    let category = match &e {
+        H::Api { body, .. } => body.kind().map(str::to_owned),
+        _ => None,
+    };
+    let correlation_id = e.correlation_id().map(str::to_owned);
+    match tally.next(&e, pacer.window(), &cfg.retry()) {
+        HubSpotStep::Pause(wait) => {
+            tracing::debug!(?wait, "HubSpot 429; pausing every request");
+            pacer.pause(wait).await;
+            None
+        }
+        HubSpotStep::Retry(wait) => {
+            tokio::time::sleep(wait).await;
+            None
+        }
+        HubSpotStep::DailyLimit => {
+            // (No account-details read for the time zone: it would be refused too.)
+            let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
+            Some(JobError::Fatal(daily_limit_error(left, None, SyncDirection::Push)))
+        }
+        HubSpotStep::GiveUp if matches!(e, H::Api { status: 429, .. }) => {
+            Some(JobError::Fatal(e.into()))
+        }
+        HubSpotStep::GiveUp => {
+            let attempts = tally.attempts;
+            let message = match &e {
+                H::Api { .. } => format!("HubSpot kept failing ({e}) after {attempts} attempts; the next push retries this record first"),
+                _ => format!("HubSpot could not be reached or answered garbage ({e}) after {attempts} attempts; the next push retries this record first"),
+            };
+            let (category, correlation_id) = match &e {
+                H::Api { .. } => (category, correlation_id),
+                _ => (None, None),
+            };
+            Some(JobError::Exhausted { category, message, correlation_id })
+        }
+        HubSpotStep::Stop => {
+            if matches!(e, H::Api { status: 401 | 403, .. }) || !matches!(e, H::Api { .. }) {
+                return Some(JobError::Fatal(e.into()));
             }
-            HubSpotStep::Retry(wait) => tokio::time::sleep(wait).await,
-            HubSpotStep::DailyLimit => {
-                // (No account-details read for the time zone: it would be refused too.)
-                let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
-                let e = daily_limit_error(left, None, SyncDirection::Push);
-                return (job, Err(JobError::Fatal(e)), took);
-            }
-            HubSpotStep::GiveUp if matches!(e, H::Api { status: 429, .. }) => {
-                return (job, Err(JobError::Fatal(e.into())), took);
-            }
-            HubSpotStep::GiveUp => {
-                let attempts = tally.attempts;
-                let message = match &e {
-                    H::Api { .. } => format!("HubSpot kept failing ({e}) after {attempts} attempts; the next push retries this record first"),
-                    _ => format!("HubSpot could not be reached or answered garbage ({e}) after {attempts} attempts; the next push retries this record first"),
-                };
-                let (category, correlation_id) = match &e {
-                    H::Api { .. } => (category, correlation_id),
-                    _ => (None, None),
-                };
-                return (job, Err(JobError::Exhausted { category, message, correlation_id }), took);
-            }
-            HubSpotStep::Stop => {
-                if matches!(e, H::Api { status: 401 | 403, .. }) || !matches!(e, H::Api { .. }) {
-                    return (job, Err(JobError::Fatal(e.into())), took);
-                }
-                let message = e.to_string();
-                return (job, Err(JobError::Rejected { category, message, correlation_id }), took);
-            }
+            let message = e.to_string();
+            Some(JobError::Rejected { category, message, correlation_id })
         }
     }
 }
