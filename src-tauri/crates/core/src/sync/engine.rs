@@ -278,19 +278,52 @@ struct Rec {
 }
 
 impl Rec {
-    fn owner(&self) -> Owner<'_> {
-        Owner { user_id: &self.user_id, updated: &self.updated, ouid: &self.ouid }
-    }
-
-    fn recorded<'a>(&'a self, outcome: Outcome, hubspot_id: Option<&'a str>) -> Recorded<'a> {
-        Recorded {
-            email: &self.email,
+    /// What the state keeps of this outcome until it is recorded (see [`Done`]).
+    fn done(
+        self,
+        store: &Store,
+        outcome: Outcome,
+        hubspot_id: Option<String>,
+    ) -> Result<Done, Error> {
+        let stored = match outcome {
+            Outcome::Written => {
+                Some(store.encode_written(self.keeps.as_ref().unwrap_or(&self.values))?)
+            }
+            _ => None,
+        };
+        Ok(Done {
+            email: self.email,
             outcome,
             hash: self.hash,
             hubspot_id,
-            written: matches!(outcome, Outcome::Written)
-                .then(|| self.keeps.as_ref().unwrap_or(&self.values)),
-            owner: Some(self.owner()),
+            stored,
+            user_id: self.user_id,
+            updated: self.updated,
+            ouid: self.ouid,
+        })
+    }
+}
+
+/// An outcome waiting to be recorded: what the state keeps of a person, the written values in
+/// their stored form (≈ 0.3 KB, where the [`Rec`] it comes from holds ≈ 3 KB of values).
+#[derive(Debug)]
+struct Done {
+    email: String,
+    outcome: Outcome,
+    hash: i64,
+    hubspot_id: Option<String>,
+    stored: Option<String>,
+    user_id: String,
+    updated: String,
+    ouid: String,
+}
+
+impl Done {
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded {
+            stored: self.stored.as_deref(),
+            owner: Some(Owner { user_id: &self.user_id, updated: &self.updated, ouid: &self.ouid }),
+            ..Recorded::new(&self.email, self.outcome, self.hash, self.hubspot_id.as_deref())
         }
     }
 }
@@ -400,7 +433,7 @@ struct Run {
     winners: HashMap<u128, (String, String)>,
     losers: Vec<(u128, Loser)>,
     /// Outcomes not recorded yet (see the module documentation, step 5).
-    outcomes: Vec<(Rec, Outcome, Option<String>)>,
+    outcomes: Vec<Done>,
     /// Journal marks of the write jobs sent or waiting whose outcomes are not in yet.
     marks: BTreeMap<i64, u32>,
     /// When the counts were last saved.
@@ -481,7 +514,12 @@ impl Run {
 
     /// Keeps outcomes for the next recording; records them once there are many.
     fn keep(&mut self, rows: Vec<(Rec, Outcome, Option<String>)>) -> Result<(), Error> {
-        self.outcomes.extend(rows);
+        if self.req.dry_run {
+            return Ok(());
+        }
+        for (rec, outcome, id) in rows {
+            self.outcomes.push(rec.done(&self.job.store, outcome, id)?);
+        }
         if self.outcomes.len() >= STATE_BATCH {
             self.record_outcomes()?;
         }
@@ -496,8 +534,7 @@ impl Run {
             return Ok(());
         }
         let below = self.marks.keys().next().copied().unwrap_or(i64::MAX);
-        let rows: Vec<Recorded<'_>> =
-            self.outcomes.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
+        let rows: Vec<Recorded<'_>> = self.outcomes.iter().map(Done::recorded).collect();
         self.job.store.record_clearing(&rows, Some(below))?;
         self.outcomes.clear();
         Ok(())

@@ -144,6 +144,9 @@ pub struct Recorded<'a> {
     pub hubspot_id: Option<&'a str>,
     /// The values now in HubSpot, for written people (`None` keeps the stored ones).
     pub written: Option<&'a Values>,
+    /// The same values already in their stored form ([`Store::encode_written`]); used instead
+    /// of `written` (an outcome waiting to be recorded keeps only this).
+    pub stored: Option<&'a str>,
     /// The Didomi user that owns the email (`None` keeps the stored one).
     pub owner: Option<Owner<'a>>,
 }
@@ -151,7 +154,7 @@ pub struct Recorded<'a> {
 impl<'a> Recorded<'a> {
     /// An outcome with nothing but the email, outcome, hash and id.
     pub fn new(email: &'a str, outcome: Outcome, hash: i64, hubspot_id: Option<&'a str>) -> Self {
-        Self { email, outcome, hash, hubspot_id, written: None, owner: None }
+        Self { email, outcome, hash, hubspot_id, written: None, stored: None, owner: None }
     }
 }
 
@@ -188,8 +191,12 @@ impl Names {
     /// Gives every name of `items`' written values an id (each new name in its own small
     /// statement, before the transaction that uses it, so a rolled-back transaction leaves no
     /// id in memory that the table does not have).
-    fn intern(&mut self, c: &Connection, items: &[Recorded<'_>]) -> rusqlite::Result<()> {
-        for name in items.iter().filter_map(|r| r.written).flat_map(|w| w.keys()) {
+    fn intern<'a>(
+        &mut self,
+        c: &Connection,
+        names: impl Iterator<Item = &'a String>,
+    ) -> rusqlite::Result<()> {
+        for name in names {
             if self.ids.contains_key(name) {
                 continue;
             }
@@ -566,6 +573,18 @@ impl Store {
         })
     }
 
+    /// `values` in the form a state row keeps them (see [`Recorded::stored`]), giving new
+    /// property names their ids.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn encode_written(&self, values: &Values) -> Result<String> {
+        self.with_names(|c, names| {
+            names.intern(c, values.keys())?;
+            Ok(encode_written(values, names))
+        })
+    }
+
     /// Marks writes as in flight (before the batch is sent), in the journal; returns the mark's
     /// first sequence number (see [`Store::record_clearing`]).
     ///
@@ -633,7 +652,7 @@ impl Store {
             return Ok(());
         }
         self.with_names(|c, names| {
-            names.intern(c, items)?;
+            names.intern(c, items.iter().filter_map(|r| r.written).flat_map(|w| w.keys()))?;
             let tx = c.transaction()?;
             if let Some(below) = below {
                 tx.execute("DELETE FROM pending WHERE seq < ?1", [below])?;
@@ -668,7 +687,11 @@ impl Store {
                             failed.execute(params![r.email, r.hubspot_id, user, updated, ouid])?
                         }
                         o => {
-                            let written = r.written.map(|w| encode_written(w, names));
+                            let written = match (r.stored, r.written) {
+                                (Some(s), _) => Some(std::borrow::Cow::Borrowed(s)),
+                                (None, Some(w)) => Some(encode_written(w, names).into()),
+                                (None, None) => None,
+                            };
                             ok.execute(params![
                                 r.email,
                                 o.as_str(),
