@@ -65,6 +65,11 @@ pub struct BenchArgs {
     /// population) and report the lookup times and the most requests one lookup made.
     #[arg(long, default_value_t = 0, value_name = "N")]
     inspect: u32,
+    /// Keep the state database's folder (printed on stderr) instead of deleting it, to look at
+    /// where its bytes are (`sqlite3 FOLDER/sync.sqlite3 'SELECT name, SUM(pgsize) FROM dbstat
+    /// GROUP BY name'`).
+    #[arg(long)]
+    keep_state: bool,
 }
 
 /// Kills the simulator when the bench ends, however it ends.
@@ -280,7 +285,11 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         .ok()
         .map(|m| m.len() as f64 / 1e6);
     drop(sim);
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep_state {
+        eprintln!("state database kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     let written = first.summary.counts.written;
     let requests = total_requests(&mid) - total_requests(&before);

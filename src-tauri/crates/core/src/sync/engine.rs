@@ -2,8 +2,10 @@
 //!
 //! Flow of one run:
 //! 1. A reader task pages `GET /v1/consents/users` (100 a page) into a small channel (so reading
-//!    and writing overlap and memory stays flat). People whose last write failed are fetched
-//!    first by their `organization_user_id`, so they are retried first.
+//!    and writing overlap and memory stays flat), 8 pages at once from the cursors the scan
+//!    (step 2) saw, each page checked to chain as it did then ([`read_listing`]). People whose
+//!    last write failed are fetched first by their `organization_user_id`, so they are retried
+//!    first.
 //! 2. Before that stream, a *scan* pages through every user once and keeps, per normalized
 //!    email, only a 32-byte key: which user wins an email shared by several Didomi users (the
 //!    newest `updated_at`; on an exact tie, the user whose id sorts last). So the winner of an
