@@ -12,6 +12,8 @@
 //! than three windows: one burst measures noise). `local_disk_mb_written` is this process's
 //! `write_bytes` from `/proc/self/io` over the push and the re-run (the state database and its
 //! WAL; the simulator is another process); `state_db_mb` the state database's size after them.
+//! `peak_rss_mb` is the process's peak over both runs, `push_peak_rss_mb` up to the end of the
+//! push (the re-run's scan comes on top of what the allocator kept from the push).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -270,6 +272,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     .await
     .map_err(core_err)?;
     let push_s = t0.elapsed().as_secs_f64();
+    let push_rss = peak_rss_mb();
     let disk_mid = disk_bytes_written();
     let mid = stats(&http, &info.hubspot).await?;
     let t1 = Instant::now();
@@ -330,6 +333,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
         "state_db_mb": db_mb,
         "peak_rss_mb": peak_rss_mb(),
+        "push_peak_rss_mb": push_rss,
         "inspect": lookups,
     });
     println!("{out}");

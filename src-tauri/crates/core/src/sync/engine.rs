@@ -368,7 +368,8 @@ struct Loser {
 /// What the scan learned about the owners of emails (see the module documentation).
 #[derive(Debug, Default)]
 struct Owners {
-    /// For each email shared by several users: the winner's rank and how many users share it.
+    /// For each email shared by several users: the winner's rank and how many of its users the
+    /// writing pass has still to handle.
     shared: HashMap<u128, (Rank, u32)>,
     /// The newest change the scan saw: a user changed after it is left to the next run.
     cutoff: i64,
@@ -431,9 +432,11 @@ struct Run {
     owners: Owners,
     /// Users already handled by the failed-first fetch (skipped when the stream reaches them).
     first_ids: HashSet<String>,
-    /// Winners of shared emails seen so far, and the losers waiting to be reported.
+    /// Winners of shared emails seen while users of the email are still to come, and losers
+    /// seen before their winner (reported when it comes): memory for the emails "open" in the
+    /// listing, not for every shared email.
     winners: HashMap<u128, (String, String)>,
-    losers: Vec<(u128, Loser)>,
+    losers: HashMap<u128, Vec<Loser>>,
     /// Outcomes not recorded yet (see the module documentation, step 5).
     outcomes: Vec<Done>,
     /// Journal marks of the write jobs sent or waiting whose outcomes are not in yet.
@@ -479,7 +482,7 @@ impl Run {
             owners: Owners::default(),
             first_ids: HashSet::new(),
             winners: HashMap::new(),
-            losers: Vec::new(),
+            losers: HashMap::new(),
             outcomes: Vec::new(),
             marks: BTreeMap::new(),
             counts_saved: None,
@@ -828,14 +831,23 @@ impl Run {
                 continue;
             }
             if let Some((winner, _)) = self.owners.shared.get(&key) {
+                let updated = u.updated_at.clone().unwrap_or_default();
                 if *winner != r {
-                    let updated = u.updated_at.clone().unwrap_or_default();
                     self.counts.duplicates += 1;
-                    self.losers.push((key, Loser { email, ouid, user_id: u.id, updated }));
+                    let loser = Loser { email, ouid, user_id: u.id, updated };
+                    if self.winners.contains_key(&key) {
+                        self.report_loser(key, loser);
+                    } else {
+                        self.losers.entry(key).or_default().push(loser);
+                    }
+                    self.one_seen(key);
                     continue;
                 }
-                let updated = u.updated_at.clone().unwrap_or_default();
                 self.winners.insert(key, (u.id.clone(), updated));
+                for loser in self.losers.remove(&key).unwrap_or_default() {
+                    self.report_loser(key, loser);
+                }
+                self.one_seen(key);
             }
             let values = compute(&u, &self.job.mapping, &self.labels);
             winners.push(Rec {
@@ -887,40 +899,58 @@ impl Run {
         });
     }
 
-    /// Reports every duplicate user, naming the user that won its email and why.
-    fn report_losers(&mut self) {
-        for (key, l) in std::mem::take(&mut self.losers) {
-            let winner = match self.winners.get(&key) {
-                Some((id, updated)) => format!(
-                    "the newer user {id} (changed {}; this one {})",
-                    show(updated),
-                    show(&l.updated)
-                ),
-                None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
-            };
-            if self.plan.samples.duplicates.len() < SAMPLES {
-                let (kept_user, kept_updated_at) =
-                    self.winners.get(&key).cloned().unwrap_or_default();
-                self.plan.samples.duplicates.push(DuplicateSample {
-                    email: l.email.clone(),
-                    kept_user,
-                    kept_updated_at,
-                    other_user: l.user_id.clone(),
-                    other_updated_at: l.updated.clone(),
-                });
+    /// One more user of a shared email handled: once all of them are (as the scan counted
+    /// them), its winner is no longer needed for reporting.
+    fn one_seen(&mut self, key: u128) {
+        if let Some((_, left)) = self.owners.shared.get_mut(&key) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.winners.remove(&key);
             }
-            self.records.push(RecordOutcome {
-                email: l.ouid.clone(),
-                action: RecordAction::Duplicate,
-                status: RecordStatus::Skipped,
-                category: None,
-                message: format!(
-                    "Didomi user {} shares this email with {winner}, whose consents are the ones pushed: of the users sharing an email, the one changed last wins. Merge or delete the older user in Didomi.",
-                    l.user_id
-                ),
-                correlation_id: None,
+        }
+    }
+
+    /// Reports the duplicates still waiting when the listing ends (their winner changed while
+    /// this run was reading, or was not listed again).
+    fn report_losers(&mut self) {
+        for (key, losers) in std::mem::take(&mut self.losers) {
+            for l in losers {
+                self.report_loser(key, l);
+            }
+        }
+    }
+
+    /// Reports a duplicate user, naming the user that won its email and why.
+    fn report_loser(&mut self, key: u128, l: Loser) {
+        let winner = match self.winners.get(&key) {
+            Some((id, updated)) => format!(
+                "the newer user {id} (changed {}; this one {})",
+                show(updated),
+                show(&l.updated)
+            ),
+            None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
+        };
+        if self.plan.samples.duplicates.len() < SAMPLES {
+            let (kept_user, kept_updated_at) = self.winners.get(&key).cloned().unwrap_or_default();
+            self.plan.samples.duplicates.push(DuplicateSample {
+                email: l.email.clone(),
+                kept_user,
+                kept_updated_at,
+                other_user: l.user_id.clone(),
+                other_updated_at: l.updated.clone(),
             });
         }
+        self.records.push(RecordOutcome {
+            email: l.ouid,
+            action: RecordAction::Duplicate,
+            status: RecordStatus::Skipped,
+            category: None,
+            message: format!(
+                "Didomi user {} shares this email with {winner}, whose consents are the ones pushed: of the users sharing an email, the one changed last wins. Merge or delete the older user in Didomi.",
+                l.user_id
+            ),
+            correlation_id: None,
+        });
     }
 
     fn route(&mut self, recs: Vec<Rec>) -> Result<(), Error> {
