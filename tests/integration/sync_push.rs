@@ -302,7 +302,9 @@ async fn cancel_stops_after_batches_in_flight_and_the_next_run_finishes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_mid_way_is_resumed_without_loss_or_double_writes() {
     let h = start_connected(2000, 100.0).await;
-    let cfg = EngineConfig { concurrency: 3, ..test_engine(100.0) };
+    // 3 requests in flight at most: with Didomi's pages read 8 at once, all 20 batches are
+    // ready at once, and 64 in flight would send them all before the kill.
+    let cfg = EngineConfig { concurrency: 3, max_in_flight: 3, ..test_engine(100.0) };
     let job = h.push_job(true, &cfg).await;
     let want = expected(&h, &job).await;
     let base = records_written(&h);

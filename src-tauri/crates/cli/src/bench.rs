@@ -11,7 +11,9 @@
 //! HubSpot windows after the first one of the writing phase (`null` when the push wrote in fewer
 //! than three windows: one burst measures noise). `local_disk_mb_written` is this process's
 //! `write_bytes` from `/proc/self/io` over the push and the re-run (the state database and its
-//! WAL; the simulator is another process).
+//! WAL; the simulator is another process); `state_db_mb` the state database's size after them.
+//! `peak_rss_mb` is the process's peak over both runs, `push_peak_rss_mb` up to the end of the
+//! push (the re-run's scan comes on top of what the allocator kept from the push).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -65,6 +67,11 @@ pub struct BenchArgs {
     /// population) and report the lookup times and the most requests one lookup made.
     #[arg(long, default_value_t = 0, value_name = "N")]
     inspect: u32,
+    /// Keep the state database's folder (printed on stderr) instead of deleting it, to look at
+    /// where its bytes are (`sqlite3 FOLDER/sync.sqlite3 'SELECT name, SUM(pgsize) FROM dbstat
+    /// GROUP BY name'`).
+    #[arg(long)]
+    keep_state: bool,
 }
 
 /// Kills the simulator when the bench ends, however it ends.
@@ -265,6 +272,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     .await
     .map_err(core_err)?;
     let push_s = t0.elapsed().as_secs_f64();
+    let push_rss = peak_rss_mb();
     let disk_mid = disk_bytes_written();
     let mid = stats(&http, &info.hubspot).await?;
     let t1 = Instant::now();
@@ -276,8 +284,15 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let disk1 = disk_bytes_written();
     let after = stats(&http, &info.hubspot).await?;
     let lookups = inspect_bench(&job_parts, args).await.map_err(core_err)?;
+    let db_mb = std::fs::metadata(dir.join(dhs_core::sync::store::FILE_NAME))
+        .ok()
+        .map(|m| m.len() as f64 / 1e6);
     drop(sim);
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep_state {
+        eprintln!("state database kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     let written = first.summary.counts.written;
     let requests = total_requests(&mid) - total_requests(&before);
@@ -316,7 +331,9 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "push_disk_mb_written": disk0.zip(disk_mid).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_disk_mb_written": disk_mid.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
         "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
+        "state_db_mb": db_mb,
         "peak_rss_mb": peak_rss_mb(),
+        "push_peak_rss_mb": push_rss,
         "inspect": lookups,
     });
     println!("{out}");

@@ -2,8 +2,10 @@
 //!
 //! Flow of one run:
 //! 1. A reader task pages `GET /v1/consents/users` (100 a page) into a small channel (so reading
-//!    and writing overlap and memory stays flat). People whose last write failed are fetched
-//!    first by their `organization_user_id`, so they are retried first.
+//!    and writing overlap and memory stays flat), 8 pages at once from the cursors the scan
+//!    (step 2) saw, each page checked to chain as it did then ([`read_listing`]). People whose
+//!    last write failed are fetched first by their `organization_user_id`, so they are retried
+//!    first.
 //! 2. Before that stream, a *scan* pages through every user once and keeps, per normalized
 //!    email, only a 32-byte key: which user wins an email shared by several Didomi users (the
 //!    newest `updated_at`; on an exact tie, the user whose id sorts last). So the winner of an
@@ -40,7 +42,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::didomi::consents::ConsentUser;
@@ -219,6 +221,7 @@ async fn push_from(
     if crashed > 0 {
         tracing::info!(crashed, "writes of an interrupted push are verified before any other");
     }
+    job.pacer.begin_run();
     let mode = if req.full { RunMode::Full } else { RunMode::Incremental };
     let started_at = now_rfc3339();
     let run_id = store.begin_run(SyncDirection::Push, mode, req.dry_run, &started_at)?;
@@ -278,19 +281,52 @@ struct Rec {
 }
 
 impl Rec {
-    fn owner(&self) -> Owner<'_> {
-        Owner { user_id: &self.user_id, updated: &self.updated, ouid: &self.ouid }
-    }
-
-    fn recorded<'a>(&'a self, outcome: Outcome, hubspot_id: Option<&'a str>) -> Recorded<'a> {
-        Recorded {
-            email: &self.email,
+    /// What the state keeps of this outcome until it is recorded (see [`Done`]).
+    fn done(
+        self,
+        store: &Store,
+        outcome: Outcome,
+        hubspot_id: Option<String>,
+    ) -> Result<Done, Error> {
+        let stored = match outcome {
+            Outcome::Written => {
+                Some(store.encode_written(self.keeps.as_ref().unwrap_or(&self.values))?)
+            }
+            _ => None,
+        };
+        Ok(Done {
+            email: self.email,
             outcome,
             hash: self.hash,
             hubspot_id,
-            written: matches!(outcome, Outcome::Written)
-                .then(|| self.keeps.as_ref().unwrap_or(&self.values)),
-            owner: Some(self.owner()),
+            stored,
+            user_id: self.user_id,
+            updated: self.updated,
+            ouid: self.ouid,
+        })
+    }
+}
+
+/// An outcome waiting to be recorded: what the state keeps of a person, the written values in
+/// their stored form (≈ 0.3 KB, where the [`Rec`] it comes from holds ≈ 3 KB of values).
+#[derive(Debug)]
+struct Done {
+    email: String,
+    outcome: Outcome,
+    hash: i64,
+    hubspot_id: Option<String>,
+    stored: Option<String>,
+    user_id: String,
+    updated: String,
+    ouid: String,
+}
+
+impl Done {
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded {
+            stored: self.stored.as_deref(),
+            owner: Some(Owner { user_id: &self.user_id, updated: &self.updated, ouid: &self.ouid }),
+            ..Recorded::new(&self.email, self.outcome, self.hash, self.hubspot_id.as_deref())
         }
     }
 }
@@ -333,10 +369,14 @@ struct Loser {
 /// What the scan learned about the owners of emails (see the module documentation).
 #[derive(Debug, Default)]
 struct Owners {
-    /// For each email shared by several users: the winner's rank and how many users share it.
+    /// For each email shared by several users: the winner's rank and how many of its users the
+    /// writing pass has still to handle.
     shared: HashMap<u128, (Rank, u32)>,
     /// The newest change the scan saw: a user changed after it is left to the next run.
     cutoff: i64,
+    /// The cursor each page of the listing returned, in order (≈ 40 bytes a page): the writing
+    /// pass reads several pages at once from them ([`read_listing`]).
+    cursors: Vec<String>,
 }
 
 /// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
@@ -393,11 +433,13 @@ struct Run {
     owners: Owners,
     /// Users already handled by the failed-first fetch (skipped when the stream reaches them).
     first_ids: HashSet<String>,
-    /// Winners of shared emails seen so far, and the losers waiting to be reported.
+    /// Winners of shared emails seen while users of the email are still to come, and losers
+    /// seen before their winner (reported when it comes): memory for the emails "open" in the
+    /// listing, not for every shared email.
     winners: HashMap<u128, (String, String)>,
-    losers: Vec<(u128, Loser)>,
+    losers: HashMap<u128, Vec<Loser>>,
     /// Outcomes not recorded yet (see the module documentation, step 5).
-    outcomes: Vec<(Rec, Outcome, Option<String>)>,
+    outcomes: Vec<Done>,
     /// Journal marks of the write jobs sent or waiting whose outcomes are not in yet.
     marks: BTreeMap<i64, u32>,
     /// When the counts were last saved.
@@ -441,7 +483,7 @@ impl Run {
             owners: Owners::default(),
             first_ids: HashSet::new(),
             winners: HashMap::new(),
-            losers: Vec::new(),
+            losers: HashMap::new(),
             outcomes: Vec::new(),
             marks: BTreeMap::new(),
             counts_saved: None,
@@ -478,7 +520,12 @@ impl Run {
 
     /// Keeps outcomes for the next recording; records them once there are many.
     fn keep(&mut self, rows: Vec<(Rec, Outcome, Option<String>)>) -> Result<(), Error> {
-        self.outcomes.extend(rows);
+        if self.req.dry_run {
+            return Ok(());
+        }
+        for (rec, outcome, id) in rows {
+            self.outcomes.push(rec.done(&self.job.store, outcome, id)?);
+        }
         if self.outcomes.len() >= STATE_BATCH {
             self.record_outcomes()?;
         }
@@ -493,8 +540,7 @@ impl Run {
             return Ok(());
         }
         let below = self.marks.keys().next().copied().unwrap_or(i64::MAX);
-        let rows: Vec<Recorded<'_>> =
-            self.outcomes.iter().map(|(r, o, id)| r.recorded(*o, id.as_deref())).collect();
+        let rows: Vec<Recorded<'_>> = self.outcomes.iter().map(Done::recorded).collect();
         self.job.store.record_clearing(&rows, Some(below))?;
         self.outcomes.clear();
         Ok(())
@@ -505,14 +551,7 @@ impl Run {
     }
 
     async fn execute(&mut self, cancel: CancellationToken) -> Result<(), Error> {
-        if self.job.mapping.entries.iter().any(|e| {
-            e.encoding == ValueEncoding::Labels
-                && matches!(e.item, crate::mapping::DidomiItem::Preference { .. })
-        }) {
-            let didomi = self.job.didomi.clone();
-            let prefs = didomi_retry(&self.cfg, &cancel, || didomi.list_preferences()).await?;
-            self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
-        }
+        self.load_labels(&cancel).await?;
         self.owners = self.scan(&cancel).await?;
         if cancel.is_cancelled() {
             return Ok(());
@@ -528,94 +567,12 @@ impl Run {
             self.cfg.clone(),
             failed_first,
             self.only.clone(),
+            std::mem::take(&mut self.owners.cursors),
             tx,
             reader_cancel.clone(),
         ));
         let _stop_reader = reader_cancel.clone().drop_guard();
-        let mut in_flight = FuturesUnordered::new();
-        let mut reader_done = false;
-        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut fatal: Option<Error> = None;
-        // What the answers before the run (connection and mapping checks) said about the budget.
-        if let Some(s) = self.job.hubspot.rate_limits() {
-            self.job.pacer.observe(&s);
-        }
-        let daily = DailyGuard::new(SyncDirection::Push);
-        if let Err(e) = daily.at_start(&self.job.hubspot).await {
-            fatal = Some(e);
-        }
-        loop {
-            let mut stopping = cancel.is_cancelled() || fatal.is_some();
-            if !stopping {
-                if let Err(e) = daily.check(&self.job.hubspot).await {
-                    fatal = Some(e);
-                    stopping = true;
-                }
-            }
-            if !stopping {
-                while in_flight.len() < self.in_flight_max() {
-                    let Some(mut job) = self.next_job(reader_done) else { break };
-                    if matches!(job.kind, Kind::Update | Kind::Upsert) && job.mark.is_none() {
-                        // Marked before sending: if the app dies before the answer is
-                        // recorded, the next run checks HubSpot instead of writing blindly.
-                        let pending: Vec<(&str, i64)> =
-                            job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
-                        match self.job.store.set_pending(&pending) {
-                            Ok(mark) => {
-                                job.mark = Some(mark);
-                                *self.marks.entry(mark).or_default() += 1;
-                            }
-                            Err(e) => {
-                                fatal.get_or_insert(e.into());
-                                self.split.push_front(job);
-                                break;
-                            }
-                        }
-                    }
-                    in_flight.push(run_job(
-                        self.job.hubspot.clone(),
-                        self.job.pacer.clone(),
-                        self.cfg.clone(),
-                        self.properties.clone(),
-                        job,
-                    ));
-                }
-            }
-            let idle = self.queued() == 0 && self.split.is_empty();
-            if in_flight.is_empty() && (stopping || (reader_done && idle)) {
-                break;
-            }
-            let want_pages = !reader_done && !stopping && self.queued() < self.read_ahead();
-            tokio::select! {
-                Some((job, result, took)) = in_flight.next(), if !in_flight.is_empty() => {
-                    let took = took.as_secs_f64();
-                    self.latency_s = if self.latency_s == 0.0 { took } else { 0.8 * self.latency_s + 0.2 * took };
-                    if let Err(e) = self.handle(job, result) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-                page = rx.recv(), if want_pages => match page {
-                    Some(Ok(page)) => {
-                        if let Err(e) = self.take_page(page) { fatal.get_or_insert(e); }
-                    }
-                    Some(Err(e)) => { fatal.get_or_insert(e); }
-                    None => {
-                        reader_done = true;
-                        self.report_losers();
-                    }
-                },
-                _ = cancel.cancelled(), if !stopping => {}
-                _ = ticker.tick() => {
-                    let phase = if reader_done { "writing" } else { "reading" };
-                    self.emit_progress(phase, false);
-                    if self.counts_saved.is_none_or(|t| t.elapsed() >= COUNTS_INTERVAL) {
-                        self.counts_saved = Some(Instant::now());
-                        if let Err(e) = self.flush_records() { fatal.get_or_insert(e); }
-                    }
-                }
-            }
-        }
+        let fatal = self.write(&mut rx, &cancel).await;
         reader_cancel.cancel();
         drop(rx); // a reader blocked on a full channel sees it closed and ends
         reader.abort(); // a reader waiting out a Retry-After must not hold up a cancel
@@ -628,11 +585,142 @@ impl Run {
         Ok(())
     }
 
+    /// The preference labels, when a mapped preference is written as labels.
+    async fn load_labels(&mut self, cancel: &CancellationToken) -> Result<(), Error> {
+        if self.job.mapping.entries.iter().any(|e| {
+            e.encoding == ValueEncoding::Labels
+                && matches!(e.item, crate::mapping::DidomiItem::Preference { .. })
+        }) {
+            let didomi = self.job.didomi.clone();
+            let prefs = didomi_retry(&self.cfg, cancel, || didomi.list_preferences()).await?;
+            self.labels = Labels::from_preferences(&prefs, &self.cfg.lang);
+        }
+        Ok(())
+    }
+
+    /// The writing pass: takes the reader's pages, starts jobs and handles their answers until
+    /// everything is written, the run is cancelled or an error stops it (returned).
+    async fn write(
+        &mut self,
+        rx: &mut tokio::sync::mpsc::Receiver<Result<Page, Error>>,
+        cancel: &CancellationToken,
+    ) -> Option<Error> {
+        let mut in_flight = FuturesUnordered::new();
+        let mut reader_done = false;
+        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // What the answers before the run (connection and mapping checks) said about the budget.
+        if let Some(s) = self.job.hubspot.rate_limits() {
+            self.job.pacer.observe(&s);
+        }
+        let daily = DailyGuard::new(SyncDirection::Push);
+        let mut fatal = daily.at_start(&self.job.hubspot).await.err();
+        loop {
+            let mut stopping = cancel.is_cancelled() || fatal.is_some();
+            if !stopping {
+                fatal = daily.check(&self.job.hubspot).await.err();
+                stopping = fatal.is_some();
+            }
+            if !stopping {
+                let room = self.in_flight_max().saturating_sub(in_flight.len());
+                for job in self.take_jobs(room, reader_done, &mut fatal) {
+                    let (h, p, props) =
+                        (self.job.hubspot.clone(), self.job.pacer.clone(), self.properties.clone());
+                    in_flight.push(run_job(h, p, self.cfg.clone(), props, job));
+                }
+            }
+            let idle = self.queued() == 0 && self.split.is_empty();
+            if in_flight.is_empty() && (stopping || (reader_done && idle)) {
+                return fatal;
+            }
+            let want_pages = !reader_done && !stopping && self.queued() < self.read_ahead();
+            let step = tokio::select! {
+                Some((job, result, took)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.answered(job, result, took)
+                }
+                page = rx.recv(), if want_pages => self.take(page, &mut reader_done),
+                _ = cancel.cancelled(), if !stopping => Ok(()),
+                _ = ticker.tick() => self.tick(reader_done),
+            };
+            if let Err(e) = step {
+                fatal.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Up to `room` jobs to send now, each write marked in the journal before it is sent: if
+    /// the app dies before the answer is recorded, the next run checks HubSpot instead of
+    /// writing blindly. A journal failure stops the run (in `fatal`).
+    fn take_jobs(&mut self, room: usize, reader_done: bool, fatal: &mut Option<Error>) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        while jobs.len() < room {
+            let Some(mut job) = self.next_job(reader_done) else { break };
+            if matches!(job.kind, Kind::Update | Kind::Upsert) && job.mark.is_none() {
+                let pending: Vec<(&str, i64)> =
+                    job.recs.iter().map(|r| (r.email.as_str(), r.hash)).collect();
+                match self.job.store.set_pending(&pending) {
+                    Ok(mark) => {
+                        job.mark = Some(mark);
+                        *self.marks.entry(mark).or_default() += 1;
+                    }
+                    Err(e) => {
+                        fatal.get_or_insert(e.into());
+                        self.split.push_front(job);
+                        break;
+                    }
+                }
+            }
+            jobs.push(job);
+        }
+        jobs
+    }
+
+    /// A job's answer: the observed latency, then its outcomes.
+    fn answered(
+        &mut self,
+        job: Job,
+        result: Result<BatchResponse, JobError>,
+        took: Duration,
+    ) -> Result<(), Error> {
+        let took = took.as_secs_f64();
+        self.latency_s =
+            if self.latency_s == 0.0 { took } else { 0.8 * self.latency_s + 0.2 * took };
+        self.handle(job, result)
+    }
+
+    /// What the reader sent: a page, its error, or its end.
+    fn take(
+        &mut self,
+        page: Option<Result<Page, Error>>,
+        reader_done: &mut bool,
+    ) -> Result<(), Error> {
+        match page {
+            Some(page) => self.take_page(page?),
+            None => {
+                *reader_done = true;
+                self.report_losers();
+                Ok(())
+            }
+        }
+    }
+
+    /// Progress, and the counts and records saved at most every [`COUNTS_INTERVAL`].
+    fn tick(&mut self, reader_done: bool) -> Result<(), Error> {
+        let phase = if reader_done { "writing" } else { "reading" };
+        self.emit_progress(phase, false);
+        if self.counts_saved.is_none_or(|t| t.elapsed() >= COUNTS_INTERVAL) {
+            self.counts_saved = Some(Instant::now());
+            self.flush_records()?;
+        }
+        Ok(())
+    }
+
     /// Pages through every user once and keeps, per email shared by several users, the winner.
     async fn scan(&mut self, cancel: &CancellationToken) -> Result<Owners, Error> {
         let mut keys: Vec<(u128, Rank)> = Vec::new();
         let mut cutoff = i64::MIN;
         let mut cursor: Option<String> = None;
+        let mut cursors = Vec::new();
         let mut scanned = 0u64;
         let mut only = self.only.clone().map(VecDeque::from);
         loop {
@@ -651,18 +739,11 @@ impl Run {
                 }
                 continue;
             }
-            let page = {
-                let (d, c) = (self.job.didomi.clone(), cursor.clone());
-                match didomi_retry(&self.cfg, cancel, || {
-                    let (d, c) = (d.clone(), c.clone());
-                    async move { d.users_page(c.as_deref()).await }
-                })
-                .await
-                {
-                    Ok(p) => p,
-                    Err(_) if cancel.is_cancelled() => break,
-                    Err(e) => return Err(e),
-                }
+            let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
+            let page = match listing_page(d, cfg, cancel.clone(), cursor.clone()).await {
+                Ok(p) => p,
+                Err(_) if cancel.is_cancelled() => break,
+                Err(e) => return Err(e),
             };
             for u in &page.data {
                 scanned += 1;
@@ -684,7 +765,10 @@ impl Run {
                 elapsed,
             ));
             match page.cursor.filter(|c| !c.is_empty()) {
-                Some(next) if !page.data.is_empty() => cursor = Some(next),
+                Some(next) if !page.data.is_empty() => {
+                    cursors.push(next.clone());
+                    cursor = Some(next);
+                }
                 _ => break,
             }
         }
@@ -702,7 +786,7 @@ impl Run {
             }
             i = j;
         }
-        Ok(Owners { shared, cutoff })
+        Ok(Owners { shared, cutoff, cursors })
     }
 
     fn queued(&self) -> usize {
@@ -748,14 +832,23 @@ impl Run {
                 continue;
             }
             if let Some((winner, _)) = self.owners.shared.get(&key) {
+                let updated = u.updated_at.clone().unwrap_or_default();
                 if *winner != r {
-                    let updated = u.updated_at.clone().unwrap_or_default();
                     self.counts.duplicates += 1;
-                    self.losers.push((key, Loser { email, ouid, user_id: u.id, updated }));
+                    let loser = Loser { email, ouid, user_id: u.id, updated };
+                    if self.winners.contains_key(&key) {
+                        self.report_loser(key, loser);
+                    } else {
+                        self.losers.entry(key).or_default().push(loser);
+                    }
+                    self.one_seen(key);
                     continue;
                 }
-                let updated = u.updated_at.clone().unwrap_or_default();
                 self.winners.insert(key, (u.id.clone(), updated));
+                for loser in self.losers.remove(&key).unwrap_or_default() {
+                    self.report_loser(key, loser);
+                }
+                self.one_seen(key);
             }
             let values = compute(&u, &self.job.mapping, &self.labels);
             winners.push(Rec {
@@ -807,40 +900,58 @@ impl Run {
         });
     }
 
-    /// Reports every duplicate user, naming the user that won its email and why.
-    fn report_losers(&mut self) {
-        for (key, l) in std::mem::take(&mut self.losers) {
-            let winner = match self.winners.get(&key) {
-                Some((id, updated)) => format!(
-                    "the newer user {id} (changed {}; this one {})",
-                    show(updated),
-                    show(&l.updated)
-                ),
-                None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
-            };
-            if self.plan.samples.duplicates.len() < SAMPLES {
-                let (kept_user, kept_updated_at) =
-                    self.winners.get(&key).cloned().unwrap_or_default();
-                self.plan.samples.duplicates.push(DuplicateSample {
-                    email: l.email.clone(),
-                    kept_user,
-                    kept_updated_at,
-                    other_user: l.user_id.clone(),
-                    other_updated_at: l.updated.clone(),
-                });
+    /// One more user of a shared email handled: once all of them are (as the scan counted
+    /// them), its winner is no longer needed for reporting.
+    fn one_seen(&mut self, key: u128) {
+        if let Some((_, left)) = self.owners.shared.get_mut(&key) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.winners.remove(&key);
             }
-            self.records.push(RecordOutcome {
-                email: l.ouid.clone(),
-                action: RecordAction::Duplicate,
-                status: RecordStatus::Skipped,
-                category: None,
-                message: format!(
-                    "Didomi user {} shares this email with {winner}, whose consents are the ones pushed: of the users sharing an email, the one changed last wins. Merge or delete the older user in Didomi.",
-                    l.user_id
-                ),
-                correlation_id: None,
+        }
+    }
+
+    /// Reports the duplicates still waiting when the listing ends (their winner changed while
+    /// this run was reading, or was not listed again).
+    fn report_losers(&mut self) {
+        for (key, losers) in std::mem::take(&mut self.losers) {
+            for l in losers {
+                self.report_loser(key, l);
+            }
+        }
+    }
+
+    /// Reports a duplicate user, naming the user that won its email and why.
+    fn report_loser(&mut self, key: u128, l: Loser) {
+        let winner = match self.winners.get(&key) {
+            Some((id, updated)) => format!(
+                "the newer user {id} (changed {}; this one {})",
+                show(updated),
+                show(&l.updated)
+            ),
+            None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
+        };
+        if self.plan.samples.duplicates.len() < SAMPLES {
+            let (kept_user, kept_updated_at) = self.winners.get(&key).cloned().unwrap_or_default();
+            self.plan.samples.duplicates.push(DuplicateSample {
+                email: l.email.clone(),
+                kept_user,
+                kept_updated_at,
+                other_user: l.user_id.clone(),
+                other_updated_at: l.updated.clone(),
             });
         }
+        self.records.push(RecordOutcome {
+            email: l.ouid,
+            action: RecordAction::Duplicate,
+            status: RecordStatus::Skipped,
+            category: None,
+            message: format!(
+                "Didomi user {} shares this email with {winner}, whose consents are the ones pushed: of the users sharing an email, the one changed last wins. Merge or delete the older user in Didomi.",
+                l.user_id
+            ),
+            correlation_id: None,
+        });
     }
 
     fn route(&mut self, recs: Vec<Rec>) -> Result<(), Error> {
@@ -1001,15 +1112,8 @@ impl Run {
     fn after_read(&mut self, recs: Vec<Rec>, resp: BatchResponse) -> Result<(), Error> {
         let mut found: HashMap<String, (String, BTreeMap<String, Option<String>>)> = HashMap::new();
         for r in resp.results {
-            let email = r
-                .properties
-                .get("email")
-                .cloned()
-                .flatten()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase();
-            found.insert(email, (r.id, r.properties));
+            let email = r.properties.get("email").cloned().flatten().unwrap_or_default();
+            found.insert(email.trim().to_lowercase(), (r.id, r.properties));
         }
         let mut rows: Vec<(Rec, Outcome, Option<String>)> = Vec::new();
         for mut rec in recs {
@@ -1035,45 +1139,15 @@ impl Run {
                         if !self.req.dry_run {
                             rows.push((rec, Outcome::Written, Some(id.clone())));
                         }
-                        continue;
-                    }
-                    if self.req.dry_run {
-                        self.plan.to_update += 1;
+                    } else if self.req.dry_run {
+                        self.plan_update(&rec, changes);
+                    } else {
                         self.counts.to_write += 1;
-                        if self.plan.samples.update.len() < SAMPLES {
-                            self.plan.samples.update.push(rec.email.clone());
-                        }
-                        if self.plan.sample_changes.is_none() {
-                            self.plan.sample_changes =
-                                Some(SampleChanges { email: rec.email.clone(), changes });
-                        }
-                        continue;
+                        self.queues[Kind::Update as usize].push_back(rec);
                     }
-                    self.counts.to_write += 1;
-                    self.queues[Kind::Update as usize].push_back(rec);
                 }
+                None if self.job.upsert && self.req.dry_run => self.plan_create(&rec),
                 None if self.job.upsert => {
-                    if self.req.dry_run {
-                        self.plan.to_create += 1;
-                        self.counts.to_write += 1;
-                        if self.plan.samples.create.len() < SAMPLES {
-                            self.plan.samples.create.push(rec.email.clone());
-                        }
-                        if self.plan.sample_changes.is_none() {
-                            let changes = rec
-                                .values
-                                .iter()
-                                .map(|(p, v)| PropertyChange {
-                                    property: p.clone(),
-                                    before: None,
-                                    after: Some(v.clone()),
-                                })
-                                .collect();
-                            self.plan.sample_changes =
-                                Some(SampleChanges { email: rec.email.clone(), changes });
-                        }
-                        continue;
-                    }
                     self.counts.to_write += 1;
                     self.queues[Kind::Upsert as usize].push_back(rec);
                 }
@@ -1086,6 +1160,39 @@ impl Run {
             }
         }
         self.keep(rows)
+    }
+
+    /// A dry run found a contact whose values differ: planned as an update.
+    fn plan_update(&mut self, rec: &Rec, changes: Vec<PropertyChange>) {
+        self.plan.to_update += 1;
+        self.counts.to_write += 1;
+        if self.plan.samples.update.len() < SAMPLES {
+            self.plan.samples.update.push(rec.email.clone());
+        }
+        if self.plan.sample_changes.is_none() {
+            self.plan.sample_changes = Some(SampleChanges { email: rec.email.clone(), changes });
+        }
+    }
+
+    /// A dry run found no contact (upsert on): planned as a creation.
+    fn plan_create(&mut self, rec: &Rec) {
+        self.plan.to_create += 1;
+        self.counts.to_write += 1;
+        if self.plan.samples.create.len() < SAMPLES {
+            self.plan.samples.create.push(rec.email.clone());
+        }
+        if self.plan.sample_changes.is_none() {
+            let changes = rec
+                .values
+                .iter()
+                .map(|(p, v)| PropertyChange {
+                    property: p.clone(),
+                    before: None,
+                    after: Some(v.clone()),
+                })
+                .collect();
+            self.plan.sample_changes = Some(SampleChanges { email: rec.email.clone(), changes });
+        }
     }
 
     fn after_write(
@@ -1216,31 +1323,7 @@ async fn run_job(
     job: Job,
 ) -> (Job, Result<BatchResponse, JobError>, Duration) {
     let mut tally = HubSpotTally::default();
-    let inputs: Vec<WriteInput> = match job.kind {
-        Kind::Read => Vec::new(),
-        Kind::Update => job
-            .recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| WriteInput {
-                id: r.hubspot_id.clone().unwrap_or_default(),
-                id_property: None,
-                properties: r.values.clone(),
-                object_write_trace_id: i.to_string(),
-            })
-            .collect(),
-        Kind::Upsert => job
-            .recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| WriteInput {
-                id: r.email.clone(),
-                id_property: Some("email".into()),
-                properties: r.values.clone(),
-                object_write_trace_id: i.to_string(),
-            })
-            .collect(),
-    };
+    let inputs = write_inputs(&job);
     let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
     loop {
         let permit = pacer.acquire().await;
@@ -1250,7 +1333,7 @@ async fn run_job(
             Kind::Update => hubspot.contacts_update(&inputs).await,
             Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
         };
-        drop(permit); // the answer is in: this request's window starts now
+        drop(permit); // the answer is in: its round trip tells how long its place is held
         let took = sent.elapsed();
         if let Some(s) = hubspot.rate_limits() {
             pacer.observe(&s);
@@ -1259,46 +1342,85 @@ async fn run_job(
             Ok(r) => return (job, Ok(r), took),
             Err(e) => e,
         };
-        use crate::hubspot::Error as H;
-        let category = match &e {
-            H::Api { body, .. } => body.kind().map(str::to_owned),
-            _ => None,
+        if let Some(failed) = after_failure(e, &mut tally, &hubspot, &pacer, &cfg).await {
+            return (job, Err(failed), took);
+        }
+    }
+}
+
+/// The inputs of a write job (none for a read).
+fn write_inputs(job: &Job) -> Vec<WriteInput> {
+    let input = |i: usize, r: &Rec| {
+        let (id, id_property) = match job.kind {
+            Kind::Update => (r.hubspot_id.clone().unwrap_or_default(), None),
+            _ => (r.email.clone(), Some("email".to_owned())),
         };
-        let correlation_id = e.correlation_id().map(str::to_owned);
-        match tally.next(&e, pacer.window(), &cfg.retry()) {
-            HubSpotStep::Pause(wait) => {
-                tracing::debug!(?wait, "HubSpot 429; pausing every request");
-                pacer.pause(wait).await;
+        WriteInput {
+            id,
+            id_property,
+            properties: r.values.clone(),
+            object_write_trace_id: i.to_string(),
+        }
+    };
+    match job.kind {
+        Kind::Read => Vec::new(),
+        Kind::Update | Kind::Upsert => {
+            job.recs.iter().enumerate().map(|(i, r)| input(i, r)).collect()
+        }
+    }
+}
+
+/// After a failed request: waits as the retry policy says and returns `None` (send again), or
+/// says why the job failed.
+async fn after_failure(
+    e: crate::hubspot::Error,
+    tally: &mut HubSpotTally,
+    hubspot: &HubSpotClient,
+    pacer: &Pacer,
+    cfg: &EngineConfig,
+) -> Option<JobError> {
+    use crate::hubspot::Error as H;
+    let category = match &e {
+        H::Api { body, .. } => body.kind().map(str::to_owned),
+        _ => None,
+    };
+    let correlation_id = e.correlation_id().map(str::to_owned);
+    match tally.next(&e, pacer.window(), &cfg.retry()) {
+        HubSpotStep::Pause(wait) => {
+            tracing::debug!(?wait, "HubSpot 429; pausing every request");
+            pacer.pause(wait).await;
+            None
+        }
+        HubSpotStep::Retry(wait) => {
+            tokio::time::sleep(wait).await;
+            None
+        }
+        HubSpotStep::DailyLimit => {
+            // (No account-details read for the time zone: it would be refused too.)
+            let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
+            Some(JobError::Fatal(daily_limit_error(left, None, SyncDirection::Push)))
+        }
+        HubSpotStep::GiveUp if matches!(e, H::Api { status: 429, .. }) => {
+            Some(JobError::Fatal(e.into()))
+        }
+        HubSpotStep::GiveUp => {
+            let attempts = tally.attempts;
+            let message = match &e {
+                H::Api { .. } => format!("HubSpot kept failing ({e}) after {attempts} attempts; the next push retries this record first"),
+                _ => format!("HubSpot could not be reached or answered garbage ({e}) after {attempts} attempts; the next push retries this record first"),
+            };
+            let (category, correlation_id) = match &e {
+                H::Api { .. } => (category, correlation_id),
+                _ => (None, None),
+            };
+            Some(JobError::Exhausted { category, message, correlation_id })
+        }
+        HubSpotStep::Stop => {
+            if matches!(e, H::Api { status: 401 | 403, .. }) || !matches!(e, H::Api { .. }) {
+                return Some(JobError::Fatal(e.into()));
             }
-            HubSpotStep::Retry(wait) => tokio::time::sleep(wait).await,
-            HubSpotStep::DailyLimit => {
-                // (No account-details read for the time zone: it would be refused too.)
-                let left = hubspot.rate_limits().and_then(|s| s.daily).map(|d| (0, d));
-                let e = daily_limit_error(left, None, SyncDirection::Push);
-                return (job, Err(JobError::Fatal(e)), took);
-            }
-            HubSpotStep::GiveUp if matches!(e, H::Api { status: 429, .. }) => {
-                return (job, Err(JobError::Fatal(e.into())), took);
-            }
-            HubSpotStep::GiveUp => {
-                let attempts = tally.attempts;
-                let message = match &e {
-                    H::Api { .. } => format!("HubSpot kept failing ({e}) after {attempts} attempts; the next push retries this record first"),
-                    _ => format!("HubSpot could not be reached or answered garbage ({e}) after {attempts} attempts; the next push retries this record first"),
-                };
-                let (category, correlation_id) = match &e {
-                    H::Api { .. } => (category, correlation_id),
-                    _ => (None, None),
-                };
-                return (job, Err(JobError::Exhausted { category, message, correlation_id }), took);
-            }
-            HubSpotStep::Stop => {
-                if matches!(e, H::Api { status: 401 | 403, .. }) || !matches!(e, H::Api { .. }) {
-                    return (job, Err(JobError::Fatal(e.into())), took);
-                }
-                let message = e.to_string();
-                return (job, Err(JobError::Rejected { category, message, correlation_id }), took);
-            }
+            let message = e.to_string();
+            Some(JobError::Rejected { category, message, correlation_id })
         }
     }
 }
@@ -1347,75 +1469,133 @@ async fn users_by_ouid(
 }
 
 /// The reader task: failed people first, then every page of users (or, for a run of one, only
-/// the users of `only`).
+/// the users of `only`); `cursors` are the scan's (see [`read_listing`]).
 async fn read_users(
     didomi: Arc<DidomiClient>,
     cfg: EngineConfig,
     failed_first: Vec<String>,
     only: Option<Vec<String>>,
+    cursors: Vec<String>,
     tx: tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: CancellationToken,
 ) {
     if let Some(only) = only {
-        let mut users = Vec::new();
-        for ouid in &only {
-            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
-                Ok(found) => users.extend(found),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            }
-        }
-        let _ = tx.send(Ok(Page { users, first: false })).await;
-        return;
-    }
-    for chunk in failed_first.chunks(100) {
-        let mut users = Vec::new();
-        for ouid in chunk {
-            match users_by_ouid(&didomi, &cfg, &cancel, ouid).await {
-                Ok(found) => users.extend(found),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            }
-            if cancel.is_cancelled() {
-                return;
-            }
-        }
-        if tx.send(Ok(Page { users, first: true })).await.is_err() {
-            return;
-        }
-    }
-    let mut cursor: Option<String> = None;
-    loop {
-        if cancel.is_cancelled() {
-            return;
-        }
-        let page = {
-            let c = cursor.clone();
-            didomi_retry(&cfg, &cancel, || {
-                let (d, c) = (didomi.clone(), c.clone());
-                async move { d.users_page(c.as_deref()).await }
-            })
-            .await
-        };
-        match page {
-            Ok(p) => {
-                let next = p.cursor.filter(|c| !c.is_empty());
-                let done = next.is_none() || p.data.is_empty();
-                if tx.send(Ok(Page { users: p.data, first: false })).await.is_err() || done {
-                    return;
-                }
-                cursor = next;
+        match users_of(&didomi, &cfg, &cancel, &only).await {
+            Ok(users) => {
+                let _ = tx.send(Ok(Page { users, first: false })).await;
             }
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
-                return;
             }
         }
+        return;
     }
+    for chunk in failed_first.chunks(100) {
+        let page = users_of(&didomi, &cfg, &cancel, chunk).await;
+        if cancel.is_cancelled() {
+            return;
+        }
+        let failed = page.is_err();
+        if tx.send(page.map(|users| Page { users, first: true })).await.is_err() || failed {
+            return;
+        }
+    }
+    let fetch = |c| listing_page(didomi.clone(), cfg.clone(), cancel.clone(), c);
+    if let Err(e) = read_listing(fetch, &cursors, &tx, &cancel).await {
+        let _ = tx.send(Err(e)).await;
+    }
+}
+
+/// The users of each of `ouids` (Didomi's exact filter), one request each.
+async fn users_of(
+    didomi: &Arc<DidomiClient>,
+    cfg: &EngineConfig,
+    cancel: &CancellationToken,
+    ouids: &[String],
+) -> Result<Vec<ConsentUser>, Error> {
+    let mut users = Vec::new();
+    for ouid in ouids {
+        users.extend(users_by_ouid(didomi, cfg, cancel, ouid).await?);
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    Ok(users)
+}
+
+/// Pages of the listing read at once by the writing pass (≈ 200 KB each in flight).
+const PAGES_AHEAD: usize = 8;
+
+/// One page of the listing, with retries.
+async fn listing_page(
+    didomi: Arc<DidomiClient>,
+    cfg: EngineConfig,
+    cancel: CancellationToken,
+    cursor: Option<String>,
+) -> Result<crate::didomi::consents::UsersPage, Error> {
+    didomi_retry(&cfg, &cancel, || {
+        let (d, c) = (didomi.clone(), cursor.clone());
+        async move { d.users_page(c.as_deref()).await }
+    })
+    .await
+}
+
+/// Sends every page of the listing, in order, each page read by `fetch` from a cursor (`None`:
+/// the first). Didomi's cursor pages chain (each page names the next), so one reader alone waits
+/// a round trip per page; the scan's `cursors` (the cursor each page returned) let up to
+/// [`PAGES_AHEAD`] pages be read at once instead. Each page read so is checked: the cursor it
+/// returns must be the one the scan saw after it (the one the next page was read from), so the
+/// pages sent are exactly the ones a reader following the cursors would read. When a page's
+/// cursor differs (the listing changed since the scan), the pages read ahead of it are dropped
+/// and the rest is read one page after another from the cursor it returned.
+async fn read_listing<F, Fut>(
+    fetch: F,
+    cursors: &[String],
+    tx: &tokio::sync::mpsc::Sender<Result<Page, Error>>,
+    cancel: &CancellationToken,
+) -> Result<(), Error>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<crate::didomi::consents::UsersPage, Error>>,
+{
+    // The cursor each page is read from: none for the first, then the scan's.
+    let start = |i: usize| if i == 0 { None } else { cursors.get(i - 1).cloned() };
+    let next_of = |p: &crate::didomi::consents::UsersPage| {
+        p.cursor.clone().filter(|c| !c.is_empty() && !p.data.is_empty())
+    };
+    let mut ahead = FuturesOrdered::new();
+    let mut next = 0usize;
+    let mut cursor: Option<String> = loop {
+        while ahead.len() < PAGES_AHEAD && next <= cursors.len() {
+            ahead.push_back(fetch(start(next)));
+            next += 1;
+        }
+        let Some(page) = ahead.next().await else { return Ok(()) };
+        let page = page?;
+        let read = next - ahead.len() - 1; // the index of this page
+        let got = next_of(&page);
+        if tx.send(Ok(Page { users: page.data, first: false })).await.is_err() {
+            return Ok(());
+        }
+        if got != cursors.get(read).cloned() {
+            break got; // the listing changed: what was read ahead is not what follows
+        }
+        if got.is_none() || cancel.is_cancelled() {
+            return Ok(());
+        }
+    };
+    drop(ahead);
+    while let Some(c) = cursor.take() {
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        let page = fetch(Some(c)).await?;
+        cursor = next_of(&page);
+        if tx.send(Ok(Page { users: page.data, first: false })).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Now as RFC 3339 (UTC).
@@ -1440,6 +1620,134 @@ mod tests {
                 d >= nominal.mul_f64(0.5) && d <= nominal.mul_f64(1.5),
                 "attempt {attempt}: {d:?} around {nominal:?}"
             );
+        }
+    }
+
+    mod listing {
+        use super::*;
+        use crate::didomi::consents::UsersPage;
+        use proptest::prelude::*;
+        use std::sync::Mutex;
+
+        /// Didomi's listing as the simulator keeps it: slots (`None`: a removed user), a page of
+        /// 3, a cursor naming the slot the next page starts at; with `sessions`, a cursor also
+        /// carries a number that changes with every request (nothing read ahead can be checked).
+        struct Listing {
+            slots: Vec<Option<u32>>,
+            sessions: bool,
+            calls: u32,
+        }
+
+        impl Listing {
+            fn page(&mut self, cursor: Option<&str>) -> UsersPage {
+                self.calls += 1;
+                let from: usize =
+                    cursor.map_or(0, |c| c.split(':').next().unwrap().parse().unwrap());
+                let mut slot = from;
+                let mut data = Vec::new();
+                while slot < self.slots.len() && data.len() < 3 {
+                    if let Some(id) = self.slots[slot] {
+                        data.push(ConsentUser { id: id.to_string(), ..ConsentUser::default() });
+                    }
+                    slot += 1;
+                }
+                while slot < self.slots.len() && self.slots[slot].is_none() {
+                    slot += 1;
+                }
+                let tag = if self.sessions { format!(":{}", self.calls) } else { String::new() };
+                let cursor = (slot < self.slots.len()).then(|| format!("{slot}{tag}"));
+                UsersPage { data, limit: Some(3), cursor }
+            }
+
+            /// One reader following the cursors: the ids, page by page.
+            fn sequential(&mut self) -> (Vec<Vec<String>>, Vec<String>) {
+                let (mut pages, mut cursors, mut c) = (Vec::new(), Vec::new(), None::<String>);
+                loop {
+                    let p = self.page(c.as_deref());
+                    pages.push(p.data.iter().map(|u| u.id.clone()).collect());
+                    match p.cursor.filter(|_| !p.data.is_empty()) {
+                        Some(n) => {
+                            cursors.push(n.clone());
+                            c = Some(n);
+                        }
+                        None => return (pages, cursors),
+                    }
+                }
+            }
+        }
+
+        /// The pages `read_listing` sends, and the most requests it had out at once.
+        async fn read(
+            listing: &Arc<Mutex<Listing>>,
+            cursors: &[String],
+        ) -> (Vec<Vec<String>>, usize) {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1000);
+            let out = Arc::new(Mutex::new((0usize, 0usize))); // (now, most)
+            let fetch = |c: Option<String>| {
+                let (l, out) = (listing.clone(), out.clone());
+                async move {
+                    {
+                        let mut o = out.lock().unwrap();
+                        o.0 += 1;
+                        o.1 = o.1.max(o.0);
+                    }
+                    tokio::task::yield_now().await;
+                    out.lock().unwrap().0 -= 1;
+                    Ok(l.lock().unwrap().page(c.as_deref()))
+                }
+            };
+            read_listing(fetch, cursors, &tx, &CancellationToken::new()).await.expect("read");
+            drop(tx);
+            let mut pages = Vec::new();
+            while let Some(p) = rx.recv().await {
+                pages.push(p.expect("page").users.into_iter().map(|u| u.id).collect());
+            }
+            let most = out.lock().unwrap().1;
+            (pages, most)
+        }
+
+        proptest! {
+            /// Whatever changed between the scan and the writing pass (users removed, created),
+            /// the pages read ahead from the scan's cursors are the pages one reader following
+            /// the cursors would read now, in order.
+            #[test]
+            fn reading_ahead_reads_what_following_the_cursors_reads(
+                users in 0usize..60,
+                removed in proptest::collection::vec(0usize..60, 0..8),
+                created in 0usize..7,
+                sessions in any::<bool>(),
+            ) {
+                let slots = (0..users as u32).map(Some).collect();
+                let listing = Arc::new(Mutex::new(Listing { slots, sessions, calls: 0 }));
+                let (_, cursors) = listing.lock().unwrap().sequential(); // the scan
+                {
+                    let mut l = listing.lock().unwrap();
+                    for r in &removed {
+                        if let Some(s) = l.slots.get_mut(*r) {
+                            *s = None;
+                        }
+                    }
+                    for i in 0..created as u32 {
+                        l.slots.push(Some(1000 + i));
+                    }
+                }
+                let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let (got, _) = rt.block_on(read(&listing, &cursors));
+                let (want, _) = listing.lock().unwrap().sequential();
+                prop_assert_eq!(got, want);
+            }
+        }
+
+        #[tokio::test]
+        async fn an_unchanged_listing_is_read_several_pages_at_once() {
+            let slots = (0..100).map(Some).collect();
+            let listing = Arc::new(Mutex::new(Listing { slots, sessions: false, calls: 0 }));
+            let (want, cursors) = listing.lock().unwrap().sequential();
+            let before = listing.lock().unwrap().calls;
+            let (got, most) = read(&listing, &cursors).await;
+            assert_eq!(got, want, "the same pages");
+            assert_eq!(listing.lock().unwrap().calls - before, 34, "each page read once");
+            assert_eq!(most, PAGES_AHEAD, "{PAGES_AHEAD} pages read at once");
         }
     }
 

@@ -3,10 +3,33 @@
 //! HubSpot counts requests in a ROLLING 10-second window (hubspot-api.md §4.1: 110 per 10 s for
 //! an OAuth install). A token bucket with a burst lets up to twice the limit through in some
 //! rolling window (a full bucket, then the refill), and the governor-style GCRA crates behave
-//! the same way with a burst, so this is a sliding-window *log*: the send times of the last
-//! `limit` requests are kept, and request `limit + 1` waits until the oldest of them is
-//! `window + margin` old. It therefore never exceeds `limit` in any window of `window` length
-//! measured at the client; the margin absorbs network delay differences between requests.
+//! the same way with a burst, so this is a sliding-window *log*: each of the last `limit`
+//! requests holds a place, and request `limit + 1` waits until the first place frees.
+//!
+//! **How long a request holds its place.** HubSpot counts a request when it *receives* it: at
+//! `sent + up`, where `up` is the part of its round trip `rtt` spent before HubSpot counted it
+//! (the way there, plus anything before the counter). The client only sees `rtt`. A place is
+//! held from the send until `sent + window + margin + (rtt − rtt_min)`, where `rtt_min` is the
+//! fastest round trip among the last [`RECENT`] answers (and at least until
+//! `sent + window + margin`; a request in flight holds its place until its answer is in):
+//! only the part of a round trip beyond the fastest one is taken as possibly spent before
+//! HubSpot counted it.
+//!
+//! *Assumption*: the fastest recent round trip `m` was fastest on both legs, up to the margin:
+//! for any requests `j`, `k`, `up_k + down_j ≥ rtt_min − margin` (`down` = the rest of a round
+//! trip, after HubSpot counted it). True when only one leg varies (the simulator's injected
+//! latency is all before the count; a slow answer body is all after it) or when the variation
+//! of both legs together stays under the margin. *Why it holds the window*: `k` is sent once
+//! `j`'s place is free, `sent_k ≥ sent_j + window + margin + rtt_j − rtt_min`, so HubSpot
+//! counts `k` at `sent_k + up_k ≥ sent_j + up_j + window + (margin + up_k + down_j − rtt_min)`
+//! (as `rtt_j = up_j + down_j`): at least a window after it counted `j`. So HubSpot never
+//! counts more than `limit` in any window. With steady latency a place serves one request per
+//! `window + margin`, whatever the latency (counting from the answer, as before, costs a whole
+//! round trip per place: 0.92 of the ceiling at 800 ms).
+//!
+//! *Safety net*: a 429 ([`Pacer::pause`]) switches the pacer back to counting each place from
+//! the answer (`done + window + margin`, never before HubSpot counted the request, whatever the
+//! latency) until the next run starts ([`Pacer::begin_run`]).
 //!
 //! It follows what HubSpot says about the budget ([`Pacer::observe`], fed with the client's
 //! [`RateLimitSnapshot`] after each answer, §4.2):
@@ -27,6 +50,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::hubspot::client::RateLimitSnapshot;
+
+/// Round trips the fastest one is taken from (≈ 2 windows at 110 requests per window).
+pub const RECENT: usize = 256;
 
 #[derive(Debug)]
 struct Slot {
@@ -52,6 +78,26 @@ struct State {
     others_until: Instant,
     /// `seen_at` of the last observation applied (older ones are ignored).
     observed: Option<Instant>,
+    /// The last [`RECENT`] round trips.
+    rtts: std::collections::VecDeque<Duration>,
+    /// After a 429 in this run: places are counted from the answers.
+    from_answers: bool,
+}
+
+impl State {
+    /// What a place's end may be brought forward by: the fastest recent round trip (none after
+    /// a 429). See the module documentation.
+    fn credit(&self) -> Duration {
+        if self.from_answers {
+            return Duration::ZERO;
+        }
+        self.rtts.iter().min().copied().unwrap_or_default()
+    }
+
+    /// When a place frees: `None` while its request is in flight.
+    fn end(s: &Slot, span: Duration, credit: Duration) -> Option<Instant> {
+        s.done.map(|d| d + span - credit.min(d - s.sent))
+    }
 }
 
 /// A sliding-window request pacer. Cheap to share: clone the `Arc`.
@@ -62,8 +108,8 @@ pub struct Pacer {
 }
 
 /// One request's place in the window. Drop it when the answer arrived (or the request failed):
-/// the window of that request is counted from then, which is never before HubSpot counted it,
-/// so delays between the client and HubSpot's counter cannot push a window over the limit.
+/// its round trip is then known, and with it how long the place stays held (see the module
+/// documentation).
 #[derive(Debug)]
 pub struct Permit {
     pacer: Arc<Pacer>,
@@ -76,6 +122,11 @@ impl Drop for Permit {
         let mut st = self.pacer.lock();
         if let Some(s) = st.slots.iter_mut().find(|s| s.id == self.id) {
             s.done = Some(now);
+            let rtt = now - s.sent;
+            if st.rtts.len() == RECENT {
+                st.rtts.pop_front();
+            }
+            st.rtts.push_back(rtt);
         }
     }
 }
@@ -95,6 +146,8 @@ impl Pacer {
                 others: 0,
                 others_until: Instant::now(),
                 observed: None,
+                rtts: std::collections::VecDeque::with_capacity(RECENT),
+                from_answers: false,
             }),
         }
     }
@@ -119,8 +172,14 @@ impl Pacer {
         self.lock().limit as u32
     }
 
-    /// Waits until one more request may be sent and returns its [`Permit`]. A request counts
-    /// from now until `window + margin` after its permit is dropped.
+    /// A run starts: places are counted from the sends again (see the module documentation),
+    /// until its first 429.
+    pub fn begin_run(&self) {
+        self.lock().from_answers = false;
+    }
+
+    /// Waits until one more request may be sent and returns its [`Permit`]. A request holds its
+    /// place from now until its permit is dropped, and then as the module documentation says.
     pub async fn acquire(self: &Arc<Self>) -> Permit {
         loop {
             let wait_until = {
@@ -130,8 +189,8 @@ impl Pacer {
                     Some(p) if p > now => p,
                     _ => {
                         st.paused_until = None;
-                        let span = st.span;
-                        st.slots.retain(|s| s.done.is_none_or(|d| now.duration_since(d) < span));
+                        let (span, credit) = (st.span, st.credit());
+                        st.slots.retain(|s| State::end(s, span, credit).is_none_or(|e| e > now));
                         if st.others > 0 && st.others_until <= now {
                             st.others = 0;
                         }
@@ -145,7 +204,7 @@ impl Pacer {
                             st.slots.push(Slot { id, sent: now, done: None });
                             return Permit { pacer: self.clone(), id };
                         }
-                        let own = st.slots.iter().filter_map(|s| s.done).min().map(|d| d + span);
+                        let own = st.slots.iter().filter_map(|s| State::end(s, span, credit)).min();
                         // Places held for others: until their window can have rolled, or until
                         // an answer of ours in flight re-estimates them (looked at shortly).
                         let others = (st.others > 0).then(|| {
@@ -167,9 +226,14 @@ impl Pacer {
     }
 
     /// Holds every request for `d` from now (a 429 or `Retry-After`). A longer pause already in
-    /// force is kept.
+    /// force is kept. Until the next run, places count from the answers (the safety net of the
+    /// module documentation).
     pub async fn pause(&self, d: Duration) {
         let mut st = self.lock();
+        if !st.from_answers {
+            tracing::info!("HubSpot answered 429: the pacer counts each request from its answer for the rest of the run");
+            st.from_answers = true;
+        }
         let until = Instant::now() + d;
         if st.paused_until.is_none_or(|p| p < until) {
             st.paused_until = Some(until);
@@ -285,9 +349,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_request_counts_from_its_answer_not_from_its_send() {
+    async fn a_place_is_held_from_the_send_plus_the_latency_beyond_the_fastest_round_trip() {
         let window = Duration::from_secs(10);
         let pacer = Arc::new(Pacer::new(3, window, Duration::ZERO));
+        let t0 = Instant::now();
+        let (a, b, c) = (pacer.acquire().await, pacer.acquire().await, pacer.acquire().await);
+        tokio::time::sleep(Duration::from_secs(1)).await; // the fastest round trip: 1 s
+        drop(a);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(b); // 1 s slower than the fastest: may have reached HubSpot 1 s later
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(c); // 3 s slower
+                 // (The next requests stay in flight: an instant answer would be the fastest round trip.)
+        let _d = pacer.acquire().await;
+        assert_eq!(Instant::now() - t0, window, "the first place frees a window after its send");
+        let _e = pacer.acquire().await;
+        assert_eq!(Instant::now() - t0, window + Duration::from_secs(1), "the second 1 s later");
+        let _f = pacer.acquire().await;
+        assert_eq!(Instant::now() - t0, window + Duration::from_secs(3), "the third 3 s later");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_429_a_request_counts_from_its_answer_until_the_next_run() {
+        let window = Duration::from_secs(10);
+        let pacer = Arc::new(Pacer::new(3, window, Duration::ZERO));
+        pacer.pause(Duration::ZERO).await; // a 429
         let t0 = Instant::now();
         let held: Vec<Permit> =
             vec![pacer.acquire().await, pacer.acquire().await, pacer.acquire().await];
@@ -299,6 +385,17 @@ mod tests {
             Duration::from_secs(14),
             "the fourth request waits for a window after the answers, not after the sends"
         );
+        // The next run counts from the sends again.
+        let pacer = Arc::new(Pacer::new(3, window, Duration::ZERO));
+        pacer.pause(Duration::ZERO).await;
+        pacer.begin_run();
+        let t0 = Instant::now();
+        let held: Vec<Permit> =
+            vec![pacer.acquire().await, pacer.acquire().await, pacer.acquire().await];
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        drop(held);
+        drop(pacer.acquire().await);
+        assert_eq!(Instant::now() - t0, window, "a new run counts from the sends again");
     }
 
     #[tokio::test(start_paused = true)]
@@ -452,16 +549,55 @@ mod tests {
         }
     }
 
+    /// The network of a model run: each request's way to HubSpot's counter (`up`) and back
+    /// (`down`), each plus a jitter drawn in `0..=jitter` ms, and the callers sending.
+    #[derive(Debug, Clone, Copy)]
+    struct Net {
+        up: Duration,
+        up_jitter: u64,
+        down: Duration,
+        down_jitter: u64,
+        callers: u32,
+        seed: u64,
+    }
+
+    impl Net {
+        /// `one_way` each way, up to 30 ms of jitter on the answers, 4 callers.
+        fn even(one_way: Duration) -> Self {
+            Net { up: one_way, up_jitter: 0, down: one_way, down_jitter: 30, callers: 4, seed: 1 }
+        }
+
+        /// A jitter in `0..=max` ms for request `n` of caller `i` on leg `leg` (splitmix64).
+        fn draw(&self, i: u32, n: u64, leg: u64, max: u64) -> Duration {
+            let mut z = self.seed ^ (u64::from(i) << 40) ^ (n << 2) ^ leg;
+            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            Duration::from_millis(z % (max + 1))
+        }
+    }
+
     /// A push against a [`FakeHubSpot`] allowing `max` per 10 s for `windows` windows: 4 callers,
     /// `one_way` each way, observing every answer (unless `observe` is off) and pausing 1 s on a
-    /// 429, while another
-    /// consumer sends `other_per_s` requests a second, evenly. Answers come back with up to 30 ms
-    /// of jitter. Returns our 429s and our requests per window.
+    /// 429, while another consumer sends `other_per_s` requests a second, evenly. Answers come
+    /// back with up to 30 ms of jitter. Returns our 429s and our requests per window.
     async fn model(
         max: u32,
         other_per_s: u32,
         windows: u32,
         one_way: Duration,
+        observe: bool,
+    ) -> (u32, f64) {
+        model_on(max, other_per_s, windows, Net::even(one_way), observe).await
+    }
+
+    /// [`model`] on the network `net`.
+    async fn model_on(
+        max: u32,
+        other_per_s: u32,
+        windows: u32,
+        net: Net,
         observe: bool,
     ) -> (u32, f64) {
         let window = Duration::from_secs(10);
@@ -491,7 +627,7 @@ mod tests {
             })
         };
         let mut tasks = Vec::new();
-        for i in 0..4u32 {
+        for i in 0..net.callers {
             let (hs, pacer) = (hs.clone(), pacer.clone());
             tasks.push(tokio::spawn(async move {
                 // Callers out of step, as answers of different sizes make them.
@@ -499,11 +635,10 @@ mod tests {
                 let mut n = 0u64;
                 while Instant::now().duration_since(t0) < run {
                     let permit = pacer.acquire().await;
-                    tokio::time::sleep(one_way).await;
-                    let (status, remaining) = hs.lock().unwrap().admit(true);
                     n += 1;
-                    let jitter = Duration::from_millis((n * 37 + u64::from(i) * 11) % 30);
-                    tokio::time::sleep(one_way + jitter).await;
+                    tokio::time::sleep(net.up + net.draw(i, n, 1, net.up_jitter)).await;
+                    let (status, remaining) = hs.lock().unwrap().admit(true);
+                    tokio::time::sleep(net.down + net.draw(i, n, 2, net.down_jitter)).await;
                     let seen = Instant::now();
                     drop(permit);
                     let s = RateLimitSnapshot {
@@ -526,6 +661,67 @@ mod tests {
         other.await.expect("other consumer");
         let hs = hs.lock().unwrap();
         (hs.refused, f64::from(hs.ours) / f64::from(windows))
+    }
+
+    mod latency {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Jitter within the pacer's assumption: on one leg only (any size), or on both legs
+        /// together within the margin (150 ms).
+        fn jitters() -> impl Strategy<Value = (u64, u64)> {
+            prop_oneof![
+                (0u64..=600).prop_map(|j| (j, 0)),
+                (0u64..=600).prop_map(|j| (0, j)),
+                (0u64..=75, 0u64..=75),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+
+            /// Whatever the latency, within the assumption of the module documentation, HubSpot
+            /// never counts more than its limit in any rolling window (no 429), and the pacer
+            /// still sends about a limit per window plus the jitter.
+            #[test]
+            fn no_window_at_hubspot_exceeds_the_limit_whatever_the_latency(
+                max in prop_oneof![Just(110u32), Just(190)],
+                up in 0u64..1000,
+                down in 0u64..1000,
+                (up_jitter, down_jitter) in jitters(),
+                seed in any::<u64>(),
+            ) {
+                let net = Net {
+                    up: Duration::from_millis(up),
+                    up_jitter,
+                    down: Duration::from_millis(down),
+                    down_jitter,
+                    callers: 64,
+                    seed,
+                };
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                let (refused, per_window) = rt.block_on(model_on(max, 0, 5, net, true));
+                prop_assert_eq!(refused, 0, "a 429 at {:?}", net);
+                // Each place serves a request per window + margin + the jitter, at worst.
+                let jitter = (up_jitter + down_jitter) as f64 / 1000.0;
+                let floor = f64::from(max) * 10.0 / (10.15 + jitter) - 2.0;
+                prop_assert!(per_window >= floor, "{per_window:.1} per window < {floor:.1} at {net:?}");
+            }
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn at_800_ms_a_push_still_sends_nearly_the_limit_per_window() {
+            let net =
+                Net { up: Duration::from_millis(800), up_jitter: 0, ..Net::even(Duration::ZERO) };
+            let net = Net { callers: 64, ..net };
+            let (refused, per_window) = model_on(110, 0, 6, net, true).await;
+            assert_eq!(refused, 0, "no 429");
+            assert!(per_window >= 110.0 * 10.0 / 10.15 - 1.0, "{per_window:.1} per window");
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,6 +15,9 @@
 //! - `pull_contacts` and the pull's watermark: the pull's per-contact state, reached through
 //!   [`Store::pull`] (see [`crate::pull::state`], which also imports the released version's
 //!   separate `pull.sqlite3`).
+//! - `property_names`: the ids by which a state row keeps the values the push last wrote
+//!   (`written`: `[[id, value], …]`, [`encode_written`]; rows of earlier versions keep the JSON
+//!   object of the values until they are written again, and read the same).
 //!
 //! Disk: every transaction rewrites each B-tree page it touches, and emails spread a batch over
 //! as many pages as it has people; so the push marks batches in the small append-only journal
@@ -145,6 +148,9 @@ pub struct Recorded<'a> {
     pub hubspot_id: Option<&'a str>,
     /// The values now in HubSpot, for written people (`None` keeps the stored ones).
     pub written: Option<&'a Values>,
+    /// The same values already in their stored form ([`Store::encode_written`]); used instead
+    /// of `written` (an outcome waiting to be recorded keeps only this).
+    pub stored: Option<&'a str>,
     /// The Didomi user that owns the email (`None` keeps the stored one).
     pub owner: Option<Owner<'a>>,
 }
@@ -152,7 +158,7 @@ pub struct Recorded<'a> {
 impl<'a> Recorded<'a> {
     /// An outcome with nothing but the email, outcome, hash and id.
     pub fn new(email: &'a str, outcome: Outcome, hash: i64, hubspot_id: Option<&'a str>) -> Self {
-        Self { email, outcome, hash, hubspot_id, written: None, owner: None }
+        Self { email, outcome, hash, hubspot_id, written: None, stored: None, owner: None }
     }
 }
 
@@ -161,6 +167,104 @@ impl<'a> Recorded<'a> {
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The `property_names` table in memory (locked after `conn`).
+    names: Mutex<Names>,
+}
+
+/// Property names by id and ids by name: a state row keeps its written values by id
+/// ([`encode_written`]).
+#[derive(Debug, Default)]
+struct Names {
+    ids: HashMap<String, u32>,
+    by_id: HashMap<u32, String>,
+}
+
+impl Names {
+    /// Reads the table again (another process may have added names).
+    fn load(&mut self, c: &Connection) -> rusqlite::Result<()> {
+        let mut st = c.prepare("SELECT id, name FROM property_names")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, name) = row?;
+            self.ids.insert(name.clone(), id);
+            self.by_id.insert(id, name);
+        }
+        Ok(())
+    }
+
+    /// Gives every name of `items`' written values an id (each new name in its own small
+    /// statement, before the transaction that uses it, so a rolled-back transaction leaves no
+    /// id in memory that the table does not have).
+    fn intern<'a>(
+        &mut self,
+        c: &Connection,
+        names: impl Iterator<Item = &'a String>,
+    ) -> rusqlite::Result<()> {
+        for name in names {
+            if self.ids.contains_key(name) {
+                continue;
+            }
+            c.execute("INSERT OR IGNORE INTO property_names(name) VALUES(?1)", [name])?;
+            let id: u32 =
+                c.query_row("SELECT id FROM property_names WHERE name = ?1", [name], |r| r.get(0))?;
+            self.ids.insert(name.clone(), id);
+            self.by_id.insert(id, name.clone());
+        }
+        Ok(())
+    }
+}
+
+/// One written value in a state row: the property's id, then the value (`0` = `""`, `1` =
+/// `"true"`, `2` = `"false"`, else the text).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Kept(u32, KeptValue);
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum KeptValue {
+    Code(u8),
+    Text(String),
+}
+
+/// The stored form of written values: `[[id, value], …]` with property names by id and the
+/// common values by code (`[[3,1],[4,0]]`, ≈ 7 bytes a property instead of ≈ 40 for
+/// `{"didomi_purpose_…":"true"}`: the state row, rewritten for every person written, is a
+/// third of its JSON size).
+fn encode_written(w: &Values, names: &Names) -> String {
+    let kept: Vec<Kept> = w
+        .iter()
+        .map(|(p, v)| {
+            let value = match v.as_str() {
+                "" => KeptValue::Code(0),
+                "true" => KeptValue::Code(1),
+                "false" => KeptValue::Code(2),
+                other => KeptValue::Text(other.to_owned()),
+            };
+            Kept(names.ids[p], value)
+        })
+        .collect();
+    serde_json::to_string(&kept).expect("values serialize")
+}
+
+/// Written values as stored: the compact form, or the JSON object of the versions before it
+/// (rows not rewritten since). `None` when unreadable or naming an id `names` lacks.
+fn decode_written(stored: &str, names: &Names) -> Option<Values> {
+    if !stored.starts_with('[') {
+        return serde_json::from_str(stored).ok();
+    }
+    let kept: Vec<Kept> = serde_json::from_str(stored).ok()?;
+    kept.into_iter()
+        .map(|Kept(id, v)| {
+            let value = match v {
+                KeptValue::Code(0) => String::new(),
+                KeptValue::Code(1) => "true".to_owned(),
+                KeptValue::Code(2) => "false".to_owned(),
+                KeptValue::Code(_) => return None,
+                KeptValue::Text(t) => t,
+            };
+            Some((names.by_id.get(&id)?.clone(), value))
+        })
+        .collect()
 }
 
 const SCHEMA: &str = "
@@ -181,6 +285,10 @@ CREATE TABLE IF NOT EXISTS contact_state (
   seen_run INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_state_outcome ON contact_state(outcome);
+CREATE TABLE IF NOT EXISTS property_names (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS pending (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   email TEXT NOT NULL,
@@ -235,7 +343,9 @@ impl Store {
         })
         .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?
         .map_err(err)?;
-        Ok(Self { path, conn: Mutex::new(conn) })
+        let mut names = Names::default();
+        names.load(&conn).map_err(err)?;
+        Ok(Self { path, conn: Mutex::new(conn), names: Mutex::new(names) })
     }
 
     pub(crate) fn with<T>(
@@ -244,6 +354,17 @@ impl Store {
     ) -> Result<T> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut c).map_err(|source| StoreError { path: self.path.display().to_string(), source })
+    }
+
+    /// [`Store::with`], with the property names too.
+    fn with_names<T>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut Names) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.with(|c| {
+            let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            f(c, &mut names)
+        })
     }
 
     /// Drops the per-contact state of both directions (and the pull's watermark) when `scope`
@@ -419,16 +540,17 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub fn states(&self, emails: &[&str]) -> Result<HashMap<String, ContactState>> {
-        self.with(|c| {
+        self.with_names(|c, names| {
             let mut out = HashMap::with_capacity(emails.len());
             let mut st = c.prepare_cached(
                 "SELECT hubspot_id, hash, outcome, pending_hash, user_id, user_updated, ouid,
                  seen_run, written FROM contact_state WHERE email = ?1",
             )?;
+            let mut reloaded = false;
             for e in emails {
                 let row = st
                     .query_row([e], |r| {
-                        Ok(ContactState {
+                        let state = ContactState {
                             hubspot_id: r.get(0)?,
                             hash: r.get(1)?,
                             outcome: r
@@ -439,17 +561,36 @@ impl Store {
                             user_updated: r.get(5)?,
                             ouid: r.get(6)?,
                             seen_run: r.get(7)?,
-                            written: r
-                                .get::<_, Option<String>>(8)?
-                                .and_then(|j| serde_json::from_str(&j).ok()),
-                        })
+                            written: None,
+                        };
+                        Ok((state, r.get::<_, Option<String>>(8)?))
                     })
                     .optional()?;
-                if let Some(row) = row {
-                    out.insert((*e).to_owned(), row);
+                let Some((mut state, stored)) = row else { continue };
+                if let Some(stored) = stored {
+                    state.written = decode_written(&stored, names);
+                    if state.written.is_none() && !reloaded {
+                        // A name another process added since this one loaded them.
+                        names.load(c)?;
+                        reloaded = true;
+                        state.written = decode_written(&stored, names);
+                    }
                 }
+                out.insert((*e).to_owned(), state);
             }
             Ok(out)
+        })
+    }
+
+    /// `values` in the form a state row keeps them (see [`Recorded::stored`]), giving new
+    /// property names their ids.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn encode_written(&self, values: &Values) -> Result<String> {
+        self.with_names(|c, names| {
+            names.intern(c, values.keys())?;
+            Ok(encode_written(values, names))
         })
     }
 
@@ -519,7 +660,8 @@ impl Store {
         if items.is_empty() && below.is_none() {
             return Ok(());
         }
-        self.with(|c| {
+        self.with_names(|c, names| {
+            names.intern(c, items.iter().filter_map(|r| r.written).flat_map(|w| w.keys()))?;
             let tx = c.transaction()?;
             if let Some(below) = below {
                 tx.execute("DELETE FROM pending WHERE seq < ?1", [below])?;
@@ -554,9 +696,11 @@ impl Store {
                             failed.execute(params![r.email, r.hubspot_id, user, updated, ouid])?
                         }
                         o => {
-                            let written = r
-                                .written
-                                .map(|w| serde_json::to_string(w).expect("values serialize"));
+                            let written = match (r.stored, r.written) {
+                                (Some(s), _) => Some(std::borrow::Cow::Borrowed(s)),
+                                (None, Some(w)) => Some(encode_written(w, names).into()),
+                                (None, None) => None,
+                            };
                             ok.execute(params![
                                 r.email,
                                 o.as_str(),
@@ -844,6 +988,97 @@ mod tests {
         assert_eq!(s.states(&["a@x.com"]).unwrap()["a@x.com"].hubspot_id, None, "id forgotten");
         s.ensure_scope("portal-2/org").expect("scope change");
         assert!(s.states(&["a@x.com"]).unwrap().is_empty(), "state of another portal dropped");
+    }
+
+    fn written_of(s: &Store, email: &str) -> Option<Values> {
+        s.states(&[email]).expect("states").remove(email).and_then(|st| st.written)
+    }
+
+    fn stored_written(dir: &Path, email: &str) -> String {
+        let c = Connection::open(dir.join(FILE_NAME)).expect("open");
+        c.query_row("SELECT written FROM contact_state WHERE email = ?1", [email], |r| r.get(0))
+            .expect("row")
+    }
+
+    #[test]
+    fn written_values_of_earlier_versions_read_the_same_and_are_rewritten_compact() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = Store::open_in(dir.path()).expect("opens");
+        let old: Values = [
+            ("didomi_purpose_analytics".to_owned(), "true".to_owned()),
+            ("didomi_purpose_ads".to_owned(), String::new()),
+            ("didomi_pref_topics".to_owned(), "Sport;News".to_owned()),
+        ]
+        .into();
+        // A row as the versions before kept it: the values' JSON object.
+        s.with(|c| {
+            c.execute(
+                "INSERT INTO contact_state(email, outcome, hash, written) VALUES(?1, 'written', 5, ?2)",
+                params!["a@x.com", serde_json::to_string(&old).unwrap()],
+            )
+        })
+        .expect("old row");
+        assert_eq!(written_of(&s, "a@x.com"), Some(old.clone()), "the old form reads as it was");
+        let w =
+            Recorded { written: Some(&old), ..Recorded::new("a@x.com", Outcome::Written, 5, None) };
+        s.record(&[w]).expect("record");
+        let stored = stored_written(dir.path(), "a@x.com");
+        assert!(stored.starts_with('['), "rewritten in the compact form: {stored}");
+        assert!(stored.len() * 3 < serde_json::to_string(&old).unwrap().len(), "{stored}");
+        assert_eq!(written_of(&s, "a@x.com"), Some(old), "and reads the same");
+    }
+
+    #[test]
+    fn a_property_name_another_process_added_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, b) =
+            (Store::open_in(dir.path()).expect("a"), Store::open_in(dir.path()).expect("b"));
+        let one: Values = [("p1".to_owned(), "true".to_owned())].into();
+        a.record(&[Recorded {
+            written: Some(&one),
+            ..Recorded::new("x@x.com", Outcome::Written, 1, None)
+        }])
+        .expect("a records");
+        let two: Values =
+            [("p0".to_owned(), "v".to_owned()), ("p2".to_owned(), "false".to_owned())].into();
+        b.record(&[Recorded {
+            written: Some(&two),
+            ..Recorded::new("y@x.com", Outcome::Written, 2, None)
+        }])
+        .expect("b records");
+        assert_eq!(written_of(&a, "y@x.com"), Some(two), "names b added are read by a");
+        assert_eq!(written_of(&b, "x@x.com"), Some(one), "and the other way round");
+    }
+
+    mod compact {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn values() -> impl Strategy<Value = Values> {
+            let value = prop_oneof![
+                Just(String::new()),
+                Just("true".to_owned()),
+                Just("false".to_owned()),
+                ".{0,12}"
+            ];
+            proptest::collection::btree_map(".{1,20}", value, 0..30)
+        }
+
+        proptest! {
+            #[test]
+            fn written_values_read_back_as_they_were_recorded(w in values(), again in values()) {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let s = Store::open_in(dir.path()).expect("opens");
+                s.record(&[Recorded { written: Some(&w), ..Recorded::new("a@x.com", Outcome::Written, 1, None) }])
+                    .expect("record");
+                prop_assert_eq!(written_of(&s, "a@x.com"), Some(w));
+                s.record(&[Recorded { written: Some(&again), ..Recorded::new("a@x.com", Outcome::Written, 2, None) }])
+                    .expect("record again");
+                drop(s);
+                let s = Store::open_in(dir.path()).expect("reopens");
+                prop_assert_eq!(written_of(&s, "a@x.com"), Some(again));
+            }
+        }
     }
 
     #[test]
