@@ -23,7 +23,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dhs_core::sync::{automap, EngineConfig, PushJob, Store};
+use dhs_core::jobs::RunResources;
+use dhs_core::settings::SyncOptions;
+use dhs_core::sync::{automap, EngineConfig, PushJob};
 use dhs_core::{SyncDirection, SyncRequest};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -206,7 +208,6 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         .map_err(|e| core_err(e.into()))?;
 
     let dir = std::env::temp_dir().join(format!("dhs-bench-{}", std::process::id()));
-    let store = Store::open_in(&dir).map_err(|e| core_err(e.into()))?;
     let mut base = EngineConfig { rate_limit: args.rate_limit, ..EngineConfig::default() };
     if let Some(c) = args.concurrency {
         base.concurrency = c;
@@ -215,15 +216,12 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         base.rate_margin = std::time::Duration::from_millis(m);
     }
     let cfg = base.scaled(args.time_scale);
-    let job = PushJob {
-        hubspot: Arc::new(hubspot),
-        didomi: Arc::new(didomi),
-        store: Arc::new(store),
-        pacer: Arc::new(cfg.pacer()),
-        mapping: mapping.clone(),
-        upsert: true,
-        scope: "bench".into(),
-    };
+    // The job the app and the CLI would build (scope, databases), paced at the bench's time
+    // scale and limit.
+    let inputs =
+        direct.job_inputs(Some(true), dir.clone(), SyncOptions::default(), mapping.clone()).await?;
+    let (job, _) = RunResources::default().push_job(&inputs).map_err(core_err)?;
+    let job = PushJob { pacer: Arc::new(cfg.pacer()), ..job };
     let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
     let last = Arc::new(std::sync::Mutex::new(Instant::now()));
     let samples: Arc<std::sync::Mutex<Vec<(f64, u64)>>> = Arc::default();

@@ -88,6 +88,17 @@ struct Source {
     log: String,
 }
 
+impl Source {
+    /// `--upsert` / `--no-upsert`, when given (else the saved or exported options decide).
+    fn upsert_override(&self) -> Option<bool> {
+        match (self.upsert, self.no_upsert) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Synchronize.

@@ -57,7 +57,7 @@ pub async fn run(src: &Source, args: &PullArgs, both: bool) -> Result<u8> {
     }
     let direct = Direct::from_env(src)?;
     let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
-    let inputs = direct.job_inputs(src, data_dir, options, mapping).await?;
+    let inputs = direct.job_inputs(src.upsert_override(), data_dir, options, mapping).await?;
     let runs = RunResources::default();
     let push = if both {
         let req =

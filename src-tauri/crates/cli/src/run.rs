@@ -137,7 +137,7 @@ pub async fn push(src: &Source, args: &PushArgs) -> Result<u8> {
     } else if direct {
         let direct = Direct::from_env(src)?;
         let (data_dir, options, mapping) = saved_or_file(src, from_file)?;
-        let inputs = direct.job_inputs(src, data_dir, options, mapping).await?;
+        let inputs = direct.job_inputs(src.upsert_override(), data_dir, options, mapping).await?;
         run_push(&RunResources::default(), &inputs, req, args.json, cancel).await?
     } else {
         app_connection(src, req, from_file, args.json, cancel).await?
@@ -216,10 +216,10 @@ impl Direct {
 
     /// What the job constructors need: the clients, the portal id the token belongs to (so the
     /// state scope and the pull's event ids are the app's), the options and mapping with the
-    /// `--upsert`/`--no-upsert` override, and the label language.
+    /// `--upsert`/`--no-upsert` override (`upsert`), and the label language.
     pub(crate) async fn job_inputs(
         &self,
-        src: &Source,
+        upsert: Option<bool>,
         data_dir: PathBuf,
         mut options: SyncOptions,
         mapping: Mapping,
@@ -227,10 +227,8 @@ impl Direct {
         let hubspot = Arc::new(self.hubspot());
         let didomi = Arc::new(self.didomi());
         let details = hubspot.account_details().await.map_err(|e| core_err(e.into()))?;
-        if src.upsert {
-            options.upsert = true;
-        } else if src.no_upsert {
-            options.upsert = false;
+        if let Some(upsert) = upsert {
+            options.upsert = upsert;
         }
         let mut settings = Settings { options, mapping, ..Settings::default() };
         settings.hubspot.portal_id = details.portal_id;
@@ -330,7 +328,7 @@ async fn sandbox(
     .await
     .map_err(|e| anyhow::anyhow!(dhs_core::Error::from(e).message))?;
     let data_dir = sandbox_data_dir(src);
-    let r = match direct.job_inputs(src, data_dir, options, mapping).await {
+    let r = match direct.job_inputs(src.upsert_override(), data_dir, options, mapping).await {
         Ok(inputs) => run_push(&RunResources::default(), &inputs, req, json, cancel).await,
         Err(e) => Err(e),
     };
