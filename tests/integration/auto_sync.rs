@@ -2,12 +2,12 @@
 //! the settings, one auto run pushes (and pulls when the bidirectional flow is on) into the
 //! same History as runs started by hand, a second run with nothing changed writes nothing,
 //! and a run that cannot start is reported as skipped with what to do. (The scheduler's timing
-//! is unit-tested with tokio's paused clock in `dhs_core::sync::auto`.)
+//! is unit-tested with tokio's paused clock in `dhs_core::run::auto`.)
 
 use std::sync::{Arc, Mutex};
 
-use dhs_core::sync::auto::{AutoSyncOutcome, AutoSyncStatus};
-use dhs_core::sync::{RunStatus, SyncDirection};
+use dhs_core::run::auto::{AutoSyncOutcome, AutoSyncStatus};
+use dhs_core::run::{RunStatus, SyncDirection};
 use dhs_core::ErrorCode;
 use dhs_tests::{simulate_workflow, start_connected, test_engine};
 use tokio_util::sync::CancellationToken;

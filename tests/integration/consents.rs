@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dhs_core::didomi::consents::ConsentUser;
-use dhs_core::sync::values::{compute, normalize_email, Labels};
-use dhs_core::sync::{EngineConfig, PushJob, RecordAction, RunStatus, RunSummary};
+use dhs_core::push::values::{compute, normalize_email, Labels};
+use dhs_core::push::{EngineConfig, PushJob};
+use dhs_core::run::{RecordAction, RunStatus, RunSummary};
 use dhs_core::ErrorCode;
 use dhs_simulator::didomi::users::PurposeConsent;
 use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
@@ -243,7 +244,7 @@ async fn a_second_run_on_the_same_data_folder_is_refused() {
     let job = h.push_job(true, &cfg).await;
     // A second process's view: its own connection to the same database file.
     let other = PushJob {
-        store: Arc::new(dhs_core::sync::Store::open_in(&h.data_dir()).unwrap()),
+        store: Arc::new(dhs_core::run::Store::open_in(&h.data_dir()).unwrap()),
         ..job.clone()
     };
     h.sim.faults.set(FaultConfig {
@@ -624,7 +625,7 @@ impl World {
             Step::Push { faults, cancel_after_ms, full } => {
                 let before = self.faults_start(faults);
                 let cancel = self.cancel_after(*cancel_after_ms);
-                let r = dhs_core::sync::push(
+                let r = dhs_core::push::push(
                     self.job.clone(),
                     push_request(false, *full),
                     self.cfg.clone(),

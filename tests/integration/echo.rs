@@ -6,8 +6,9 @@
 //!   per edited contact (counted at the simulator).
 
 use dhs_core::pull::PullSettings;
-use dhs_core::sync::values::normalize_email;
-use dhs_core::sync::{EngineConfig, PushJob, RunStatus};
+use dhs_core::push::values::normalize_email;
+use dhs_core::push::{EngineConfig, PushJob};
+use dhs_core::run::RunStatus;
 use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
 use dhs_tests::{
     pull_job, push, push_request, run_pull, simulate_workflow, start_connected, test_engine,
@@ -17,7 +18,7 @@ use dhs_tests::{
 /// The counter property created, the workflow on, then everyone pushed (upsert).
 async fn pushed_with_workflow(
     users: u64,
-) -> (Harness, PushJob, EngineConfig, dhs_core::pull::PullConfig, dhs_core::sync::RunReport) {
+) -> (Harness, PushJob, EngineConfig, dhs_core::pull::PullConfig, dhs_core::run::RunReport) {
     let h = start_connected(users, 100.0).await;
     let ecfg = test_engine(100.0);
     let cfg = test_pull_config(100.0);

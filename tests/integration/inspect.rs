@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use dhs_core::inspect::{inspect, Inspection, Lookup, RowMatch};
 use dhs_core::pull::PullSettings;
-use dhs_core::sync::{PushJob, RunStatus, SyncDirection};
+use dhs_core::push::PushJob;
+use dhs_core::run::{RunStatus, SyncDirection};
 use dhs_simulator::people::{people, Presence};
 use dhs_tests::{push, push_request, start_connected, test_engine, Harness};
 use tokio_util::sync::CancellationToken;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use dhs_core::didomi::consents::ConsentUser;
 use dhs_core::mapping::{DidomiItem, Mapping, MappingEntry, ValueEncoding};
-use dhs_core::sync::{RunStatus, SyncDirection, SyncRequest};
+use dhs_core::run::{RunStatus, SyncDirection, SyncRequest};
 use dhs_simulator::didomi::config::Preference;
 use dhs_simulator::Config;
 use dhs_tests::{start_connected_with, Harness};

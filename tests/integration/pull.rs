@@ -6,7 +6,8 @@
 use dhs_core::didomi::consents::ConsentUser;
 use dhs_core::mapping::{DidomiItem, ValueEncoding};
 use dhs_core::pull::{ConflictWinner, PullSettings};
-use dhs_core::sync::{PushJob, RunStatus};
+use dhs_core::push::PushJob;
+use dhs_core::run::RunStatus;
 use dhs_simulator::faults::{FaultConfig, FaultRule};
 use dhs_tests::{
     pull_job, push, push_request, run_pull, simulate_workflow, start_connected, test_engine,

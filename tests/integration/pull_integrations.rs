@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use dhs_core::mapping::{DidomiItem, Mapping};
 use dhs_core::pull::PullSettings;
+use dhs_core::push::PushJob;
+use dhs_core::run::RunStatus;
 use dhs_core::settings::HubSpotAuthMode;
-use dhs_core::sync::{PushJob, RunStatus};
 use dhs_core::{SyncDirection, SyncRequest};
 use dhs_simulator::faults::{FaultConfig, FaultRule};
 use dhs_tests::{

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use dhs_core::mapping::DidomiItem;
 use dhs_core::pull::PullSettings;
-use dhs_core::sync::{EngineConfig, PushJob, RunStatus};
+use dhs_core::push::{EngineConfig, PushJob};
+use dhs_core::run::RunStatus;
 use dhs_core::{ErrorCode, SyncDirection};
 use dhs_simulator::hubspot::limits::App;
 use dhs_simulator::Config;

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use dhs_core::pull::state::{Handled, IMPORTED_FILE_NAME, LEGACY_FILE_NAME};
 use dhs_core::pull::PullSettings;
-use dhs_core::sync::{PushJob, RunStatus, Store};
+use dhs_core::push::PushJob;
+use dhs_core::run::{RunStatus, Store};
 use dhs_tests::{
     pull_job, push, push_request, run_pull, start_connected, test_engine, test_pull_config,
 };

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use dhs_core::hubspot::models::{PropertyCreate, PropertyOption};
 use dhs_core::mapping::{DidomiItem, MappingEntry, ValueEncoding};
-use dhs_core::sync::{EngineConfig, RecordStatus, RunStatus};
+use dhs_core::push::EngineConfig;
+use dhs_core::run::{RecordStatus, RunStatus};
 use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
 use dhs_tests::{push, push_request, start_connected, test_engine};
 

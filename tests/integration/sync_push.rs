@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhs_core::sync::values::{compute, normalize_email, Labels, Values};
-use dhs_core::sync::{EngineConfig, PushJob, RunStatus};
+use dhs_core::push::values::{compute, normalize_email, Labels, Values};
+use dhs_core::push::{EngineConfig, PushJob};
+use dhs_core::run::RunStatus;
 use dhs_core::ErrorCode;
 use dhs_tests::{push, push_request, start_connected, test_engine, Harness};
 
@@ -108,7 +109,7 @@ async fn update_only_skips_people_without_a_contact_and_creates_nothing() {
     );
     let store = &job.store;
     let recs = store.records(r.summary.id, false, 10_000, 0).expect("records");
-    let skips = recs.iter().filter(|r| r.action == dhs_core::sync::RecordAction::Skip).count();
+    let skips = recs.iter().filter(|r| r.action == dhs_core::run::RecordAction::Skip).count();
     assert_eq!(skips, missing, "every skip is in the history with its email");
     let before = h.sim.hubspot.stats().requests.values().sum::<u64>();
     let r2 = push(&job, push_request(false, false), &cfg).await.expect("re-run");
@@ -141,12 +142,12 @@ async fn invalid_and_duplicate_emails_are_reported_not_guessed() {
     let recs = job.store.records(r.summary.id, false, 10_000, 0).expect("records");
     let dup = recs
         .iter()
-        .find(|r| r.action == dhs_core::sync::RecordAction::Duplicate)
+        .find(|r| r.action == dhs_core::run::RecordAction::Duplicate)
         .expect("a duplicate record");
     assert!(dup.message.contains("newer user"), "says which user won: {}", dup.message);
     assert!(
         recs.iter()
-            .any(|r| r.action == dhs_core::sync::RecordAction::Invalid && r.email.contains(" at ")),
+            .any(|r| r.action == dhs_core::run::RecordAction::Invalid && r.email.contains(" at ")),
         "the invalid organization_user_id is named"
     );
     // The newest user of a duplicated email is the one in HubSpot.
@@ -263,7 +264,7 @@ async fn cancel_stops_after_batches_in_flight_and_the_next_run_finishes() {
     let c2 = cancel.clone();
     let progress = Arc::new(std::sync::Mutex::new(Vec::new()));
     let p2 = progress.clone();
-    let r = dhs_core::sync::push(
+    let r = dhs_core::push::push(
         job.clone(),
         push_request(false, false),
         cfg.clone(),

@@ -229,18 +229,18 @@ impl Harness {
     pub async fn push_job(
         &self,
         upsert: bool,
-        cfg: &dhs_core::sync::EngineConfig,
-    ) -> dhs_core::sync::PushJob {
+        cfg: &dhs_core::push::EngineConfig,
+    ) -> dhs_core::push::PushJob {
         let hubspot = self.core.connections().hubspot().await.expect("HubSpot client");
         let didomi = self.core.connections().didomi().await.expect("Didomi client");
         let tree = didomi.config_tree().await.expect("config tree").expect("a tree");
-        let mapping = dhs_core::sync::automap::full_mapping(&tree);
-        dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, "didomi")
+        let mapping = dhs_core::push::automap::full_mapping(&tree);
+        dhs_core::push::automap::ensure_properties(&hubspot, &mapping, "didomi")
             .await
             .expect("properties created");
         let inputs = self.job_inputs(mapping, upsert, &cfg.lang).await;
         let (job, _) = dhs_core::jobs::RunResources::default().push_job(&inputs).expect("push job");
-        dhs_core::sync::PushJob { pacer: Arc::new(cfg.pacer()), ..job }
+        dhs_core::push::PushJob { pacer: Arc::new(cfg.pacer()), ..job }
     }
 
     /// Every Didomi user, read through the API (the expectation side of a test).
@@ -261,11 +261,11 @@ impl Harness {
 
 /// Runs a push with `cfg` and no progress callback or cancel.
 pub async fn push(
-    job: &dhs_core::sync::PushJob,
+    job: &dhs_core::push::PushJob,
     req: dhs_core::SyncRequest,
-    cfg: &dhs_core::sync::EngineConfig,
+    cfg: &dhs_core::push::EngineConfig,
 ) -> Result<dhs_core::RunReport, dhs_core::Error> {
-    dhs_core::sync::push(
+    dhs_core::push::push(
         job.clone(),
         req,
         cfg.clone(),
@@ -282,11 +282,11 @@ pub fn push_request(dry_run: bool, full: bool) -> dhs_core::SyncRequest {
 
 /// A fast engine configuration for tests: the simulator's 110 requests per 10 s divided by
 /// `time_scale`, short backoffs.
-pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
-    dhs_core::sync::EngineConfig {
+pub fn test_engine(time_scale: f64) -> dhs_core::push::EngineConfig {
+    dhs_core::push::EngineConfig {
         backoff_base: std::time::Duration::from_millis(5),
         backoff_max: std::time::Duration::from_millis(50),
-        ..dhs_core::sync::EngineConfig::default().scaled(time_scale)
+        ..dhs_core::push::EngineConfig::default().scaled(time_scale)
     }
 }
 
@@ -295,7 +295,7 @@ pub fn test_engine(time_scale: f64) -> dhs_core::sync::EngineConfig {
 /// simulated portal and fresh pacers.
 pub async fn pull_job(
     h: &Harness,
-    push: &dhs_core::sync::PushJob,
+    push: &dhs_core::push::PushJob,
     cfg: &dhs_core::pull::PullConfig,
     settings: dhs_core::pull::PullSettings,
 ) -> dhs_core::pull::PullJob {
@@ -413,7 +413,7 @@ impl Harness {
         let mut out = Vec::new();
         for u in self.didomi_users().await {
             let Ok(email) =
-                dhs_core::sync::values::normalize_email(u.organization_user_id.as_deref())
+                dhs_core::push::values::normalize_email(u.organization_user_id.as_deref())
             else {
                 continue;
             };

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dhs_core::sync::auto::AutoSyncStatus;
+use dhs_core::run::auto::AutoSyncStatus;
 use dhs_core::Core;
 use tauri::ipc::Channel;
 use tauri::State;

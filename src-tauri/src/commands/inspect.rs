@@ -13,7 +13,7 @@ use tauri::{AppHandle, State};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::sync::{save_dialog, TEST_DIALOG_DIR_ENV};
+use super::push::{save_dialog, TEST_DIALOG_DIR_ENV};
 use crate::error::CommandResult;
 
 /// Where a person's export was written, and what it holds. Crosses IPC.

@@ -12,4 +12,4 @@ pub mod list;
 pub mod mapping;
 pub mod options;
 pub mod pull;
-pub mod sync;
+pub mod push;

@@ -1,6 +1,6 @@
 /**
  * The sync and history types of the Sync and History screens, gathered in one import: the
- * core's ts-rs bindings (`dhs_core::sync::dto`) and the shell's `CsvExport`.
+ * core's ts-rs bindings (`dhs_core::run::dto`) and the shell's `CsvExport`.
  */
 export type { CsvExport } from '../bindings/CsvExport'
 export type { DryRunPlan } from '../bindings/DryRunPlan'

@@ -24,8 +24,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dhs_core::jobs::RunResources;
+use dhs_core::push::{automap, EngineConfig, PushJob};
 use dhs_core::settings::SyncOptions;
-use dhs_core::sync::{automap, EngineConfig, PushJob};
 use dhs_core::{SyncDirection, SyncRequest};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -260,7 +260,7 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     *t0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     let t0 = Instant::now();
     let job_parts = job.clone();
-    let first = dhs_core::sync::push(
+    let first = dhs_core::push::push(
         job.clone(),
         req,
         cfg.clone(),
@@ -275,14 +275,14 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     let mid = stats(&http, &info.hubspot).await?;
     let t1 = Instant::now();
     let second =
-        dhs_core::sync::push(job, req, cfg.clone(), Arc::new(|_| {}), CancellationToken::new())
+        dhs_core::push::push(job, req, cfg.clone(), Arc::new(|_| {}), CancellationToken::new())
             .await
             .map_err(core_err)?;
     let rerun_s = t1.elapsed().as_secs_f64();
     let disk1 = disk_bytes_written();
     let after = stats(&http, &info.hubspot).await?;
     let lookups = inspect_bench(&job_parts, args).await.map_err(core_err)?;
-    let db_mb = std::fs::metadata(dir.join(dhs_core::sync::store::FILE_NAME))
+    let db_mb = std::fs::metadata(dir.join(dhs_core::run::store::FILE_NAME))
         .ok()
         .map(|m| m.len() as f64 / 1e6);
     drop(sim);
@@ -348,7 +348,7 @@ async fn inspect_bench(job: &PushJob, args: &BenchArgs) -> Result<Value, dhs_cor
     let emails: Vec<String> = dhs_simulator::people::people(args.seed, args.users)
         .step_by(step)
         .map(|p| if p.on_hubspot() { p.hubspot_email } else { p.didomi_email })
-        .filter(|e| dhs_core::sync::values::normalize_email(Some(e)).is_ok())
+        .filter(|e| dhs_core::push::values::normalize_email(Some(e)).is_ok())
         .take(args.inspect as usize)
         .collect();
     let mut ms = Vec::with_capacity(emails.len());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use dhs_core::inspect::{Inspection, Lookup};
-use dhs_core::sync::Store;
+use dhs_core::run::Store;
 
 use crate::run::{config_file, saved_or_file, Direct};
 use crate::{InspectArgs, Source};
@@ -61,8 +61,8 @@ async fn sandbox(src: &Source, email: &str) -> Result<Inspection> {
     let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
     let err = |e: dhs_core::didomi::Error| anyhow::anyhow!(dhs_core::Error::from(e).message);
     let tree = didomi.config_tree().await.map_err(err)?.context("the sandbox has no tree")?;
-    let mapping = dhs_core::sync::automap::full_mapping(&tree);
-    dhs_core::sync::automap::ensure_properties(
+    let mapping = dhs_core::push::automap::full_mapping(&tree);
+    dhs_core::push::automap::ensure_properties(
         &hubspot,
         &mapping,
         &dhs_core::settings::SyncOptions::default().property_group,

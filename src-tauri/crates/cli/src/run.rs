@@ -10,8 +10,8 @@ use dhs_core::didomi::{DidomiClient, Session};
 use dhs_core::hubspot::HubSpotClient;
 use dhs_core::jobs::{JobInputs, RunResources};
 use dhs_core::mapping::Mapping;
+use dhs_core::run::RunStatus;
 use dhs_core::settings::{HubSpotAuthMode, SyncOptions};
-use dhs_core::sync::RunStatus;
 use dhs_core::{
     Core, Environment, RunReport, SecretStore, Settings, SyncDirection, SyncProgress, SyncRequest,
 };
@@ -288,7 +288,7 @@ pub(crate) async fn run_push(
     cancel: CancellationToken,
 ) -> Result<RunReport> {
     let (job, cfg) = runs.push_job(inputs).map_err(core_err)?;
-    dhs_core::sync::push(job, req, cfg, Arc::new(progress(json)), cancel).await.map_err(core_err)
+    dhs_core::push::push(job, req, cfg, Arc::new(progress(json)), cancel).await.map_err(core_err)
 }
 
 async fn sandbox(
@@ -316,11 +316,11 @@ async fn sandbox(
                 .context("the sandbox has no configuration tree")?;
             (
                 SyncOptions { upsert: true, ..SyncOptions::default() },
-                dhs_core::sync::automap::full_mapping(&tree),
+                dhs_core::push::automap::full_mapping(&tree),
             )
         }
     };
-    dhs_core::sync::automap::ensure_properties(
+    dhs_core::push::automap::ensure_properties(
         &direct.hubspot(),
         &mapping,
         &options.property_group,

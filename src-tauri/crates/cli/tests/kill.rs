@@ -14,7 +14,7 @@ use dhs_core::didomi::session::Session;
 use dhs_core::didomi::DidomiClient;
 use dhs_core::hubspot::HubSpotClient;
 use dhs_core::mapping::Mapping;
-use dhs_core::sync::values::{compute, normalize_email, Labels};
+use dhs_core::push::values::{compute, normalize_email, Labels};
 use dhs_simulator::didomi::users::PurposeConsent;
 use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
 use dhs_simulator::{Config, Simulator};
@@ -86,8 +86,8 @@ impl World {
         );
         let didomi = didomi_client(&sim);
         let tree = didomi.config_tree().await.unwrap().expect("tree");
-        let mapping = dhs_core::sync::automap::full_mapping(&tree);
-        dhs_core::sync::automap::ensure_properties(&hubspot, &mapping, "didomi").await.unwrap();
+        let mapping = dhs_core::push::automap::full_mapping(&tree);
+        dhs_core::push::automap::ensure_properties(&hubspot, &mapping, "didomi").await.unwrap();
         let labels = Labels::from_preferences(&didomi.list_preferences().await.unwrap(), "en");
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("mapping.json");
@@ -174,12 +174,12 @@ impl World {
     }
 
     fn running_runs(&self) -> usize {
-        let store = dhs_core::sync::Store::open_in(&self.data_dir()).unwrap();
+        let store = dhs_core::run::Store::open_in(&self.data_dir()).unwrap();
         store
             .list_runs(1000)
             .unwrap()
             .iter()
-            .filter(|r| r.status == dhs_core::sync::RunStatus::Running)
+            .filter(|r| r.status == dhs_core::run::RunStatus::Running)
             .count()
     }
 }

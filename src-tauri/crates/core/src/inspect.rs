@@ -10,7 +10,7 @@
 //!   [`DIDOMI_BUDGET`] requests.
 //! - HubSpot: one batch read by email with `propertiesWithHistory` of the mapped properties.
 //!
-//! The winner is picked by the push's own rank ([`crate::sync::engine::rank`]), the values by
+//! The winner is picked by the push's own rank ([`crate::push::engine::rank`]), the values by
 //! the push's own [`compute`] and [`clear_unanswered`]: the inspector cannot disagree with the
 //! push.
 
@@ -26,10 +26,10 @@ use crate::hubspot::contacts::{BatchRecord, ValueWithTimestamp};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::check::row_name;
 use crate::mapping::{DidomiItem, DidomiRow, Mapping};
-use crate::sync::dto::{RecordAction, RecordOutcome, RunStatus, RunSummary, SyncDirection};
-use crate::sync::engine::{now_rfc3339, rank, updated_ms};
-use crate::sync::store::{ContactState, Store};
-use crate::sync::values::{clear_unanswered, compute, normalize_email, Labels, Values};
+use crate::push::engine::{now_rfc3339, rank, updated_ms};
+use crate::push::values::{clear_unanswered, compute, normalize_email, Labels, Values};
+use crate::run::dto::{RecordAction, RecordOutcome, RunStatus, RunSummary, SyncDirection};
+use crate::run::store::{ContactState, Store};
 
 /// Didomi API requests a lookup may make. Minting a session token is not counted: it is the
 /// client's authentication, made once an hour per process whatever is called.
@@ -202,7 +202,7 @@ pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
         ))
     })?;
     let mut requests = RequestCounts::default();
-    let store_err = |e: crate::sync::store::StoreError| Error::from(e);
+    let store_err = |e: crate::run::store::StoreError| Error::from(e);
     let state = l.store.states(&[&normalized]).map_err(store_err)?.remove(&normalized);
     let records = l.store.records_about(&normalized, RECORDS).map_err(store_err)?;
     let (labels, rows) = labels_and_rows(&l, &mut requests).await?;
@@ -556,7 +556,7 @@ fn source_words(c: &ValueWithTimestamp, run: Option<i64>) -> String {
 
 /// Runs with a record about this person, and push runs that wrote one of its properties.
 fn touching_runs(
-    records: &[(i64, crate::sync::dto::RecordOutcome)],
+    records: &[(i64, crate::run::dto::RecordOutcome)],
     history: &[HistoryChange],
     runs: &[RunSummary],
 ) -> Vec<InspectRun> {
@@ -828,7 +828,7 @@ mod tests {
         let run = |id: i64, start: &str, end: &str, dir: SyncDirection| RunSummary {
             id,
             direction: dir,
-            mode: crate::sync::dto::RunMode::Full,
+            mode: crate::run::dto::RunMode::Full,
             dry_run: false,
             started_at: start.into(),
             finished_at: Some(end.into()),

@@ -16,8 +16,9 @@ use crate::didomi::DidomiClient;
 use crate::error::Error;
 use crate::hubspot::HubSpotClient;
 use crate::pull::{PullConfig, PullJob, PullSettings};
+use crate::push::{EngineConfig, PushJob};
+use crate::run::{state_scope, Pacer, Store};
 use crate::settings::{HubSpotAuthMode, Settings};
-use crate::sync::{state_scope, EngineConfig, Pacer, PushJob, Store};
 
 /// The portal part of a scope written by the CLI's direct mode before it used the portal id.
 /// Data folders with that scope are carried over to the portal id (see [`RunResources`]).
@@ -182,7 +183,7 @@ impl RunResources {
 mod tests {
     use super::*;
     use crate::didomi::Session;
-    use crate::sync::store::{Outcome, Recorded};
+    use crate::run::store::{Outcome, Recorded};
 
     fn inputs(dir: &Path, portal: Option<u64>) -> JobInputs {
         let http = reqwest::Client::new();

@@ -47,10 +47,11 @@ pub mod jobs;
 pub mod mapping;
 pub mod options;
 pub mod pull;
+pub mod push;
+pub mod run;
 pub mod secrets;
 pub mod settings;
 pub mod settings_file;
-pub mod sync;
 pub mod text;
 
 pub use environment::{Environment, EnvironmentInfo, Mode, Prefill, PrefillInfo};
@@ -65,9 +66,9 @@ pub use facade::{
 };
 pub use options::BidirectionalSetup;
 pub use pull::workflow::{CheckStatus, WorkflowCheck};
-pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
-pub use settings::{Settings, SettingsError};
-pub use sync::{
+pub use run::{
     DryRunPlan, RecordOutcome, RunCounts, RunReport, RunStatus, RunSummary, SyncDirection,
     SyncProgress, SyncRequest,
 };
+pub use secrets::{KeychainStatus, Secret, SecretKey, SecretStore};
+pub use settings::{Settings, SettingsError};

@@ -11,7 +11,7 @@ use url::Url;
 use crate::didomi::error::{ApiErrorBody, Error, Result};
 use crate::didomi::session::Session;
 use crate::environment::endpoint;
-use crate::sync::retry::{retry, Backoff};
+use crate::run::retry::{retry, Backoff};
 
 /// A Didomi client bound to one organization.
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ impl DidomiClient {
 
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let status = response.status();
-    let retry_after = crate::sync::retry::retry_after(response.headers());
+    let retry_after = crate::run::retry::retry_after(response.headers());
     let bytes = response.bytes().await?;
     if !status.is_success() {
         let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();

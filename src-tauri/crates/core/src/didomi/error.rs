@@ -79,8 +79,8 @@ pub enum Error {
 
 impl Error {
     /// Whether trying again may help, and after how long when Didomi said so.
-    pub fn verdict(&self) -> crate::sync::retry::Verdict {
-        use crate::sync::retry::Verdict;
+    pub fn verdict(&self) -> crate::run::retry::Verdict {
+        use crate::run::retry::Verdict;
         match self {
             Error::Api { status: 429, retry_after, .. } => Verdict::Retry(*retry_after),
             Error::Api { status, .. } if *status >= 500 || *status == 408 => Verdict::Retry(None),
@@ -90,8 +90,8 @@ impl Error {
     }
 
     /// `e` after `gave_up`: the error itself after one attempt, else [`Error::Exhausted`].
-    pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
-        let stopped = g.last.verdict() == crate::sync::retry::Verdict::Stop;
+    pub fn gave_up(call: String, g: crate::run::retry::GaveUp<Error>) -> Self {
+        let stopped = g.last.verdict() == crate::run::retry::Verdict::Stop;
         g.into_error(stopped, |attempts, waited_s, last| Error::Exhausted {
             call,
             attempts,

@@ -97,7 +97,7 @@ impl EventWriter {
 
     /// The same writer, its client retrying by `retry`.
     #[must_use]
-    pub fn with_retry(self, retry: crate::sync::retry::Backoff) -> Self {
+    pub fn with_retry(self, retry: crate::run::retry::Backoff) -> Self {
         Self { client: Arc::new((*self.client).clone().with_retry(retry)) }
     }
 

@@ -57,7 +57,7 @@ pub struct Session {
     secret: Secret,
     cache: tokio::sync::Mutex<Option<Cached>>,
     mints: AtomicU64,
-    retry: std::sync::Mutex<crate::sync::retry::Backoff>,
+    retry: std::sync::Mutex<crate::run::retry::Backoff>,
 }
 
 impl fmt::Debug for Session {
@@ -79,7 +79,7 @@ impl Session {
             secret,
             cache: tokio::sync::Mutex::new(None),
             mints: AtomicU64::new(0),
-            retry: std::sync::Mutex::new(crate::sync::retry::Backoff::default()),
+            retry: std::sync::Mutex::new(crate::run::retry::Backoff::default()),
         }
     }
 
@@ -120,7 +120,7 @@ impl Session {
     async fn mint_locked(&self, cache: &mut Option<Cached>) -> Result<(Secret, u64)> {
         let policy = *self.retry.lock().unwrap_or_else(|p| p.into_inner());
         let (token, expires_at, lifetime) =
-            crate::sync::retry::retry(&policy, Error::verdict, || self.mint_once())
+            crate::run::retry::retry(&policy, Error::verdict, || self.mint_once())
                 .await
                 .map_err(|g| Error::gave_up("POST /v1/sessions".into(), g))?;
         let generation = cache.as_ref().map_or(1, |c| c.generation + 1);
@@ -129,7 +129,7 @@ impl Session {
     }
 
     /// Sets the retry policy of session creation (the client's).
-    pub fn set_retry(&self, policy: crate::sync::retry::Backoff) {
+    pub fn set_retry(&self, policy: crate::run::retry::Backoff) {
         *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = policy;
     }
 
@@ -147,7 +147,7 @@ impl Session {
             .send()
             .await?;
         let status = response.status();
-        let retry_after = crate::sync::retry::retry_after(response.headers());
+        let retry_after = crate::run::retry::retry_after(response.headers());
         let bytes = response.bytes().await?;
         if !status.is_success() {
             let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();

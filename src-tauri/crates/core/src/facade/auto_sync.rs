@@ -1,6 +1,6 @@
 //! Auto-sync of the facade: the interval lives in the settings (`options.autoSyncMinutes`,
 //! every settings write updates the scheduler through a watch channel), the scheduler loop is
-//! [`crate::sync::auto::schedule`], and one auto run is [`Runs::auto_sync_once`]: an
+//! [`crate::run::auto::schedule`], and one auto run is [`Runs::auto_sync_once`]: an
 //! incremental push, then a pull when the bidirectional flow is on — the same runs, history and
 //! running mark as a sync started by hand (so the Sync screen's Cancel stops an auto run, and
 //! an auto run never starts while another sync runs).
@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{lock, now_rfc3339, rfc3339, Runs};
 use crate::error::{Error, ErrorCode};
-use crate::sync::auto::{
+use crate::run::auto::{
     check_interval, interval_of, schedule, AutoSyncOutcome, AutoSyncRun, AutoSyncStatus,
 };
-use crate::sync::dto::{RunSummary, SyncDirection, SyncProgress, SyncRequest};
+use crate::run::dto::{RunSummary, SyncDirection, SyncProgress, SyncRequest};
 
 /// Told every time the auto-sync status changes (the shell emits it to the window).
 type AutoSyncListener = Arc<dyn Fn(AutoSyncStatus) + Send + Sync>;

@@ -1,6 +1,6 @@
 //! The contact inspector of the facade: look one email up, sync that person alone, export it.
 //! The lookup is [`crate::inspect::inspect`]; the run of one is the push engine
-//! ([`crate::sync::engine::push_only`]) and the pull ([`crate::pull::run::pull_only`]) with a
+//! ([`crate::push::engine::push_only`]) and the pull ([`crate::pull::run::pull_only`]) with a
 //! one-contact source, under the same lock, pacer, rules and history as every run.
 
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use super::Runs;
 use crate::error::{Error, ErrorCode};
 use crate::inspect::{inspect, Inspection, Lookup};
 use crate::pull::PullReport;
-use crate::sync::{RunReport, SyncDirection, SyncProgress, SyncRequest};
+use crate::run::{RunReport, SyncDirection, SyncProgress, SyncRequest};
 
 /// What "Sync this person now" did (or, for a dry run, would do).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -83,7 +83,7 @@ impl Runs {
                 self.job_inputs(hubspot.clone(), didomi.clone(), settings.clone(), lang.clone());
             let (job, cfg) = self.resources.push_job(&inputs)?;
             let req = SyncRequest { direction: SyncDirection::Push, dry_run, full: !bidirectional };
-            crate::sync::engine::push_only(
+            crate::push::engine::push_only(
                 job,
                 ouids,
                 req,

@@ -6,7 +6,7 @@
 //! - [`Connections`] (`hubspot.rs`: install, paste, private token, disconnect; `didomi.rs`;
 //!   status and keychain here);
 //! - [`Configuration`] (`mapping.rs`, `options.rs`, `config_file.rs`);
-//! - [`Runs`] (`sync.rs`: push and History; `pull.rs`; `auto_sync.rs`; `inspect.rs`).
+//! - [`Runs`] (`push.rs`: push and History; `pull.rs`; `auto_sync.rs`; `inspect.rs`).
 //!
 //! A service calls only the ones before it (runs → configuration → connections). [`dto`] holds
 //! the IPC types.
@@ -20,7 +20,7 @@ pub mod inspect;
 pub mod mapping;
 mod options;
 pub mod pull;
-mod sync;
+mod push;
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -132,7 +132,7 @@ pub struct Configuration {
     schemas: Mutex<Option<Arc<mapping::Schemas>>>,
 }
 
-/// The runs service (`sync.rs`, `pull.rs`, `auto_sync.rs`, `inspect.rs`): pushes, pulls,
+/// The runs service (`push.rs`, `pull.rs`, `auto_sync.rs`, `inspect.rs`): pushes, pulls,
 /// auto-sync, History and the inspector; one run at a time, and the pacers and databases runs
 /// share.
 pub struct Runs {

@@ -19,7 +19,7 @@ use super::Runs;
 use crate::error::{Error, ErrorCode};
 use crate::pull::workflow::{self, WorkflowCheck};
 use crate::pull::{pull, PullReport, PullSettings};
-use crate::sync::{RunReport, SyncDirection, SyncProgress, SyncRequest};
+use crate::run::{RunReport, SyncDirection, SyncProgress, SyncRequest};
 
 /// One step of the workflow setup guide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -285,7 +285,7 @@ pub struct HubSpotClient {
     base: Url,
     auth: Auth,
     rate_limits: std::sync::Mutex<Option<RateLimitSnapshot>>,
-    retry: crate::sync::retry::Backoff,
+    retry: crate::run::retry::Backoff,
 }
 
 impl fmt::Debug for HubSpotClient {
@@ -340,7 +340,7 @@ impl HubSpotClient {
     /// backoff, 5xx, dropped connections, malformed answers). The paced batch and search calls
     /// of the push and the pull are not retried here: their engines pause the shared pacer.
     #[must_use]
-    pub fn with_retry(mut self, retry: crate::sync::retry::Backoff) -> Self {
+    pub fn with_retry(mut self, retry: crate::run::retry::Backoff) -> Self {
         self.retry = retry;
         self
     }
@@ -430,7 +430,7 @@ impl HubSpotClient {
         query: &[(&str, &str)],
         body: Option<&B>,
     ) -> Result<T> {
-        crate::sync::retry::retry(&self.retry, Error::verdict, || {
+        crate::run::retry::retry(&self.retry, Error::verdict, || {
             self.send_once(method.clone(), path, query, body)
         })
         .await
@@ -492,7 +492,7 @@ impl HubSpotClient {
 /// Turns a response into `T` or a classified [`Error`].
 pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let status = response.status();
-    let retry_after = crate::sync::retry::retry_after(response.headers());
+    let retry_after = crate::run::retry::retry_after(response.headers());
     let bytes = response.bytes().await?;
     if !status.is_success() {
         let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiErrorBody {

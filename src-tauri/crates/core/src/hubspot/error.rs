@@ -100,8 +100,8 @@ impl Error {
     /// Whether trying again may help, and after how long when HubSpot said so. The rolling
     /// 10-second limit's 429 carries no `Retry-After`: the backoff waits then. A `DAILY` 429 is
     /// final for today.
-    pub fn verdict(&self) -> crate::sync::retry::Verdict {
-        use crate::sync::retry::Verdict;
+    pub fn verdict(&self) -> crate::run::retry::Verdict {
+        use crate::run::retry::Verdict;
         match self {
             Error::Api { status: 429, body, .. }
                 if body.policy_name.as_deref() == Some("DAILY") =>
@@ -119,8 +119,8 @@ impl Error {
 
     /// The error after retrying: itself after one attempt or a final answer, else
     /// [`Error::Exhausted`].
-    pub fn gave_up(call: String, g: crate::sync::retry::GaveUp<Error>) -> Self {
-        let stopped = g.last.verdict() == crate::sync::retry::Verdict::Stop;
+    pub fn gave_up(call: String, g: crate::run::retry::GaveUp<Error>) -> Self {
+        let stopped = g.last.verdict() == crate::run::retry::Verdict::Stop;
         g.into_error(stopped, |attempts, waited_s, last| Error::Exhausted {
             call,
             attempts,

@@ -23,8 +23,8 @@ use crate::didomi::models::Preference;
 use crate::mapping::{
     decode_preference, DidomiItem, Mapping, MappingEntry, ValueEncoding, ValueLabel,
 };
-use crate::sync::dto::PropertyChange;
-use crate::sync::values::Values;
+use crate::push::values::Values;
+use crate::run::dto::PropertyChange;
 
 /// Which side wins when both changed the same item since the last sync.
 #[derive(
@@ -187,7 +187,7 @@ pub fn decide(
     user: Option<&ConsentUser>,
     mapping: &Mapping,
     book: &PreferenceBook,
-    labels: &crate::sync::values::Labels,
+    labels: &crate::push::values::Labels,
     last: &LastSync,
     winner: ConflictWinner,
 ) -> Decision {
@@ -196,7 +196,7 @@ pub fn decide(
     let current = didomi_values(user, mapping, labels, last);
     let sides = Sides {
         email,
-        didomi_unchanged: last.hash == Some(crate::sync::values::fingerprint(&current)),
+        didomi_unchanged: last.hash == Some(crate::push::values::fingerprint(&current)),
         current,
         baseline: trusted_baseline(last, mapping),
         book,
@@ -219,15 +219,15 @@ pub fn decide(
 }
 
 /// Didomi's mapped values of `user` as the push writes them. The push writes `""` for a
-/// property it wrote before that the user has not answered (see `sync::engine`): the same
+/// property it wrote before that the user has not answered (see `push::engine`): the same
 /// values here, so that the fingerprints compare.
 fn didomi_values(
     user: &ConsentUser,
     mapping: &Mapping,
-    labels: &crate::sync::values::Labels,
+    labels: &crate::push::values::Labels,
     last: &LastSync,
 ) -> Values {
-    let mut current = crate::sync::values::compute(user, mapping, labels);
+    let mut current = crate::push::values::compute(user, mapping, labels);
     if let Some(b) = &last.baseline {
         for k in b.keys() {
             if mapping.entries.iter().any(|e| &e.property == k) && !current.contains_key(k) {
@@ -319,18 +319,18 @@ impl Sides<'_> {
 
 /// The last sync's values when the push's fingerprint vouches for them. The fingerprint covers
 /// the mapped properties; the state also keeps what was written for rows unmapped since (see
-/// `sync::engine`), which it leaves out.
+/// `push::engine`), which it leaves out.
 fn trusted_baseline<'a>(
     last: &'a LastSync,
     mapping: &Mapping,
-) -> Option<&'a crate::sync::values::Values> {
+) -> Option<&'a crate::push::values::Values> {
     let b = last.baseline.as_ref()?;
-    let mapped: crate::sync::values::Values = b
+    let mapped: crate::push::values::Values = b
         .iter()
         .filter(|(k, _)| mapping.entries.iter().any(|e| &e.property == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    (last.hash? == crate::sync::values::fingerprint(&mapped)).then_some(b)
+    (last.hash? == crate::push::values::fingerprint(&mapped)).then_some(b)
 }
 
 /// `true` when HubSpot holds, for every mapped property, exactly what the push last wrote (no
@@ -413,7 +413,7 @@ fn event_purposes(before: &ConsentUser, after: &ConsentUser) -> Vec<EventPurpose
 mod tests {
     use super::*;
     use crate::mapping::MappingEntry;
-    use crate::sync::values::{fingerprint, Labels};
+    use crate::push::values::{fingerprint, Labels};
 
     fn book() -> (PreferenceBook, Labels) {
         let mut b = PreferenceBook::default();
@@ -650,7 +650,7 @@ mod tests {
         fn an_echo_of_the_push_writes_nothing(pushed in any_user(), now in any_user()) {
             let (b, l) = book();
             let m = mapping();
-            let written = crate::sync::values::compute(&pushed, &m, &l);
+            let written = crate::push::values::compute(&pushed, &m, &l);
             let last = LastSync { baseline: Some(written.clone()), hash: Some(fingerprint(&written)) };
             let hubspot: BTreeMap<String, Option<String>> =
                 written.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
@@ -666,7 +666,7 @@ mod tests {
         let (_, l) = book();
         let m = mapping();
         let pushed = user(r#"{"consents":{"purposes":[{"id":"news","enabled":true}]}}"#);
-        let written = crate::sync::values::compute(&pushed, &m, &l);
+        let written = crate::push::values::compute(&pushed, &m, &l);
         let last = LastSync { baseline: Some(written.clone()), hash: Some(fingerprint(&written)) };
         let mut edited: BTreeMap<String, Option<String>> =
             written.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();

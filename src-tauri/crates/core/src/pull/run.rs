@@ -43,15 +43,15 @@ use crate::pull::decode::{
 };
 use crate::pull::state::{FailedContact, Handled};
 use crate::pull::PullSettings;
-use crate::sync::daily::{daily_limit_error, DailyGuard};
-use crate::sync::dto::{
+use crate::push::values::{compute, fingerprint, normalize_email, Labels, Values};
+use crate::run::daily::{daily_limit_error, DailyGuard};
+use crate::run::dto::{
     RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunReport, RunStatus,
     SampleChanges, SyncDirection, SyncProgress,
 };
-use crate::sync::retry::{HubSpotStep, HubSpotTally};
-use crate::sync::store::{ContactState, Outcome, Recorded, Store};
-use crate::sync::values::{compute, fingerprint, normalize_email, Labels, Values};
-use crate::sync::Pacer;
+use crate::run::retry::{HubSpotStep, HubSpotTally};
+use crate::run::store::{ContactState, Outcome, Recorded, Store};
+use crate::run::Pacer;
 
 /// Progress callback.
 pub type ProgressFn = Arc<dyn Fn(SyncProgress) + Send + Sync>;
@@ -104,8 +104,8 @@ impl Default for PullConfig {
 
 impl PullConfig {
     /// The retry policy of this configuration.
-    pub fn retry(&self) -> crate::sync::retry::Backoff {
-        crate::sync::retry::Backoff {
+    pub fn retry(&self) -> crate::run::retry::Backoff {
+        crate::run::retry::Backoff {
             max_attempts: self.max_attempts,
             base: self.backoff_base,
             max: self.backoff_max,
@@ -949,7 +949,7 @@ impl Run {
     }
 
     /// The push's values of a contact in sync: `after`, plus the push's memory of rows unmapped
-    /// since (see `sync::engine`).
+    /// since (see `push::engine`).
     fn synced(&self, c: &Candidate, after: Values, push: Option<&ContactState>) -> PushRecord {
         let hash = fingerprint(&after);
         let mut keeps = after;
@@ -1197,7 +1197,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::didomi::Result<T>>,
 {
-    crate::sync::retry::didomi_retry(&cfg.retry(), cancel, call).await
+    crate::run::retry::didomi_retry(&cfg.retry(), cancel, call).await
 }
 
 fn now_rfc3339() -> String {

@@ -1,4 +1,4 @@
-//! The pull's part of the one state database ([`crate::sync::store`], `sync.sqlite3`), reached
+//! The pull's part of the one state database ([`crate::run::store`], `sync.sqlite3`), reached
 //! through [`Store::pull`]:
 //!
 //! - `pull_contacts`: per HubSpot record id, the email, the last "Didomi Changed" counter
@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::sync::store::{Result, Store};
-use crate::sync::values::Values;
+use crate::push::values::Values;
+use crate::run::store::{Result, Store};
 
 /// The file the released version kept the pull's state in, inside the data folder.
 pub const LEGACY_FILE_NAME: &str = "pull.sqlite3";
@@ -411,9 +411,9 @@ mod tests {
     /// renamed file, as the released version dropped it at its next pull.
     #[test]
     fn the_released_pull_file_is_imported_under_the_store_s_scope_only() {
-        let now = crate::sync::state_scope("https://h/", "4242", "acme");
-        let cli = crate::sync::state_scope("https://h/", "token", "acme");
-        let other = crate::sync::state_scope("https://h/", "77", "acme");
+        let now = crate::run::state_scope("https://h/", "4242", "acme");
+        let cli = crate::run::state_scope("https://h/", "token", "acme");
+        let other = crate::run::state_scope("https://h/", "77", "acme");
         for (store_scope, pull_scope, imported) in [
             (None, now.as_str(), true),
             (Some(now.as_str()), now.as_str(), true),
@@ -451,9 +451,9 @@ mod tests {
 
     #[test]
     fn the_old_cli_spelling_of_a_scope_is_the_same_scope() {
-        let now = crate::sync::state_scope("https://api.hubapi.com/", "4242", "acme");
-        let cli = crate::sync::state_scope("https://api.hubapi.com/", "token", "acme");
-        let other = crate::sync::state_scope("https://api.hubapi.com/", "77", "acme");
+        let now = crate::run::state_scope("https://api.hubapi.com/", "4242", "acme");
+        let cli = crate::run::state_scope("https://api.hubapi.com/", "token", "acme");
+        let other = crate::run::state_scope("https://api.hubapi.com/", "77", "acme");
         assert!(same_scope(&now, &now) && same_scope(&now, &cli), "same portal");
         assert!(!same_scope(&now, &other), "another portal");
         assert!(!same_scope(&cli, &now), "only the old spelling is carried forward");

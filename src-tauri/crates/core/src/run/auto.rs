@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::error::Error;
+use crate::run::dto::{RunStatus, SyncProgress};
 use crate::settings::{AUTO_SYNC_MAX_MINUTES, AUTO_SYNC_MIN_MINUTES};
-use crate::sync::dto::{RunStatus, SyncProgress};
 
 /// How an auto run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]

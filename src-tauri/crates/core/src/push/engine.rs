@@ -51,14 +51,14 @@ use crate::error::{Error, ErrorCode};
 use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, MAX_BATCH};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
-use crate::sync::daily::{daily_limit_error, DailyGuard};
-use crate::sync::dto::*;
-use crate::sync::pacer::Pacer;
-use crate::sync::retry::{HubSpotStep, HubSpotTally};
-use crate::sync::store::{ContactState, Outcome, Owner, Recorded, Store};
-use crate::sync::values::{
+use crate::push::values::{
     clear_unanswered, compute, fingerprint, normalize_email, Labels, Values,
 };
+use crate::run::daily::{daily_limit_error, DailyGuard};
+use crate::run::dto::*;
+use crate::run::pacer::Pacer;
+use crate::run::retry::{HubSpotStep, HubSpotTally};
+use crate::run::store::{ContactState, Outcome, Owner, Recorded, Store};
 
 /// Samples kept per group of a dry-run plan.
 const SAMPLES: usize = 5;
@@ -119,8 +119,8 @@ impl Default for EngineConfig {
 
 impl EngineConfig {
     /// The retry policy of this configuration.
-    pub fn retry(&self) -> crate::sync::retry::Backoff {
-        crate::sync::retry::Backoff {
+    pub fn retry(&self) -> crate::run::retry::Backoff {
+        crate::run::retry::Backoff {
             max_attempts: self.max_attempts,
             base: self.backoff_base,
             max: self.backoff_max,
@@ -1435,7 +1435,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = crate::didomi::Result<T>>,
 {
-    super::retry::didomi_retry(&cfg.retry(), cancel, call).await.map_err(Error::from)
+    crate::run::retry::didomi_retry(&cfg.retry(), cancel, call).await.map_err(Error::from)
 }
 
 /// A page of users for the engine; `first` for those of the failed-first fetch.

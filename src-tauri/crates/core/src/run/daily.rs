@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::HubSpotClient;
-use crate::sync::dto::SyncDirection;
+use crate::run::dto::SyncDirection;
 
 /// Stops a run before the account's daily allowance runs out (private apps; OAuth apps have no
 /// daily limit): once HubSpot's `Daily-Remaining` is below

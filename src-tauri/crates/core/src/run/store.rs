@@ -33,11 +33,11 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::sync::dto::{
+use crate::push::values::Values;
+use crate::run::dto::{
     RecordAction, RecordOutcome, RecordStatus, RunCounts, RunMode, RunStatus, RunSummary,
     SyncDirection,
 };
-use crate::sync::values::Values;
 
 /// A state-database failure (message says what failed).
 #[derive(Debug, thiserror::Error)]
@@ -719,16 +719,16 @@ impl Store {
         })
     }
 
-    /// Takes the run lock of this database's data folder (see [`crate::sync::lock`]).
+    /// Takes the run lock of this database's data folder (see [`crate::run::lock`]).
     ///
     /// # Errors
     /// [`crate::ErrorCode::SyncAlreadyRunning`] naming the holder.
     pub fn lock_run(
         &self,
         run: &str,
-    ) -> std::result::Result<crate::sync::lock::RunLock, crate::Error> {
+    ) -> std::result::Result<crate::run::lock::RunLock, crate::Error> {
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        crate::sync::lock::RunLock::acquire(dir, &crate::sync::lock::Holder::this_process(run))
+        crate::run::lock::RunLock::acquire(dir, &crate::run::lock::Holder::this_process(run))
     }
 
     /// The Didomi spellings of the emails whose last write failed (retried first).

@@ -1,4 +1,4 @@
-//! The sync facade: `push_run`, `run_cancel` and the history, over [`crate::sync`].
+//! The push facade: `push_run`, `run_cancel` and the history, over [`crate::push`] and [`crate::run`].
 //!
 //! One sync at a time per [`Core`]; one [`Pacer`] per HubSpot portal for the whole process (so
 //! two runs against one portal can never double the request rate); the state database lives in
@@ -14,10 +14,11 @@ use crate::didomi::DidomiClient;
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::HubSpotClient;
 use crate::jobs::JobInputs;
-use crate::settings::Settings;
-use crate::sync::{
-    push, RecordOutcome, RunReport, RunSummary, Store, SyncDirection, SyncProgress, SyncRequest,
+use crate::push::push;
+use crate::run::{
+    RecordOutcome, RunReport, RunSummary, Store, SyncDirection, SyncProgress, SyncRequest,
 };
+use crate::settings::Settings;
 
 impl Runs {
     /// Checks that a sync can start: both systems connected, something mapped, nothing stale.
@@ -220,7 +221,7 @@ pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::{RecordAction, RecordStatus, RunMode};
+    use crate::run::{RecordAction, RecordStatus, RunMode};
 
     fn rec(
         email: &str,

@@ -1,0 +1,16 @@
+//! The push (Didomi → HubSpot): reading Didomi, routing people who share an email, planning
+//! batches and the values written.
+//!
+//! - [`engine`]: [`push`], the streamed, batched, paced and resumable push (a scan pass that
+//!   picks one owner per email, then the writing pass);
+//! - [`values`]: the mapped property values of a Didomi user, the email rule, fingerprints;
+//! - [`automap`]: a full mapping with its properties created (the bench, the tests and the
+//!   Sandbox's first run).
+//!
+//! The window calls it through `Runs::push_run`, the CLI through [`crate::jobs`].
+
+pub mod automap;
+pub mod engine;
+pub mod values;
+
+pub use engine::{push, push_only, EngineConfig, PushJob};
