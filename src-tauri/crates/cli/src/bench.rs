@@ -21,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::run::core_err;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dhs_core::jobs::RunResources;
@@ -150,6 +151,66 @@ fn total_requests(s: &Value) -> u64 {
 
 /// Runs the benchmark and prints the JSON object.
 pub async fn run(args: &BenchArgs) -> Result<u8> {
+    let (sim, info) = start_simulator(args).await?;
+    let http = dhs_core::hubspot::client::http_client();
+    let bench = setup(args, &info).await?;
+    let (on_progress, samples, t0) = sampler();
+    // The setup above (property reads and creations) used part of the rolling window; let it
+    // pass so the measured push starts with the whole window, as a push on a quiet portal does.
+    tracing::info!("setup done; waiting one window");
+    tokio::time::sleep(bench.cfg.rate_window + bench.cfg.rate_margin).await;
+    let rules = latency_rules(args.didomi_latency_ms, args.hubspot_latency_ms);
+    http.put(format!("{}/_sim/faults", info.hubspot))
+        .json(&rules)
+        .send()
+        .await?
+        .error_for_status()
+        .context("setting the simulator's latencies")?;
+    http.post(format!("{}/_sim/hubspot/stats/reset", info.hubspot)).send().await?;
+    let before = stats(&http, &info.hubspot).await?;
+    tracing::info!("the measured push starts");
+    let disk0 = disk_bytes_written();
+    *t0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    let started = Instant::now();
+    let first = push_once(&bench, Arc::new(on_progress)).await?;
+    let push_s = started.elapsed().as_secs_f64();
+    let push_rss = peak_rss_mb();
+    let disk_mid = disk_bytes_written();
+    let mid = stats(&http, &info.hubspot).await?;
+    let t1 = Instant::now();
+    let second = push_once(&bench, Arc::new(|_| {})).await?;
+    let rerun_s = t1.elapsed().as_secs_f64();
+    let disk1 = disk_bytes_written();
+    let after = stats(&http, &info.hubspot).await?;
+    let lookups = inspect_bench(&bench.job, args).await.map_err(core_err)?;
+    let db_mb = std::fs::metadata(bench.dir.join(dhs_core::run::store::FILE_NAME))
+        .ok()
+        .map(|m| m.len() as f64 / 1e6);
+    drop(sim);
+    if args.keep_state {
+        eprintln!("state database kept in {}", bench.dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&bench.dir);
+    }
+    let samples = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let measured = Measured {
+        first,
+        second,
+        push_s,
+        rerun_s,
+        samples,
+        stats: [before, mid, after],
+        disk: [disk0, disk_mid, disk1],
+        push_rss,
+        db_mb,
+        lookups,
+    };
+    println!("{}", report(args, &bench, &measured));
+    Ok(0)
+}
+
+/// Starts the simulator binary and reads its one JSON line.
+async fn start_simulator(args: &BenchArgs) -> Result<(SimProcess, dhs_simulator::Info)> {
     let bin = match &args.simulator_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe()?
@@ -192,11 +253,22 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     .await??;
     let info: dhs_simulator::Info = serde_json::from_str(line.trim())
         .with_context(|| format!("the simulator printed {line:?}"))?;
+    Ok((sim, info))
+}
 
-    let http = dhs_core::hubspot::client::http_client();
-    let direct = crate::run::Direct::from_simulator(&info)?;
+/// What the measured pushes run: the job, its configuration and the state folder.
+struct Bench {
+    job: PushJob,
+    cfg: EngineConfig,
+    mapping: dhs_core::mapping::Mapping,
+    dir: std::path::PathBuf,
+}
+
+/// Everything mapped (properties created), and the job the app and the CLI would build (scope,
+/// databases), paced at the bench's time scale and limit.
+async fn setup(args: &BenchArgs, info: &dhs_simulator::Info) -> Result<Bench> {
+    let direct = crate::run::Direct::from_simulator(info)?;
     let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
-    let core_err = |e: dhs_core::Error| anyhow::anyhow!("{} ({:?})", e.message, e.code);
     let tree = didomi
         .config_tree()
         .await
@@ -206,7 +278,6 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     automap::ensure_properties(&hubspot, &mapping, "didomi")
         .await
         .map_err(|e| core_err(e.into()))?;
-
     let dir = std::env::temp_dir().join(format!("dhs-bench-{}", std::process::id()));
     let mut base = EngineConfig { rate_limit: args.rate_limit, ..EngineConfig::default() };
     if let Some(c) = args.concurrency {
@@ -216,15 +287,21 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         base.rate_margin = std::time::Duration::from_millis(m);
     }
     let cfg = base.scaled(args.time_scale);
-    // The job the app and the CLI would build (scope, databases), paced at the bench's time
-    // scale and limit.
     let inputs =
         direct.job_inputs(Some(true), dir.clone(), SyncOptions::default(), mapping.clone()).await?;
     let (job, _) = RunResources::default().push_job(&inputs).map_err(core_err)?;
     let job = PushJob { pacer: Arc::new(cfg.pacer()), ..job };
-    let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
-    let last = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let samples: Arc<std::sync::Mutex<Vec<(f64, u64)>>> = Arc::default();
+    Ok(Bench { job, cfg, mapping, dir })
+}
+
+/// Samples of (seconds since the measured start, contacts written), a progress line every 5 s,
+/// and the start instant the samples count from.
+type Samples = Arc<std::sync::Mutex<Vec<(f64, u64)>>>;
+
+fn sampler(
+) -> (impl Fn(dhs_core::SyncProgress) + Send + Sync, Samples, Arc<std::sync::Mutex<Instant>>) {
+    let last = std::sync::Mutex::new(Instant::now());
+    let samples: Samples = Arc::default();
     let t0 = Arc::new(std::sync::Mutex::new(Instant::now()));
     let (samples_in, t0_in) = (samples.clone(), t0.clone());
     let on_progress = move |p: dhs_core::SyncProgress| {
@@ -242,78 +319,69 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
             );
         }
     };
-    // The setup above (property reads and creations) used part of the rolling window; let it
-    // pass so the measured push starts with the whole window, as a push on a quiet portal does.
-    tracing::info!("setup done; waiting one window");
-    tokio::time::sleep(cfg.rate_window + cfg.rate_margin).await;
-    let rules = latency_rules(args.didomi_latency_ms, args.hubspot_latency_ms);
-    http.put(format!("{}/_sim/faults", info.hubspot))
-        .json(&rules)
-        .send()
-        .await?
-        .error_for_status()
-        .context("setting the simulator's latencies")?;
-    http.post(format!("{}/_sim/hubspot/stats/reset", info.hubspot)).send().await?;
-    let before = stats(&http, &info.hubspot).await?;
-    tracing::info!("the measured push starts");
-    let disk0 = disk_bytes_written();
-    *t0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-    let t0 = Instant::now();
-    let job_parts = job.clone();
-    let first = dhs_core::push::push(
-        job.clone(),
+    (on_progress, samples, t0)
+}
+
+/// One incremental push of the bench's job.
+async fn push_once(
+    bench: &Bench,
+    on_progress: Arc<dyn Fn(dhs_core::SyncProgress) + Send + Sync>,
+) -> Result<dhs_core::RunReport> {
+    let req = SyncRequest { direction: SyncDirection::Push, dry_run: false, full: false };
+    dhs_core::push::push(
+        bench.job.clone(),
         req,
-        cfg.clone(),
-        Arc::new(on_progress),
+        bench.cfg.clone(),
+        on_progress,
         CancellationToken::new(),
     )
     .await
-    .map_err(core_err)?;
-    let push_s = t0.elapsed().as_secs_f64();
-    let push_rss = peak_rss_mb();
-    let disk_mid = disk_bytes_written();
-    let mid = stats(&http, &info.hubspot).await?;
-    let t1 = Instant::now();
-    let second =
-        dhs_core::push::push(job, req, cfg.clone(), Arc::new(|_| {}), CancellationToken::new())
-            .await
-            .map_err(core_err)?;
-    let rerun_s = t1.elapsed().as_secs_f64();
-    let disk1 = disk_bytes_written();
-    let after = stats(&http, &info.hubspot).await?;
-    let lookups = inspect_bench(&job_parts, args).await.map_err(core_err)?;
-    let db_mb = std::fs::metadata(dir.join(dhs_core::run::store::FILE_NAME))
-        .ok()
-        .map(|m| m.len() as f64 / 1e6);
-    drop(sim);
-    if args.keep_state {
-        eprintln!("state database kept in {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    .map_err(core_err)
+}
 
-    let written = first.summary.counts.written;
-    let requests = total_requests(&mid) - total_requests(&before);
+/// What the two pushes measured: reports, times, progress samples, the simulator's stats and
+/// this process's disk bytes written (before, between, after), memory, the database's size.
+struct Measured {
+    first: dhs_core::RunReport,
+    second: dhs_core::RunReport,
+    push_s: f64,
+    rerun_s: f64,
+    samples: Vec<(f64, u64)>,
+    stats: [Value; 3],
+    disk: [Option<u64>; 3],
+    push_rss: Option<f64>,
+    db_mb: Option<f64>,
+    lookups: Value,
+}
+
+/// The bench's JSON object.
+fn report(args: &BenchArgs, bench: &Bench, m: &Measured) -> Value {
+    let [before, mid, after] = &m.stats;
+    let cfg = &bench.cfg;
+    let written = m.first.summary.counts.written;
+    let requests = total_requests(mid) - total_requests(before);
     let allowed_per_s = args.rate_limit as f64 / 10.0 * args.time_scale;
-    let rate = written as f64 / push_s.max(1e-9);
+    let rate = written as f64 / m.push_s.max(1e-9);
     let window_s = 10.0 / args.time_scale;
-    let steady = steady_rate(&samples.lock().unwrap_or_else(|e| e.into_inner()), window_s);
+    let steady = steady_rate(&m.samples, window_s);
     let num = |k: &str, v: &Value| v[k].as_u64().unwrap_or(0);
     let http_429 = ["rateLimitedTenSecondly", "rateLimitedSecondly", "rateLimitedDaily"]
         .iter()
-        .map(|k| num(k, &after) - num(k, &before))
+        .map(|k| num(k, after) - num(k, before))
         .sum::<u64>();
-    let out = json!({
+    let mb = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| (b - a) as f64 / 1e6);
+    let [disk0, disk_mid, disk1] = m.disk;
+    json!({
         "users": args.users,
         "time_scale": args.time_scale,
         "concurrency": cfg.concurrency,
         "max_in_flight": cfg.max_in_flight,
         "pacer_window_ms": (cfg.rate_window + cfg.rate_margin).as_secs_f64() * 1000.0,
-        "mapped_properties": mapping.entries.len(),
-        "didomi_users_read": first.summary.counts.read,
+        "mapped_properties": bench.mapping.entries.len(),
+        "didomi_users_read": m.first.summary.counts.read,
         "contacts_written": written,
-        "contacts_created": first.summary.counts.created,
-        "push_seconds": push_s,
+        "contacts_created": m.first.summary.counts.created,
+        "push_seconds": m.push_s,
         "contacts_per_s": rate,
         "ceiling_contacts_per_s": 100.0 * allowed_per_s,
         "ratio_to_ceiling": rate / (100.0 * allowed_per_s),
@@ -323,19 +391,17 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
         "hubspot_requests": requests,
         "hubspot_requests_per_written_contact": requests as f64 / (written.max(1) as f64),
         "http_429": http_429,
-        "failed": first.summary.counts.failed + second.summary.counts.failed,
-        "rerun_wall_s": rerun_s,
-        "local_disk_mb_written": disk0.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
-        "push_disk_mb_written": disk0.zip(disk_mid).map(|(a, b)| (b - a) as f64 / 1e6),
-        "rerun_disk_mb_written": disk_mid.zip(disk1).map(|(a, b)| (b - a) as f64 / 1e6),
-        "rerun_hubspot_writes": num("writeRequests", &after) - num("writeRequests", &mid),
-        "state_db_mb": db_mb,
+        "failed": m.first.summary.counts.failed + m.second.summary.counts.failed,
+        "rerun_wall_s": m.rerun_s,
+        "local_disk_mb_written": mb(disk0, disk1),
+        "push_disk_mb_written": mb(disk0, disk_mid),
+        "rerun_disk_mb_written": mb(disk_mid, disk1),
+        "rerun_hubspot_writes": num("writeRequests", after) - num("writeRequests", mid),
+        "state_db_mb": m.db_mb,
         "peak_rss_mb": peak_rss_mb(),
-        "push_peak_rss_mb": push_rss,
-        "inspect": lookups,
-    });
-    println!("{out}");
-    Ok(0)
+        "push_peak_rss_mb": m.push_rss,
+        "inspect": m.lookups,
+    })
 }
 
 /// `--inspect N`: N lookups of people spread over the population, one at a time; their times
