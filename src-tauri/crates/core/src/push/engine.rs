@@ -51,6 +51,7 @@ use crate::error::{Error, ErrorCode};
 use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, MAX_BATCH};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
+use crate::push::owners::KeySorter;
 use crate::push::values::{
     clear_unanswered, compute, fingerprint, normalize_email, Labels, Values,
 };
@@ -377,6 +378,14 @@ struct Owners {
     /// The cursor each page of the listing returned, in order (≈ 40 bytes a page): the writing
     /// pass reads several pages at once from them ([`read_listing`]).
     cursors: Vec<String>,
+}
+
+/// The scan's sorted chunks could not be written to or read from the data folder.
+fn spill_error(e: std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::SyncStateUnavailable,
+        format!("The push could not use its data folder to sort the Didomi users ({e}). Check the disk space and permissions of the app data folder, then start again."),
+    )
 }
 
 /// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
@@ -717,7 +726,7 @@ impl Run {
 
     /// Pages through every user once and keeps, per email shared by several users, the winner.
     async fn scan(&mut self, cancel: &CancellationToken) -> Result<Owners, Error> {
-        let mut keys: Vec<(u128, Rank)> = Vec::new();
+        let mut keys = KeySorter::new(self.job.store.dir());
         let mut cutoff = i64::MIN;
         let mut cursor: Option<String> = None;
         let mut cursors = Vec::new();
@@ -734,7 +743,7 @@ impl Run {
                     if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
                         let r = rank(u);
                         cutoff = cutoff.max(r.0);
-                        keys.push((email_key(&email), r));
+                        keys.push(email_key(&email), r).map_err(spill_error)?;
                     }
                 }
                 continue;
@@ -750,7 +759,7 @@ impl Run {
                 if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
                     let r = rank(u);
                     cutoff = cutoff.max(r.0);
-                    keys.push((email_key(&email), r));
+                    keys.push(email_key(&email), r).map_err(spill_error)?;
                 }
             }
             let c = self.counts;
@@ -772,20 +781,7 @@ impl Run {
                 _ => break,
             }
         }
-        // Newest first within each email: the first of a run of equal keys is the winner.
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        let mut shared = HashMap::new();
-        let mut i = 0;
-        while i < keys.len() {
-            let mut j = i + 1;
-            while j < keys.len() && keys[j].0 == keys[i].0 {
-                j += 1;
-            }
-            if j - i > 1 {
-                shared.insert(keys[i].0, (keys[i].1, (j - i) as u32));
-            }
-            i = j;
-        }
+        let shared = keys.shared().map_err(spill_error)?;
         Ok(Owners { shared, cutoff, cursors })
     }
 

@@ -3,6 +3,8 @@
 //!
 //! - [`engine`]: [`push`], the streamed, batched, paced and resumable push (a scan pass that
 //!   picks one owner per email, then the writing pass);
+//! - `owners.rs`: the emails several users share and their newest user, found in memory that
+//!   does not grow with the population (sorted chunks spilled to the data folder);
 //! - [`values`]: the mapped property values of a Didomi user, the email rule, fingerprints;
 //! - [`automap`]: a full mapping with its properties created (the bench, the tests and the
 //!   Sandbox's first run).
@@ -11,6 +13,7 @@
 
 pub mod automap;
 pub mod engine;
+mod owners;
 pub mod values;
 
 pub use engine::{push, push_only, EngineConfig, PushJob};

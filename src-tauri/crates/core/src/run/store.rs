@@ -348,6 +348,11 @@ impl Store {
         Ok(Self { path, conn: Mutex::new(conn), names: Mutex::new(names) })
     }
 
+    /// The data folder the database lives in.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
