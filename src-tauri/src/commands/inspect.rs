@@ -1,6 +1,6 @@
 //! Contact inspector commands: look one email up, sync that person alone (progress over a
 //! [`Channel`]), and export the lookup as JSON to a file chosen in the native save dialog
-//! (or, in tests, `<DHS_TEST_DIALOG_DIR>/inspect-<email>.json`, see [`super::sync`]).
+//! (or, in tests, `<DHS_TEST_DIALOG_DIR>/inspect-<email>.json`, see [`super::push`]).
 
 use std::path::Path;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use dhs_core::inspect::{Inspection, Lookup};
 use dhs_core::run::Store;
 
-use crate::run::{config_file, saved_or_file, Direct};
+use crate::run::{config_file, sandbox_direct, saved_or_file, Direct};
 use crate::{InspectArgs, Source};
 
 /// Exit code when neither side knows the email.
@@ -51,13 +51,7 @@ pub async fn run(src: &Source, args: &InspectArgs) -> Result<u8> {
 /// Against an in-process simulator with everything mapped (nothing pushed yet unless
 /// `--data-dir` holds a state).
 async fn sandbox(src: &Source, email: &str) -> Result<Inspection> {
-    let sim = dhs_simulator::start(dhs_simulator::Config {
-        users: src.sandbox_users,
-        ..Default::default()
-    })
-    .await
-    .context("starting the sandbox simulator")?;
-    let direct = Direct::from_simulator(&sim.info)?;
+    let (sim, direct) = sandbox_direct(src).await?;
     let (hubspot, didomi) = (direct.hubspot(), direct.didomi());
     let err = |e: dhs_core::didomi::Error| anyhow::anyhow!(dhs_core::Error::from(e).message);
     let tree = didomi.config_tree().await.map_err(err)?.context("the sandbox has no tree")?;

@@ -274,6 +274,18 @@ pub(crate) async fn label_language(didomi: &DidomiClient) -> Result<String> {
     Ok(config.language())
 }
 
+/// `--sandbox`: an in-process simulator with `--sandbox-users` people, and its credentials.
+pub(crate) async fn sandbox_direct(src: &Source) -> Result<(dhs_simulator::Simulator, Direct)> {
+    let sim = dhs_simulator::start(dhs_simulator::Config {
+        users: src.sandbox_users,
+        ..Default::default()
+    })
+    .await
+    .context("starting the sandbox simulator")?;
+    let direct = Direct::from_simulator(&sim.info)?;
+    Ok((sim, direct))
+}
+
 /// A core error as the CLI prints it.
 pub(crate) fn core_err(e: dhs_core::Error) -> anyhow::Error {
     anyhow::anyhow!("{} ({:?})", e.message, e.code)
@@ -298,13 +310,7 @@ async fn sandbox(
     json: bool,
     cancel: CancellationToken,
 ) -> Result<RunReport> {
-    let sim = dhs_simulator::start(dhs_simulator::Config {
-        users: src.sandbox_users,
-        ..Default::default()
-    })
-    .await
-    .context("starting the sandbox simulator")?;
-    let direct = Direct::from_simulator(&sim.info)?;
+    let (sim, direct) = sandbox_direct(src).await?;
     let didomi = direct.didomi();
     let (options, mapping) = match from_file {
         Some(f) => f,
