@@ -350,7 +350,7 @@ impl Store {
 
     /// The data folder the database lives in.
     pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+        folder_of(&self.path)
     }
 
     pub(crate) fn with<T>(
@@ -879,6 +879,15 @@ fn row_to_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 /// Adds what older databases lack. The check and the change run in one write transaction: the
 /// app and the CLI may open one data folder at the same moment, and two "column missing, add it"
 /// would otherwise collide ("duplicate column name").
+/// The folder of `file`: `.` for a bare file name (a data folder given as `""`), whose parent
+/// is the empty path, where no file can be created.
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 fn migrate(c: &Connection, data_dir: &Path) -> rusqlite::Result<()> {
     c.execute_batch("BEGIN IMMEDIATE")?;
     let r = migrate_in_transaction(c, data_dir);
@@ -929,6 +938,13 @@ mod tests {
                 o.join().expect("thread").expect("every open succeeds");
             }
         }
+    }
+
+    #[test]
+    fn the_folder_of_a_bare_file_name_is_the_current_one() {
+        assert_eq!(folder_of(Path::new("sync.sqlite3")), Path::new("."));
+        assert_eq!(folder_of(Path::new("data/sync.sqlite3")), Path::new("data"));
+        assert_eq!(folder_of(Path::new("/var/dhs/sync.sqlite3")), Path::new("/var/dhs"));
     }
 
     #[test]
