@@ -121,6 +121,11 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
         let body: ApiErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
         return Err(Error::Api { status: status.as_u16(), body, retry_after });
     }
+    // The plain decoder first: tracking the path of every value costs about as much as the
+    // decoding itself, and it is only needed to name where a body that failed is wrong.
+    if let Ok(value) = serde_json::from_slice(&bytes) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(
         |e| {
             let raw = String::from_utf8_lossy(&bytes);
@@ -131,4 +136,31 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::didomi::consents::{UserKey, UsersPage};
+
+    fn response(body: &str) -> reqwest::Response {
+        reqwest::Response::from(http::Response::new(body.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_names_where_it_is_wrong() {
+        let ok = r#"{"data":[{"id":"a","organization_user_id":"x@example.com"}],"cursor":null}"#;
+        let page: UsersPage<UserKey> = decode(response(ok)).await.expect("decodes");
+        assert_eq!(page.data[0].organization_user_id.as_deref(), Some("x@example.com"));
+
+        let bad = r#"{"data":[{"id":"a"},{"id":7}],"cursor":null}"#;
+        match decode::<UsersPage<UserKey>>(response(bad)).await {
+            Err(Error::Decode { path, message, body }) => {
+                assert_eq!(path, "data[1].id", "the path of the wrong value");
+                assert!(message.contains("expected a string"), "{message}");
+                assert_eq!(body, bad, "the body is kept for the log");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
 }

@@ -502,6 +502,11 @@ pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> 
         return Err(Error::Api { status: status.as_u16(), body: Box::new(body), retry_after });
     }
     let slice: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    // The plain decoder first (see the Didomi client's `decode`): the path is only needed to
+    // name where a body that failed is wrong.
+    if let Ok(value) = serde_json::from_slice(slice) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(slice)).map_err(
         |e| Error::Decode {
             path: e.path().to_string(),
@@ -525,6 +530,28 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_that_fails_names_where_it_is_wrong() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Batch {
+            results: Vec<Row>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Row {
+            id: String,
+        }
+        let response = |b: &str| reqwest::Response::from(http::Response::new(b.to_owned()));
+        let ok: Batch = decode(response(r#"{"results":[{"id":"1"}]}"#)).await.expect("decodes");
+        assert_eq!(ok.results[0].id, "1");
+        match decode::<Batch>(response(r#"{"results":[{"id":"1"},{"id":false}]}"#)).await {
+            Err(Error::Decode { path, message, .. }) => {
+                assert_eq!(path, "results[1].id", "the path of the wrong value");
+                assert!(message.contains("expected a string"), "{message}");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
 
     #[test]
     fn refresh_margin_is_min_of_60s_and_10_percent() {
