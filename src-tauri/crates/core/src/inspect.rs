@@ -355,7 +355,7 @@ pub fn pick_winner(users: &[ConsentUser]) -> Option<usize> {
         .iter()
         .enumerate()
         .filter(|(_, u)| normalize_email(u.organization_user_id.as_deref()).is_ok())
-        .max_by_key(|(_, u)| rank(u))
+        .max_by_key(|(_, u)| rank(&u.id, u.updated_at.as_deref()))
         .map(|(i, _)| i)
 }
 

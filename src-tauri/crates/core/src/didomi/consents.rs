@@ -70,12 +70,25 @@ impl ConsentUser {
     }
 }
 
-/// One page of users.
+/// The fields of a listed user that decide which user owns an email (the push's scan reads
+/// only these: the consents, most of each user's bytes, are skipped without being built).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct UserKey {
+    /// Didomi user id.
+    pub id: String,
+    /// The organization's id for the user (an email for this integration); may be absent.
+    pub organization_user_id: Option<String>,
+    /// ISO-8601 time of the last change.
+    pub updated_at: Option<String>,
+}
+
+/// One page of users: whole users ([`ConsentUser`]) or only their keys ([`UserKey`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct UsersPage {
+pub struct UsersPage<U = ConsentUser> {
     /// The users.
-    pub data: Vec<ConsentUser>,
+    pub data: Vec<U>,
     /// Page size.
     pub limit: Option<u64>,
     /// Cursor of the next page; `None` at the end.
@@ -87,7 +100,10 @@ impl DidomiClient {
     ///
     /// # Errors
     /// See [`crate::didomi::Error`].
-    pub async fn users_page(&self, cursor: Option<&str>) -> Result<UsersPage> {
+    pub async fn users_page<U: serde::de::DeserializeOwned + Default>(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<UsersPage<U>> {
         let org = self.organization_id().to_owned();
         let mut query: Vec<(&str, &str)> = vec![("organization_id", &org)];
         if let Some(c) = cursor {
@@ -133,5 +149,39 @@ mod tests {
         let page: UsersPage =
             serde_json::from_str(r#"{"data":[],"limit":100,"cursor":null}"#).expect("page");
         assert!(page.cursor.is_none(), "null cursor ends paging");
+    }
+
+    proptest::proptest! {
+        /// The scan reads users as [`UserKey`]s, the writing pass as whole [`ConsentUser`]s:
+        /// both must see the same id, email and change time, or they would pick different
+        /// owners for a shared email.
+        #[test]
+        fn a_user_key_reads_what_the_whole_user_reads(
+            id in "[a-zA-Z0-9-]{0,12}",
+            ouid in proptest::option::of("[ -~àé]{0,20}"),
+            updated in proptest::option::of("2026-0[1-9]-1[0-9]T0[0-9]:00:00(\\.[0-9]{3})?Z"),
+            enabled in proptest::option::of(proptest::bool::ANY),
+            ouid_first in proptest::bool::ANY,
+        ) {
+            let mut fields = vec![
+                format!("\"id\":{}", serde_json::json!(id)),
+                format!("\"updated_at\":{}", serde_json::json!(updated)),
+                format!(
+                    "\"consents\":{{\"purposes\":[{{\"id\":\"p\",\"enabled\":{},\"values\":{{\"q\":{{\"value\":\"a,b\"}}}}}}],\"vendors\":{{\"enabled\":[]}}}}",
+                    serde_json::json!(enabled)
+                ),
+                "\"metadata\":{\"nested\":[1,{\"id\":\"not this\"}]}".to_owned(),
+            ];
+            let o = format!("\"organization_user_id\":{}", serde_json::json!(ouid));
+            if ouid_first { fields.insert(0, o) } else { fields.push(o) }
+            let body = format!("{{\"data\":[{{{}}}],\"cursor\":\"c\"}}", fields.join(","));
+            let whole: UsersPage = serde_json::from_str(&body).expect("whole");
+            let keys: UsersPage<UserKey> = serde_json::from_str(&body).expect("keys");
+            let (w, k) = (&whole.data[0], &keys.data[0]);
+            proptest::prop_assert_eq!(&w.id, &k.id);
+            proptest::prop_assert_eq!(&w.organization_user_id, &k.organization_user_id);
+            proptest::prop_assert_eq!(&w.updated_at, &k.updated_at);
+            proptest::prop_assert_eq!(&whole.cursor, &keys.cursor);
+        }
     }
 }

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::didomi::consents::ConsentUser;
+use crate::didomi::consents::{ConsentUser, UserKey};
 use crate::didomi::DidomiClient;
 use crate::error::{Error, ErrorCode};
 use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, MAX_BATCH};
@@ -393,14 +393,10 @@ pub(crate) type Rank = (i64, u64);
 
 /// A 128-bit key of a normalized email (collisions are out of reach at any population).
 fn email_key(email: &str) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut h);
-        email.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    use siphasher::sip128::Hasher128;
+    let mut h = siphasher::sip128::SipHasher13::new();
+    std::hash::Hasher::write(&mut h, email.as_bytes());
+    h.finish128().as_u128()
 }
 
 /// `updated_at` in ms since the epoch (0 when absent or unreadable: oldest).
@@ -415,12 +411,12 @@ pub(crate) fn updated_ms(updated: Option<&str>) -> i64 {
 
 /// The rank of a user: newest change first; on an exact tie, the id that sorts last (its first
 /// eight bytes, which decide for Didomi's random ids).
-pub(crate) fn rank(user: &ConsentUser) -> Rank {
+pub(crate) fn rank(id: &str, updated_at: Option<&str>) -> Rank {
     let mut prefix = [0u8; 8];
-    for (d, s) in prefix.iter_mut().zip(user.id.bytes()) {
+    for (d, s) in prefix.iter_mut().zip(id.bytes()) {
         *d = s;
     }
-    (updated_ms(user.updated_at.as_deref()), u64::from_be_bytes(prefix))
+    (updated_ms(updated_at), u64::from_be_bytes(prefix))
 }
 
 struct Run {
@@ -741,7 +737,7 @@ impl Run {
                 for u in &users_by_ouid(&self.job.didomi, &self.cfg, cancel, &ouid).await? {
                     scanned += 1;
                     if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
-                        let r = rank(u);
+                        let r = rank(&u.id, u.updated_at.as_deref());
                         cutoff = cutoff.max(r.0);
                         keys.push(email_key(&email), r).map_err(spill_error)?;
                     }
@@ -749,7 +745,7 @@ impl Run {
                 continue;
             }
             let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
-            let page = match listing_page(d, cfg, cancel.clone(), cursor.clone()).await {
+            let page = match listing_page::<UserKey>(d, cfg, cancel.clone(), cursor.clone()).await {
                 Ok(p) => p,
                 Err(_) if cancel.is_cancelled() => break,
                 Err(e) => return Err(e),
@@ -757,7 +753,7 @@ impl Run {
             for u in &page.data {
                 scanned += 1;
                 if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
-                    let r = rank(u);
+                    let r = rank(&u.id, u.updated_at.as_deref());
                     cutoff = cutoff.max(r.0);
                     keys.push(email_key(&email), r).map_err(spill_error)?;
                 }
@@ -822,7 +818,7 @@ impl Run {
                 }
             };
             let key = email_key(&email);
-            let r = rank(&u);
+            let r = rank(&u.id, u.updated_at.as_deref());
             if r.0 > self.owners.cutoff {
                 self.later(email, &u);
                 continue;
@@ -1523,12 +1519,12 @@ async fn users_of(
 const PAGES_AHEAD: usize = 8;
 
 /// One page of the listing, with retries.
-async fn listing_page(
+async fn listing_page<U: serde::de::DeserializeOwned + Default>(
     didomi: Arc<DidomiClient>,
     cfg: EngineConfig,
     cancel: CancellationToken,
     cursor: Option<String>,
-) -> Result<crate::didomi::consents::UsersPage, Error> {
+) -> Result<crate::didomi::consents::UsersPage<U>, Error> {
     didomi_retry(&cfg, &cancel, || {
         let (d, c) = (didomi.clone(), cursor.clone());
         async move { d.users_page(c.as_deref()).await }

@@ -566,7 +566,7 @@ async fn list_users(State(d): State<Arc<Didomi>>, uri: Uri, headers: HeaderMap) 
     }
     if let Some(ouid) = q.get("organization_user_id") {
         let data: Vec<User> = d.users.by_organization_user_id(ouid).into_iter().collect();
-        return Json(json!({ "data": data, "limit": USERS_PAGE, "cursor": null })).into_response();
+        return Json(UsersPage { cursor: None, data, limit: USERS_PAGE }).into_response();
     }
     let from = match q.get("$cursor") {
         None | Some("") => 0,
@@ -576,8 +576,16 @@ async fn list_users(State(d): State<Arc<Didomi>>, uri: Uri, headers: HeaderMap) 
         },
     };
     let (data, next) = d.users.page(from, USERS_PAGE);
-    Json(json!({ "data": data, "limit": USERS_PAGE, "cursor": next.map(encode_cursor) }))
-        .into_response()
+    Json(UsersPage { cursor: next.map(encode_cursor), data, limit: USERS_PAGE }).into_response()
+}
+
+/// A page of `GET /consents/users`, serialized as it is (not through a `Value`, which would
+/// build every user's tree of maps again for each page).
+#[derive(serde::Serialize)]
+struct UsersPage {
+    cursor: Option<String>,
+    data: Vec<User>,
+    limit: usize,
 }
 
 async fn get_user(
