@@ -53,7 +53,7 @@ use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
 use crate::push::owners::KeySorter;
 use crate::push::values::{
-    clear_unanswered, compute, fingerprint, normalize_email, Labels, Values,
+    clear_unanswered, compute, fingerprint, normalize_email, Labels, Packed, Values,
 };
 use crate::run::daily::{daily_limit_error, DailyGuard};
 use crate::run::dto::*;
@@ -70,6 +70,10 @@ const FAILED_FIRST_MAX: u32 = 1000;
 const STATE_BATCH: usize = 10_000;
 /// Least time between two saves of the run's counts.
 const COUNTS_INTERVAL: Duration = Duration::from_secs(1);
+/// People's outcomes for History kept in memory at most (≈ 0.4 KB each) before they are saved,
+/// even within a [`COUNTS_INTERVAL`]: a stretch of the listing where everyone is a duplicate or
+/// invalid is read as fast as Didomi answers, with nothing to wait for.
+const RECORDS_BATCH: usize = 2_000;
 
 /// Tunables of the engine. [`EngineConfig::default`] is HubSpot's OAuth-app limit.
 #[derive(Debug, Clone)]
@@ -271,8 +275,9 @@ struct Rec {
     ouid: String,
     user_id: String,
     updated: String,
-    /// What to write: the winner's answers plus `""` for managed properties it has not answered.
-    values: Values,
+    /// What to write: the winner's answers plus `""` for managed properties it has not answered,
+    /// packed against the run's property list ([`Run::properties`]); set when it is routed.
+    values: Packed,
     hash: i64,
     hubspot_id: Option<String>,
     /// What the state keeps as written once `values` are: `values` plus the earlier written
@@ -286,13 +291,15 @@ impl Rec {
     fn done(
         self,
         store: &Store,
+        names: &[String],
         outcome: Outcome,
         hubspot_id: Option<String>,
     ) -> Result<Done, Error> {
         let stored = match outcome {
-            Outcome::Written => {
-                Some(store.encode_written(self.keeps.as_ref().unwrap_or(&self.values))?)
-            }
+            Outcome::Written => Some(match &self.keeps {
+                Some(keeps) => store.encode_written(keeps)?,
+                None => store.encode_written(&self.values.unpack(names))?,
+            }),
             _ => None,
         };
         Ok(Done {
@@ -529,7 +536,7 @@ impl Run {
             return Ok(());
         }
         for (rec, outcome, id) in rows {
-            self.outcomes.push(rec.done(&self.job.store, outcome, id)?);
+            self.outcomes.push(rec.done(&self.job.store, &self.properties, outcome, id)?);
         }
         if self.outcomes.len() >= STATE_BATCH {
             self.record_outcomes()?;
@@ -647,10 +654,18 @@ impl Run {
                 _ = cancel.cancelled(), if !stopping => Ok(()),
                 _ = ticker.tick() => self.tick(reader_done),
             };
-            if let Err(e) = step {
+            if let Err(e) = step.and_then(|()| self.bound_records()) {
                 fatal.get_or_insert(e);
             }
         }
+    }
+
+    /// Saves the outcomes for History once there are [`RECORDS_BATCH`] of them.
+    fn bound_records(&mut self) -> Result<(), Error> {
+        if self.records.len() >= RECORDS_BATCH {
+            self.flush_records()?;
+        }
+        Ok(())
     }
 
     /// Up to `room` jobs to send now, each write marked in the journal before it is sent: if
@@ -843,16 +858,17 @@ impl Run {
                 self.one_seen(key);
             }
             let values = compute(&u, &self.job.mapping, &self.labels);
-            winners.push(Rec {
+            let rec = Rec {
                 hash: 0,
                 email,
                 ouid,
                 user_id: u.id,
                 updated: u.updated_at.unwrap_or_default(),
-                values,
+                values: Packed::default(),
                 hubspot_id: None,
                 keeps: None,
-            });
+            };
+            winners.push((rec, values));
         }
         self.route(winners)
     }
@@ -946,32 +962,38 @@ impl Run {
         });
     }
 
-    fn route(&mut self, recs: Vec<Rec>) -> Result<(), Error> {
+    /// Decides what each of a page's winners needs (nothing, a read, an update, a create) from
+    /// its state, and queues it with its values packed.
+    fn route(&mut self, recs: Vec<(Rec, Values)>) -> Result<(), Error> {
         if recs.is_empty() {
             return Ok(());
         }
-        let keys: Vec<&str> = recs.iter().map(|r| r.email.as_str()).collect();
+        let keys: Vec<&str> = recs.iter().map(|(r, _)| r.email.as_str()).collect();
         let states = self.job.store.states(&keys)?;
         let none = ContactState::default();
         let mut skipped_again = Vec::new();
-        for mut rec in recs {
+        for (mut rec, mut values) in recs {
             let st = states.get(&rec.email).unwrap_or(&none);
             // Properties an earlier push wrote that the winner has no answer for are cleared:
             // a consent of another user, or one withdrawn, never stays in HubSpot.
-            clear_unanswered(&mut rec.values, st.written.as_ref(), &self.mapped);
+            clear_unanswered(&mut values, st.written.as_ref(), &self.mapped);
             // What was written for rows unmapped since stays remembered (see `Rec::keeps`).
             if let Some(written) = &st.written {
                 let unmapped =
                     written.iter().filter(|(p, v)| !self.mapped.contains(*p) && !v.is_empty());
-                let mut keeps = rec.values.clone();
+                let mut keeps = values.clone();
                 keeps.extend(unmapped.map(|(p, v)| (p.clone(), v.clone())));
-                if keeps.len() > rec.values.len() {
+                if keeps.len() > values.len() {
                     rec.keeps = Some(keeps);
                 }
             }
-            rec.hash = fingerprint(&rec.values);
+            rec.hash = fingerprint(&values);
             rec.hubspot_id = st.hubspot_id.clone();
-            if rec.values.is_empty() {
+            rec.values = Packed::pack(&values, &self.properties).map_err(|p| {
+                let m = format!("The property {p} is missing from the push's list: report this.");
+                Error::new(ErrorCode::Internal, m)
+            })?;
+            if values.is_empty() {
                 self.counts.unchanged += 1;
                 self.plan.unchanged += 1;
                 continue;
@@ -1114,15 +1136,15 @@ impl Run {
                     rec.hubspot_id = Some(id.clone());
                     let changes: Vec<PropertyChange> = rec
                         .values
-                        .iter()
+                        .iter(&self.properties)
                         // An empty value and no value are the same in HubSpot.
                         .filter(|(p, v)| {
-                            current.get(*p).cloned().flatten().unwrap_or_default() != **v
+                            current.get(*p).cloned().flatten().unwrap_or_default() != *v
                         })
                         .map(|(p, v)| PropertyChange {
-                            property: p.clone(),
+                            property: p.to_owned(),
                             before: current.get(p).cloned().flatten(),
-                            after: Some(v.clone()),
+                            after: Some(v.to_owned()),
                         })
                         .collect();
                     if changes.is_empty() {
@@ -1176,11 +1198,11 @@ impl Run {
         if self.plan.sample_changes.is_none() {
             let changes = rec
                 .values
-                .iter()
+                .iter(&self.properties)
                 .map(|(p, v)| PropertyChange {
-                    property: p.clone(),
+                    property: p.to_owned(),
                     before: None,
-                    after: Some(v.clone()),
+                    after: Some(v.to_owned()),
                 })
                 .collect();
             self.plan.sample_changes = Some(SampleChanges { email: rec.email.clone(), changes });
@@ -1315,17 +1337,21 @@ async fn run_job(
     job: Job,
 ) -> (Job, Result<BatchResponse, JobError>, Duration) {
     let mut tally = HubSpotTally::default();
-    let inputs = write_inputs(&job);
-    let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
     loop {
         let permit = pacer.acquire().await;
+        // Built once the pacer lets the job go, and dropped with its answer: a job waiting for
+        // its place holds only its packed values (the unpacked ones are ≈ 5 times larger).
+        let inputs = write_inputs(&job, &properties);
         let sent = Instant::now();
         let result = match job.kind {
-            Kind::Read => hubspot.contacts_read_by_email(&emails, &properties).await,
+            Kind::Read => {
+                let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
+                hubspot.contacts_read_by_email(&emails, &properties).await
+            }
             Kind::Update => hubspot.contacts_update(&inputs).await,
             Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
         };
-        drop(permit); // the answer is in: its round trip tells how long its place is held
+        drop((permit, inputs)); // the answer is in: its round trip tells how long its place is held
         let took = sent.elapsed();
         if let Some(s) = hubspot.rate_limits() {
             pacer.observe(&s);
@@ -1341,7 +1367,7 @@ async fn run_job(
 }
 
 /// The inputs of a write job (none for a read).
-fn write_inputs(job: &Job) -> Vec<WriteInput> {
+fn write_inputs(job: &Job, names: &[String]) -> Vec<WriteInput> {
     let input = |i: usize, r: &Rec| {
         let (id, id_property) = match job.kind {
             Kind::Update => (r.hubspot_id.clone().unwrap_or_default(), None),
@@ -1350,7 +1376,7 @@ fn write_inputs(job: &Job) -> Vec<WriteInput> {
         WriteInput {
             id,
             id_property,
-            properties: r.values.clone(),
+            properties: r.values.unpack(names),
             object_write_trace_id: i.to_string(),
         }
     };

@@ -127,6 +127,58 @@ pub fn fingerprint(values: &Values) -> i64 {
     i64::from_be_bytes(d[..8].try_into().expect("32-byte digest"))
 }
 
+/// A person's values while they wait to be written, packed: each property as its position in
+/// the run's sorted property list, every value in one string. About 0.2 KB for 25 properties,
+/// where the [`Values`] map of owned names and values is about 3 KB; the push keeps thousands
+/// of people ready ahead of HubSpot's windows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Packed {
+    /// The values, one after another.
+    text: String,
+    /// Per property, in name order: its position in the names, and where its value ends.
+    ends: Vec<(u16, u32)>,
+}
+
+impl Packed {
+    /// Packs `values`, whose every name is in `names` (sorted, without repeats); the error names
+    /// a property that is not.
+    pub fn pack<'a>(values: &'a Values, names: &[String]) -> Result<Self, &'a str> {
+        let mut packed = Packed {
+            text: String::with_capacity(values.values().map(String::len).sum()),
+            ends: Vec::with_capacity(values.len()),
+        };
+        for (name, value) in values {
+            let at = names
+                .binary_search(name)
+                .ok()
+                .and_then(|i| u16::try_from(i).ok())
+                .ok_or(name.as_str())?;
+            packed.text.push_str(value);
+            let end = u32::try_from(packed.text.len()).map_err(|_| name.as_str())?;
+            packed.ends.push((at, end));
+        }
+        Ok(packed)
+    }
+
+    /// The (name, value) pairs, in name order, as [`Values`] iterates them.
+    pub fn iter<'a>(&'a self, names: &'a [String]) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end as usize));
+        self.ends.iter().zip(starts).map(|(&(at, end), start)| {
+            (names[at as usize].as_str(), &self.text[start..end as usize])
+        })
+    }
+
+    /// The values as a map again.
+    pub fn unpack(&self, names: &[String]) -> Values {
+        self.iter(names).map(|(n, v)| (n.to_owned(), v.to_owned())).collect()
+    }
+
+    /// No value at all.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
 /// Normalizes an `organization_user_id` into an email, or says why it is not one.
 ///
 /// The rule (also in the README's push section):
@@ -205,6 +257,39 @@ fn forbidden(c: char) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// Packing keeps every name and value, in the map's order, whatever the text (empty
+        /// values, multi-byte characters, separators).
+        #[test]
+        fn packed_values_unpack_to_the_same_map(
+            names in proptest::collection::btree_set("[a-z_]{1,12}", 1..40),
+            picks in proptest::collection::vec((proptest::bool::ANY, "[ -~éß;,]{0,16}"), 40),
+        ) {
+            let names: Vec<String> = names.into_iter().collect();
+            let values: super::Values = names
+                .iter()
+                .zip(&picks)
+                .filter(|(_, (keep, _))| *keep)
+                .map(|(n, (_, v))| (n.clone(), v.clone()))
+                .collect();
+            let packed = super::Packed::pack(&values, &names).expect("every name is known");
+            proptest::prop_assert_eq!(packed.is_empty(), values.is_empty());
+            let pairs: Vec<(&str, &str)> = packed.iter(&names).collect();
+            let expected: Vec<(&str, &str)> =
+                values.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            proptest::prop_assert_eq!(pairs, expected);
+            proptest::prop_assert_eq!(packed.unpack(&names), values);
+        }
+    }
+
+    #[test]
+    fn packing_names_a_property_outside_the_list() {
+        let names = vec!["a".to_owned(), "c".to_owned()];
+        let values: super::Values =
+            [("a", "true"), ("b", "false")].map(|(n, v)| (n.to_owned(), v.to_owned())).into();
+        assert_eq!(super::Packed::pack(&values, &names), Err("b"));
+    }
+
     use super::*;
     use crate::mapping::MappingEntry;
 
