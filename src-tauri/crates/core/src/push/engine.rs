@@ -6,13 +6,14 @@
 //!    (step 2) saw, each page checked to chain as it did then ([`read_listing`]). People whose
 //!    last write failed are fetched first by their `organization_user_id`, so they are retried
 //!    first.
-//! 2. Before that stream, a *scan* pages through every user once and keeps, per normalized
-//!    email, only a 32-byte key: which user wins an email shared by several Didomi users (the
+//! 2. Before that stream, a *scan* pages through every user once, reading only each user's id,
+//!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 32-byte key
+//!    (sorted in chunks spilled to the data folder, [`KeySorter`]): which user wins an email shared by several Didomi users (the
 //!    newest `updated_at`; on an exact tie, the user whose id sorts last). So the winner of an
 //!    email is known before anything is written for it, whatever the listing order, in every
 //!    run and after a crash; losers are reported as duplicates and never written. A user changed
 //!    after the scan read the listing (newer than anything the scan saw) is left to the next run.
-//! 3. The winner's mapped values, plus `""` for every property an earlier push wrote on the
+//! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every property an earlier push wrote on the
 //!    contact that the winner has no answer for (so a consent of another user, or a withdrawn
 //!    one, never stays), and their fingerprint are computed and compared with the state:
 //!    unchanged people cost nothing; changed people with a known HubSpot id go to the *update*
@@ -316,7 +317,7 @@ impl Rec {
 }
 
 /// An outcome waiting to be recorded: what the state keeps of a person, the written values in
-/// their stored form (≈ 0.3 KB, where the [`Rec`] it comes from holds ≈ 3 KB of values).
+/// their stored form (≈ 0.3 KB; the [`Rec`] it comes from holds ≈ 0.6 KB, packed values included).
 #[derive(Debug)]
 struct Done {
     email: String,
@@ -514,7 +515,7 @@ impl Run {
 
     /// People ready ahead of the writes: half a window's worth of requests (≈ 5,500 records
     /// at 110 per window), read while the pacer waits, so the window opens on them and the
-    /// reader keeps reading the rest meanwhile; ≈ 2 KB each with 25 mapped properties.
+    /// reader keeps reading the rest meanwhile; ≈ 0.6 KB each with 25 mapped properties.
     fn read_ahead(&self) -> usize {
         (self.job.pacer.limit() as usize / 2).clamp(8, 100) * self.batch()
     }
