@@ -8,16 +8,17 @@
 //!    first.
 //! 2. Before that stream, a *scan* pages through every user once, reading only each user's id,
 //!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 32-byte key
-//!    (sorted in chunks spilled to the data folder, [`KeySorter`]): which user wins an email shared by several Didomi users (the
-//!    newest `updated_at`; on an exact tie, the user whose id sorts last). So the winner of an
-//!    email is known before anything is written for it, whatever the listing order, in every
-//!    run and after a crash; losers are reported as duplicates and never written. A user changed
-//!    after the scan read the listing (newer than anything the scan saw) is left to the next run.
-//! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every property an earlier push wrote on the
-//!    contact that the winner has no answer for (so a consent of another user, or a withdrawn
-//!    one, never stays), and their fingerprint are computed and compared with the state:
-//!    unchanged people cost nothing; changed people with a known HubSpot id go to the *update*
-//!    queue (batch update by id), unknown ones to the *upsert* queue (batch upsert by email,
+//!    (sorted in chunks spilled to the data folder, [`KeySorter`]): which user wins an email
+//!    shared by several Didomi users (the newest `updated_at`; on an exact tie, the user whose
+//!    id sorts last). So the winner of an email is known before anything is written for it,
+//!    whatever the listing order, in every run and after a crash; losers are reported as
+//!    duplicates and never written. A user changed after the scan read the listing (newer than
+//!    anything the scan saw) is left to the next run.
+//! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every
+//!    property an earlier push wrote on the contact that the winner has no answer for (so a
+//!    consent of another user, or a withdrawn one, never stays), and their fingerprint are
+//!    computed and compared with the state: unchanged people cost nothing; changed people
+//!    with a known HubSpot id go to the *update* queue (batch update by id), unknown ones to the *upsert* queue (batch upsert by email,
 //!    upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
 //!    when upsert is off). A full reconcile and a dry run send everyone through *read* and
 //!    compare with HubSpot's current values. A write whose answer was never recorded (the app
@@ -990,15 +991,15 @@ impl Run {
             }
             rec.hash = fingerprint(&values);
             rec.hubspot_id = st.hubspot_id.clone();
-            rec.values = Packed::pack(&values, &self.properties).map_err(|p| {
-                let m = format!("The property {p} is missing from the push's list: report this.");
-                Error::new(ErrorCode::Internal, m)
-            })?;
             if values.is_empty() {
                 self.counts.unchanged += 1;
                 self.plan.unchanged += 1;
                 continue;
             }
+            rec.values = Packed::pack(&values, &self.properties).map_err(|p| {
+                let m = format!("The property {p} is missing from the push's list: report this.");
+                Error::new(ErrorCode::Internal, m)
+            })?;
             let verify = st.pending_hash == Some(rec.hash);
             let kind = if self.req.full || self.req.dry_run || verify {
                 if !self.req.full && !verify && self.unchanged(&rec, st) {
