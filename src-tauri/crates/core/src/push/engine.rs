@@ -18,8 +18,8 @@
 //!    property an earlier push wrote on the contact that the winner has no answer for (so a
 //!    consent of another user, or a withdrawn one, never stays), and their fingerprint are
 //!    computed and compared with the state: unchanged people cost nothing; changed people
-//!    with a known HubSpot id go to the *update* queue (batch update by id), unknown ones to the *upsert* queue (batch upsert by email,
-//!    upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
+//!    with a known HubSpot id go to the *update* queue (batch update by id), unknown ones to
+//!    the *upsert* queue (batch upsert by email, upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
 //!    when upsert is off). A full reconcile and a dry run send everyone through *read* and
 //!    compare with HubSpot's current values. A write whose answer was never recorded (the app
 //!    died) is verified by a read before anything is written again.
