@@ -14,15 +14,15 @@
 //!    whatever the listing order, in every run and after a crash; losers are reported as
 //!    duplicates and never written. A user changed after the scan read the listing (newer than
 //!    anything the scan saw) is left to the next run.
-//! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every
-//!    property an earlier push wrote on the contact that the winner has no answer for (so a
-//!    consent of another user, or a withdrawn one, never stays), and their fingerprint are
-//!    computed and compared with the state: unchanged people cost nothing; changed people
-//!    with a known HubSpot id go to the *update* queue (batch update by id), unknown ones to
-//!    the *upsert* queue (batch upsert by email, upsert mode) or the *read* queue (batch read by email: finds the id, or skips the person
-//!    when upsert is off). A full reconcile and a dry run send everyone through *read* and
-//!    compare with HubSpot's current values. A write whose answer was never recorded (the app
-//!    died) is verified by a read before anything is written again.
+//! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every property
+//!    an earlier push wrote on the contact that the winner has no answer for (so a consent of
+//!    another user, or a withdrawn one, never stays), and their fingerprint are computed and
+//!    compared with the state: unchanged people cost nothing; changed people with a known HubSpot
+//!    id go to the *update* queue (batch update by id), unknown ones to the *upsert* queue (batch
+//!    upsert by email, upsert mode) or the *read* queue (batch read by email: finds the id, or
+//!    skips the person when upsert is off). A full reconcile and a dry run send everyone through
+//!    *read* and compare with HubSpot's current values. A write whose answer was never recorded
+//!    (the app died) is verified by a read before anything is written again.
 //! 4. Jobs of up to `batch_size` records run with bounded concurrency, every request through the
 //!    shared [`Pacer`], which follows the rate-limit headers of every answer (the stated limit,
 //!    other consumers of the window). 429 → pause the pacer and retry (never a record failure);
