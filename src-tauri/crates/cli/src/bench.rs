@@ -192,13 +192,14 @@ pub async fn run(args: &BenchArgs) -> Result<u8> {
     } else {
         let _ = std::fs::remove_dir_all(&bench.dir);
     }
-    let samples = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let Progress { samples, scan_s } = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let measured = Measured {
         first,
         second,
         push_s,
         rerun_s,
         samples,
+        scan_s,
         stats: [before, mid, after],
         disk: [disk0, disk_mid, disk1],
         push_rss,
@@ -294,9 +295,16 @@ async fn setup(args: &BenchArgs, info: &dhs_simulator::Info) -> Result<Bench> {
     Ok(Bench { job, cfg, mapping, dir })
 }
 
-/// Samples of (seconds since the measured start, contacts written), a progress line every 5 s,
-/// and the start instant the samples count from.
-type Samples = Arc<std::sync::Mutex<Vec<(f64, u64)>>>;
+/// What the progress of the measured push showed: samples of (seconds since its start,
+/// contacts written), and when the scan of the listing (the first pass) last reported.
+#[derive(Default, Clone)]
+struct Progress {
+    samples: Vec<(f64, u64)>,
+    scan_s: f64,
+}
+
+/// The [`Progress`] the sampler fills.
+type Samples = Arc<std::sync::Mutex<Progress>>;
 
 fn sampler(
 ) -> (impl Fn(dhs_core::SyncProgress) + Send + Sync, Samples, Arc<std::sync::Mutex<Instant>>) {
@@ -306,7 +314,12 @@ fn sampler(
     let (samples_in, t0_in) = (samples.clone(), t0.clone());
     let on_progress = move |p: dhs_core::SyncProgress| {
         let since = t0_in.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs_f64();
-        samples_in.lock().unwrap_or_else(|e| e.into_inner()).push((since, p.written));
+        let mut seen = samples_in.lock().unwrap_or_else(|e| e.into_inner());
+        seen.samples.push((since, p.written));
+        if p.phase == "scanning" {
+            seen.scan_s = since;
+        }
+        drop(seen);
         let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
         if l.elapsed().as_secs() >= 5 {
             *l = Instant::now();
@@ -347,6 +360,7 @@ struct Measured {
     push_s: f64,
     rerun_s: f64,
     samples: Vec<(f64, u64)>,
+    scan_s: f64,
     stats: [Value; 3],
     disk: [Option<u64>; 3],
     push_rss: Option<f64>,
@@ -382,6 +396,7 @@ fn report(args: &BenchArgs, bench: &Bench, m: &Measured) -> Value {
         "contacts_written": written,
         "contacts_created": m.first.summary.counts.created,
         "push_seconds": m.push_s,
+        "scan_seconds": m.scan_s,
         "contacts_per_s": rate,
         "ceiling_contacts_per_s": 100.0 * allowed_per_s,
         "ratio_to_ceiling": rate / (100.0 * allowed_per_s),

@@ -284,7 +284,8 @@ CREATE TABLE IF NOT EXISTS contact_state (
   ouid TEXT,
   seen_run INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS contact_state_outcome ON contact_state(outcome);
+DROP INDEX IF EXISTS contact_state_outcome;
+CREATE INDEX IF NOT EXISTS contact_state_failed ON contact_state(email) WHERE outcome = 'failed';
 CREATE TABLE IF NOT EXISTS property_names (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE
@@ -320,6 +321,15 @@ CREATE INDEX IF NOT EXISTS run_records_run ON run_records(run_id, seq);
 CREATE INDEX IF NOT EXISTS run_records_email ON run_records(lower(trim(email)));
 ";
 
+/// The states of a page of people (`?1`: an array of emails), one primary-key search each.
+const STATES_SQL: &str = "SELECT email, hubspot_id, hash, outcome, pending_hash, user_id,
+  user_updated, ouid, seen_run, written FROM contact_state WHERE email IN rarray(?1)";
+
+/// The people whose last outcome failed (`?1`: how many), through the partial index that
+/// holds only them, so the outcomes of everyone else cost no index write.
+const FAILED_SQL: &str = "SELECT COALESCE(ouid, email) FROM contact_state
+  WHERE outcome = 'failed' ORDER BY email LIMIT ?1";
+
 /// The database file name inside the data folder.
 pub const FILE_NAME: &str = "sync.sqlite3";
 
@@ -336,6 +346,7 @@ impl Store {
         let conn = super::lock::while_opening(&path, || {
             let conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            rusqlite::vtab::array::load_module(&conn)?;
             conn.execute_batch(SCHEMA)?;
             migrate(&conn, data_dir)?;
             crate::pull::state::retire_legacy(&conn, data_dir)?;
@@ -545,43 +556,39 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub fn states(&self, emails: &[&str]) -> Result<HashMap<String, ContactState>> {
+        if emails.is_empty() {
+            return Ok(HashMap::new());
+        }
         self.with_names(|c, names| {
             let mut out = HashMap::with_capacity(emails.len());
-            let mut st = c.prepare_cached(
-                "SELECT hubspot_id, hash, outcome, pending_hash, user_id, user_updated, ouid,
-                 seen_run, written FROM contact_state WHERE email = ?1",
-            )?;
+            // One statement for the whole page: SQLite sorts the keys and seeks each once.
+            let keys: Vec<rusqlite::types::Value> =
+                emails.iter().map(|e| rusqlite::types::Value::Text((*e).to_owned())).collect();
+            let mut st = c.prepare_cached(STATES_SQL)?;
+            let mut rows = st.query([std::rc::Rc::new(keys)])?;
             let mut reloaded = false;
-            for e in emails {
-                let row = st
-                    .query_row([e], |r| {
-                        let state = ContactState {
-                            hubspot_id: r.get(0)?,
-                            hash: r.get(1)?,
-                            outcome: r
-                                .get::<_, Option<String>>(2)?
-                                .and_then(|s| Outcome::parse(&s)),
-                            pending_hash: r.get(3)?,
-                            user_id: r.get(4)?,
-                            user_updated: r.get(5)?,
-                            ouid: r.get(6)?,
-                            seen_run: r.get(7)?,
-                            written: None,
-                        };
-                        Ok((state, r.get::<_, Option<String>>(8)?))
-                    })
-                    .optional()?;
-                let Some((mut state, stored)) = row else { continue };
-                if let Some(stored) = stored {
-                    state.written = decode_written(&stored, names);
+            while let Some(r) = rows.next()? {
+                let mut state = ContactState {
+                    hubspot_id: r.get(1)?,
+                    hash: r.get(2)?,
+                    outcome: r.get::<_, Option<String>>(3)?.and_then(|s| Outcome::parse(&s)),
+                    pending_hash: r.get(4)?,
+                    user_id: r.get(5)?,
+                    user_updated: r.get(6)?,
+                    ouid: r.get(7)?,
+                    seen_run: r.get(8)?,
+                    written: None,
+                };
+                if let Some(stored) = r.get_ref(9)?.as_str_or_null()? {
+                    state.written = decode_written(stored, names);
                     if state.written.is_none() && !reloaded {
                         // A name another process added since this one loaded them.
                         names.load(c)?;
                         reloaded = true;
-                        state.written = decode_written(&stored, names);
+                        state.written = decode_written(stored, names);
                     }
                 }
-                out.insert((*e).to_owned(), state);
+                out.insert(r.get(0)?, state);
             }
             Ok(out)
         })
@@ -691,7 +698,11 @@ impl Store {
                        user_id = COALESCE(?3, user_id), user_updated = COALESCE(?4, user_updated),
                        ouid = COALESCE(?5, ouid)",
                 )?;
-                for r in items {
+                // In key order: each page of the table is visited once per transaction, not
+                // once per person (stable: a later outcome for the same email still wins).
+                let mut sorted: Vec<&Recorded<'_>> = items.iter().collect();
+                sorted.sort_by_key(|r| r.email);
+                for r in sorted {
                     let (user, updated, ouid) = match r.owner {
                         Some(o) => (Some(o.user_id), Some(o.updated), Some(o.ouid)),
                         None => (None, None, None),
@@ -742,10 +753,7 @@ impl Store {
     /// Database failures.
     pub fn failed_ouids(&self, limit: u32) -> Result<Vec<String>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT COALESCE(ouid, email) FROM contact_state WHERE outcome = 'failed'
-                 ORDER BY email LIMIT ?1",
-            )?;
+            let mut st = c.prepare(FAILED_SQL)?;
             let rows = st.query_map([limit], |r| r.get(0))?;
             rows.collect()
         })
@@ -1009,6 +1017,68 @@ mod tests {
         assert_eq!(s.states(&["a@x.com"]).unwrap()["a@x.com"].hubspot_id, None, "id forgotten");
         s.ensure_scope("portal-2/org").expect("scope change");
         assert!(s.states(&["a@x.com"]).unwrap().is_empty(), "state of another portal dropped");
+    }
+
+    /// Outcomes are recorded in key order; two outcomes of one email in one batch still
+    /// leave the later one, and a failure after a success leaves the failure listed.
+    #[test]
+    fn the_later_of_two_outcomes_in_one_batch_wins() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = Store::open_in(dir.path()).expect("opens");
+        s.record(&[
+            Recorded::new("z@x.com", Outcome::Written, 1, Some("9")),
+            Recorded::new("a@x.com", Outcome::Written, 1, Some("1")),
+            Recorded::new("z@x.com", Outcome::Written, 2, Some("9")),
+            Recorded::new("m@x.com", Outcome::Written, 1, Some("5")),
+            Recorded::new("m@x.com", Outcome::Failed, 3, None),
+        ])
+        .expect("record");
+        let st = s.states(&["z@x.com", "a@x.com", "m@x.com"]).expect("states");
+        assert_eq!(st["z@x.com"].hash, Some(2), "the later outcome of z");
+        assert_eq!(st["m@x.com"].outcome, Some(Outcome::Failed), "the later outcome of m");
+        assert_eq!(st["a@x.com"].hubspot_id.as_deref(), Some("1"));
+        assert_eq!(s.failed_ouids(10).expect("failed"), ["m@x.com"]);
+    }
+
+    /// The per-page state lookup and the failed-first list search by key, on a database
+    /// that had the index on every outcome (dropped: it cost a write per person).
+    #[test]
+    fn the_hot_queries_search_by_key_and_the_old_outcome_index_is_gone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let c = Connection::open(dir.path().join(FILE_NAME)).expect("open");
+            c.execute_batch(
+                "CREATE TABLE contact_state (email TEXT PRIMARY KEY, hubspot_id TEXT,
+                   hash INTEGER, outcome TEXT, pending_hash INTEGER, user_id TEXT,
+                   user_updated TEXT, ouid TEXT, seen_run INTEGER) WITHOUT ROWID;
+                 CREATE INDEX contact_state_outcome ON contact_state(outcome);",
+            )
+            .expect("an earlier version's table");
+        }
+        let s = Store::open_in(dir.path()).expect("opens");
+        s.with(|c| {
+            let plan = |sql: &str| -> rusqlite::Result<String> {
+                let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = st
+                    .query_map([std::rc::Rc::new(Vec::<rusqlite::types::Value>::new())], |r| {
+                        r.get::<_, String>(3)
+                    })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.join(" | "))
+            };
+            let states = plan(STATES_SQL)?;
+            assert!(states.contains("SEARCH contact_state USING PRIMARY KEY"), "{states}");
+            assert!(!states.contains("SCAN contact_state"), "{states}");
+            let failed = plan(FAILED_SQL)?;
+            assert!(failed.contains("contact_state_failed"), "{failed}");
+            let old: i64 = c.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'contact_state_outcome'",
+                [],
+                |r| r.get(0),
+            )?;
+            assert_eq!(old, 0, "the index on every outcome is dropped");
+            Ok(())
+        })
+        .expect("plans");
     }
 
     fn written_of(s: &Store, email: &str) -> Option<Values> {
