@@ -8,6 +8,13 @@ use clap::Parser;
 use dhs_simulator::faults::{Api, FaultConfig, FaultRule};
 use std::io::Write;
 
+/// The simulator answers every request of a push from freshly built pages and bodies; with
+/// the system allocator most of its time went to malloc and free across its threads, taking
+/// CPU from the client it serves on the same machine. (The library, run in-process by the
+/// app's Sandbox, keeps the app's allocator.)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// In-memory, deterministic simulator of the HubSpot and Didomi APIs.
 ///
 /// Prints one JSON line on stdout when ready: {"hubspot", "didomi", "hubspot_app",
