@@ -640,7 +640,7 @@ impl Run {
                 for job in self.take_jobs(room, reader_done, &mut fatal) {
                     let (h, p, props) =
                         (self.job.hubspot.clone(), self.job.pacer.clone(), self.properties.clone());
-                    in_flight.push(run_job(h, p, self.cfg.clone(), props, job));
+                    in_flight.push(spawned(run_job(h, p, self.cfg.clone(), props, job)));
                 }
             }
             let idle = self.queued() == 0 && self.split.is_empty();
@@ -1365,6 +1365,21 @@ async fn run_job(
         if let Some(failed) = after_failure(e, &mut tally, &hubspot, &pacer, &cfg).await {
             return (job, Err(failed), took);
         }
+    }
+}
+
+/// `job` on the runtime's workers, so that building a request and decoding its answer run
+/// beside the engine's thread instead of on it. Dropping the returned future aborts the job
+/// (as dropping the job itself would); a panic in it resumes here.
+async fn spawned<T: Send + 'static>(
+    job: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(job));
+    match task.await {
+        Ok(out) => out,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: only the runtime shutting down does that, and it drops this future too.
+        Err(_) => std::future::pending().await,
     }
 }
 
