@@ -18,17 +18,18 @@ use crate::hubspot::paths;
 /// Largest batch HubSpot accepts.
 pub const MAX_BATCH: usize = 100;
 
-/// One input of a batch write.
+/// One input of a batch write; `P` is its property values, anything that serializes as a map
+/// of names to strings (the push writes them straight from its packed form).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WriteInput {
+pub struct WriteInput<P = BTreeMap<String, String>> {
     /// Record id (update) or email (upsert).
     pub id: String,
     /// `Some("email")` for upserts by email; `None` for record ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_property: Option<String>,
     /// Property values to write.
-    pub properties: BTreeMap<String, String>,
+    pub properties: P,
     /// Echoed in the result or error, to match them to this input.
     pub object_write_trace_id: String,
 }
@@ -67,18 +68,37 @@ pub struct ValueWithTimestamp {
     pub updated_by_user_id: Option<u64>,
 }
 
-/// A batch answer (200, 201 or 207).
+/// What a write needs of each record HubSpot wrote: the property values it echoes (every
+/// written property, ≈ 25 per record) are skipped while decoding, not kept.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct BatchResponse {
+pub struct WrittenRecord {
+    /// Record id.
+    pub id: String,
+    /// Upserts: whether the record was created.
+    pub new: Option<bool>,
+    /// The input's trace id, when echoed.
+    pub object_write_trace_id: Option<String>,
+}
+
+/// A batch answer (200, 201 or 207), with its records as `R`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default, bound = "R: Deserialize<'de>")]
+pub struct BatchResponse<R = BatchRecord> {
     /// `COMPLETE` etc.
     pub status: Option<String>,
     /// Inputs that worked.
-    pub results: Vec<BatchRecord>,
+    pub results: Vec<R>,
     /// Number of errors (207).
     pub num_errors: Option<u64>,
     /// Per-input errors (207).
     pub errors: Vec<ApiErrorBody>,
+}
+
+impl<R> Default for BatchResponse<R> {
+    fn default() -> Self {
+        Self { status: None, results: Vec::new(), num_errors: None, errors: Vec::new() }
+    }
 }
 
 /// The input ids or trace ids an error item names (`context.ids`, `context.objectWriteTraceId`).
@@ -114,8 +134,8 @@ struct IdInput<'a> {
 }
 
 #[derive(Serialize)]
-struct WriteBody<'a> {
-    inputs: &'a [WriteInput],
+struct WriteBody<'a, P> {
+    inputs: &'a [WriteInput<P>],
 }
 
 impl HubSpotClient {
@@ -156,7 +176,10 @@ impl HubSpotClient {
     ///
     /// # Errors
     /// See [`crate::hubspot::Error`].
-    pub async fn contacts_update(&self, inputs: &[WriteInput]) -> Result<BatchResponse> {
+    pub async fn contacts_update<P: Serialize>(
+        &self,
+        inputs: &[WriteInput<P>],
+    ) -> Result<BatchResponse<WrittenRecord>> {
         self.post_once(&format!("{}/batch/update", paths::contacts()), &WriteBody { inputs }).await
     }
 
@@ -165,7 +188,10 @@ impl HubSpotClient {
     ///
     /// # Errors
     /// See [`crate::hubspot::Error`].
-    pub async fn contacts_upsert(&self, inputs: &[WriteInput]) -> Result<BatchResponse> {
+    pub async fn contacts_upsert<P: Serialize>(
+        &self,
+        inputs: &[WriteInput<P>],
+    ) -> Result<BatchResponse<WrittenRecord>> {
         self.post_once(&format!("{}/batch/upsert", paths::contacts()), &WriteBody { inputs }).await
     }
 }
@@ -173,6 +199,26 @@ impl HubSpotClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write's answer keeps what the push needs of each record and skips the values
+    /// HubSpot echoes; errors decode as in any batch answer.
+    #[test]
+    fn a_write_answer_keeps_ids_and_skips_the_echoed_values() {
+        let r: BatchResponse<WrittenRecord> = serde_json::from_str(
+            r#"{"status":"COMPLETE","results":[{"id":"7","properties":{"email":"a@b.com",
+            "didomi_x":"true","nested":null},"new":true,"objectWriteTraceId":"0",
+            "createdAt":"x"}],"numErrors":1,"errors":[{"status":"error","category":"VALIDATION_ERROR",
+            "message":"bad","context":{"objectWriteTraceId":["1"]}}]}"#,
+        )
+        .expect("write answer parses");
+        let want = WrittenRecord {
+            id: "7".into(),
+            new: Some(true),
+            object_write_trace_id: Some("0".into()),
+        };
+        assert_eq!(r.results, [want]);
+        assert_eq!(error_keys(&r.errors[0]).1, ["1"], "the failed input's trace id");
+    }
 
     #[test]
     fn parses_a_207_and_finds_the_named_inputs() {

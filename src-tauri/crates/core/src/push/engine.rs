@@ -50,12 +50,12 @@ use tokio_util::sync::CancellationToken;
 use crate::didomi::consents::{ConsentUser, UserKey};
 use crate::didomi::DidomiClient;
 use crate::error::{Error, ErrorCode};
-use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, MAX_BATCH};
+use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, WrittenRecord, MAX_BATCH};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
 use crate::push::owners::KeySorter;
 use crate::push::values::{
-    clear_unanswered, compute, fingerprint, normalize_email, Labels, Packed, Values,
+    clear_unanswered, compute, fingerprint, normalize_email, Labels, Packed, PackedMap, Values,
 };
 use crate::run::daily::{daily_limit_error, DailyGuard};
 use crate::run::dto::*;
@@ -701,7 +701,7 @@ impl Run {
     fn answered(
         &mut self,
         job: Job,
-        result: Result<BatchResponse, JobError>,
+        result: Result<Answer, JobError>,
         took: Duration,
     ) -> Result<(), Error> {
         let took = took.as_secs_f64();
@@ -1079,7 +1079,7 @@ impl Run {
         });
     }
 
-    fn handle(&mut self, job: Job, result: Result<BatchResponse, JobError>) -> Result<(), Error> {
+    fn handle(&mut self, job: Job, result: Result<Answer, JobError>) -> Result<(), Error> {
         let resp = match result {
             Ok(r) => r,
             // The in-flight marks stay: the next run verifies those records before writing.
@@ -1119,9 +1119,9 @@ impl Run {
             }
         };
         self.release(job.mark);
-        match job.kind {
-            Kind::Read => self.after_read(job.recs, resp),
-            Kind::Update | Kind::Upsert => self.after_write(job.kind, job.recs, resp),
+        match resp {
+            Answer::Read(resp) => self.after_read(job.recs, resp),
+            Answer::Written(resp) => self.after_write(job.kind, job.recs, resp),
         }
     }
 
@@ -1215,9 +1215,9 @@ impl Run {
         &mut self,
         kind: Kind,
         recs: Vec<Rec>,
-        resp: BatchResponse,
+        resp: BatchResponse<WrittenRecord>,
     ) -> Result<(), Error> {
-        let mut by_trace: HashMap<String, &crate::hubspot::contacts::BatchRecord> = HashMap::new();
+        let mut by_trace: HashMap<String, &WrittenRecord> = HashMap::new();
         for r in &resp.results {
             if let Some(t) = &r.object_write_trace_id {
                 by_trace.insert(t.clone(), r);
@@ -1337,23 +1337,26 @@ async fn run_job(
     cfg: EngineConfig,
     properties: Vec<String>,
     job: Job,
-) -> (Job, Result<BatchResponse, JobError>, Duration) {
+) -> (Job, Result<Answer, JobError>, Duration) {
     let mut tally = HubSpotTally::default();
     loop {
         let permit = pacer.acquire().await;
-        // Built once the pacer lets the job go, and dropped with its answer: a job waiting for
-        // its place holds only its packed values (the unpacked ones are ≈ 5 times larger).
-        let inputs = write_inputs(&job, &properties);
         let sent = Instant::now();
+        // The body is written straight from the packed values, and a write's answer keeps
+        // only ids: a request in flight holds its body and little else.
         let result = match job.kind {
             Kind::Read => {
                 let emails: Vec<String> = job.recs.iter().map(|r| r.email.clone()).collect();
-                hubspot.contacts_read_by_email(&emails, &properties).await
+                hubspot.contacts_read_by_email(&emails, &properties).await.map(Answer::Read)
             }
-            Kind::Update => hubspot.contacts_update(&inputs).await,
-            Kind::Upsert => hubspot.contacts_upsert(&inputs).await,
+            Kind::Update => {
+                hubspot.contacts_update(&write_inputs(&job, &properties)).await.map(Answer::Written)
+            }
+            Kind::Upsert => {
+                hubspot.contacts_upsert(&write_inputs(&job, &properties)).await.map(Answer::Written)
+            }
         };
-        drop((permit, inputs)); // the answer is in: its round trip tells how long its place is held
+        drop(permit); // the answer is in: its round trip tells how long its place is held
         let took = sent.elapsed();
         if let Some(s) = hubspot.rate_limits() {
             pacer.observe(&s);
@@ -1383,9 +1386,15 @@ async fn spawned<T: Send + 'static>(
     }
 }
 
-/// The inputs of a write job (none for a read).
-fn write_inputs(job: &Job, names: &[String]) -> Vec<WriteInput> {
-    let input = |i: usize, r: &Rec| {
+/// HubSpot's answer to a job: a read's contacts, or what a write wrote.
+enum Answer {
+    Read(BatchResponse),
+    Written(BatchResponse<WrittenRecord>),
+}
+
+/// The inputs of a write job, their values seen through their packed form.
+fn write_inputs<'a>(job: &'a Job, names: &'a [String]) -> Vec<WriteInput<PackedMap<'a>>> {
+    let input = |i: usize, r: &'a Rec| {
         let (id, id_property) = match job.kind {
             Kind::Update => (r.hubspot_id.clone().unwrap_or_default(), None),
             _ => (r.email.clone(), Some("email".to_owned())),
@@ -1393,7 +1402,7 @@ fn write_inputs(job: &Job, names: &[String]) -> Vec<WriteInput> {
         WriteInput {
             id,
             id_property,
-            properties: r.values.unpack(names),
+            properties: r.values.as_map(names),
             object_write_trace_id: i.to_string(),
         }
     };

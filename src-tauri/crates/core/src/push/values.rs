@@ -177,6 +177,25 @@ impl Packed {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+
+    /// The values as a map to serialize, without unpacking them.
+    pub fn as_map<'a>(&'a self, names: &'a [String]) -> PackedMap<'a> {
+        PackedMap { packed: self, names }
+    }
+}
+
+/// [`Packed`] values seen as the map of names to values they stand for (see [`Packed::as_map`]):
+/// serializes exactly as [`Packed::unpack`]'s map does.
+#[derive(Debug, Clone, Copy)]
+pub struct PackedMap<'a> {
+    packed: &'a Packed,
+    names: &'a [String],
+}
+
+impl serde::Serialize for PackedMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.packed.iter(self.names))
+    }
 }
 
 /// Normalizes an `organization_user_id` into an email, or says why it is not one.
@@ -278,7 +297,10 @@ mod tests {
             let expected: Vec<(&str, &str)> =
                 values.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             proptest::prop_assert_eq!(pairs, expected);
-            proptest::prop_assert_eq!(packed.unpack(&names), values);
+            proptest::prop_assert_eq!(packed.unpack(&names), values.clone());
+            // What HubSpot receives: the body written from the packed form is the map's.
+            let sent = serde_json::to_string(&packed.as_map(&names)).expect("serializes");
+            proptest::prop_assert_eq!(sent, serde_json::to_string(&values).expect("serializes"));
         }
     }
 
