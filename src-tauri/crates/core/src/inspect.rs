@@ -10,7 +10,7 @@
 //!   [`DIDOMI_BUDGET`] requests.
 //! - HubSpot: one batch read by email with `propertiesWithHistory` of the mapped properties.
 //!
-//! The winner is picked by the push's own rank ([`crate::push::engine::rank`]), the values by
+//! The winner is picked by the push's own rank (`push::engine::rank`), the values by
 //! the push's own [`compute`] and [`clear_unanswered`]: the inspector cannot disagree with the
 //! push.
 
@@ -191,8 +191,8 @@ pub struct Lookup<'a> {
 /// Looks `email` up on both sides.
 ///
 /// # Errors
-/// [`ErrorCode::InvalidInput`] when `email` is not an email by the push's rule; HubSpot and
-/// Didomi errors; [`ErrorCode::SyncStateUnavailable`].
+/// [`crate::ErrorCode::InvalidInput`] when `email` is not an email by the push's rule; HubSpot and
+/// Didomi errors; [`crate::ErrorCode::SyncStateUnavailable`].
 pub async fn inspect(l: Lookup<'_>, email: &str) -> Result<Inspection, Error> {
     let normalized = normalize_email(Some(email)).map_err(|why| {
         Error::invalid_input(format!(

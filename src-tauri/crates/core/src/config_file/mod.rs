@@ -1,4 +1,4 @@
-//! Export and import of the options and the mapping as a versioned JSON file ([`format`]).
+//! Export and import of the options and the mapping as a versioned JSON file ([`mod@format`]).
 //!
 //! Import never applies part of a file. [`parse`] reads it with errors that carry the JSON path
 //! and line/column (`serde_path_to_error` over serde_json's deserializer), refusing another

@@ -11,7 +11,7 @@
 //! directions and the watermark (see [`Store::ensure_scope`]).
 //!
 //! Data folders of the released version kept this state in a second file, `pull.sqlite3`: the
-//! store's migration imports it (see [`migrate`]) and then renames it `pull.sqlite3.imported`.
+//! store's migration imports it (see `migrate`) and then renames it `pull.sqlite3.imported`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

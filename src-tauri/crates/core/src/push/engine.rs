@@ -3,12 +3,12 @@
 //! Flow of one run:
 //! 1. A reader task pages `GET /v1/consents/users` (100 a page) into a small channel (so reading
 //!    and writing overlap and memory stays flat), 8 pages at once from the cursors the scan
-//!    (step 2) saw, each page checked to chain as it did then ([`read_listing`]). People whose
+//!    (step 2) saw, each page checked to chain as it did then (`read_listing`). People whose
 //!    last write failed are fetched first by their `organization_user_id`, so they are retried
 //!    first.
 //! 2. Before that stream, a *scan* pages through every user once, reading only each user's id,
 //!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 32-byte key
-//!    (sorted in chunks spilled to the data folder, [`KeySorter`]): which user wins an email
+//!    (sorted in chunks spilled to the data folder, `KeySorter`): which user wins an email
 //!    shared by several Didomi users (the newest `updated_at`; on an exact tie, the user whose
 //!    id sorts last). So the winner of an email is known before anything is written for it,
 //!    whatever the listing order, in every run and after a crash; losers are reported as

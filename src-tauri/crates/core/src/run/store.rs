@@ -16,7 +16,7 @@
 //!   [`Store::pull`] (see [`crate::pull::state`], which also imports the released version's
 //!   separate `pull.sqlite3`).
 //! - `property_names`: the ids by which a state row keeps the values the push last wrote
-//!   (`written`: `[[id, value], …]`, [`encode_written`]; rows of earlier versions keep the JSON
+//!   (`written`: `[[id, value], …]`, `encode_written`; rows of earlier versions keep the JSON
 //!   object of the values until they are written again, and read the same).
 //!
 //! Disk: every transaction rewrites each B-tree page it touches, and emails spread a batch over
