@@ -537,6 +537,11 @@ impl Run {
         if self.req.dry_run {
             return Ok(());
         }
+        if self.outcomes.capacity() == 0 {
+            // One batch and the job's answer that crosses it (≈ 1.6 MB), not the next power of
+            // two that doubling would reach (≈ 2.6 MB at the run's peak).
+            self.outcomes.reserve_exact(STATE_BATCH + self.batch());
+        }
         for (rec, outcome, id) in rows {
             self.outcomes.push(rec.done(&self.job.store, &self.properties, outcome, id)?);
         }
