@@ -28,10 +28,12 @@
 //!    other consumers of the window). 429 → pause the pacer and retry (never a record failure);
 //!    5xx, timeouts, dropped connections and malformed answers → bounded exponential backoff
 //!    with jitter, then each record of the batch fails; 207 → each input its own outcome; a batch
-//!    rejected whole → split in halves until the bad records are isolated.
+//!    rejected whole → split in halves until the bad records are isolated. Each job runs on the
+//!    runtime's workers, beside the engine's thread; its body is written straight from the
+//!    packed values, and a write's answer keeps only ids (not the values HubSpot echoes).
 //! 5. A write batch is marked in the state database's journal before it is sent; outcomes are
-//!    recorded by tens of thousands in one transaction (and when the run ends, however it ends),
-//!    which deletes the journal marks of the batches recorded: after a crash, the people of
+//!    recorded 10,000 at a time in email order, each time in one transaction (and when the run
+//!    ends, however it ends), which deletes the journal marks of the batches recorded: after a crash, the people of
 //!    every batch whose outcome was not recorded are verified before anything is written again.
 //!    Only people with an outcome cost a write; unchanged people cost none. Cancel stops reading
 //!    and starting jobs, and waits for the jobs in flight.
