@@ -33,8 +33,9 @@
 //!    packed values, and a write's answer keeps only ids (not the values HubSpot echoes).
 //! 5. A write batch is marked in the state database's journal before it is sent; outcomes are
 //!    recorded 10,000 at a time in email order, each time in one transaction (and when the run
-//!    ends, however it ends), which deletes the journal marks of the batches recorded: after a crash, the people of
-//!    every batch whose outcome was not recorded are verified before anything is written again.
+//!    ends, however it ends), which deletes the journal marks of the batches recorded: after a
+//!    crash, the people of every batch whose outcome was not recorded are verified before
+//!    anything is written again.
 //!    Only people with an outcome cost a write; unchanged people cost none. Cancel stops reading
 //!    and starting jobs, and waits for the jobs in flight.
 //! 6. When HubSpot's `Daily-Remaining` (private apps) drops below the reserve
