@@ -301,6 +301,43 @@ async fn cancel_stops_after_batches_in_flight_and_the_next_run_finishes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_the_scan_stops_paging_and_writes_nothing() {
+    // 30 pages of users. The scan asks for the next page before it sorts the one it has, so a
+    // cancel may let one more page be read, never the rest of the listing.
+    let h = start_connected(3000, 100.0).await;
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    let want = expected(&h, &job).await;
+    let base = records_written(&h);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let at_cancel = Arc::new(std::sync::Mutex::new(None));
+    let (c2, a2, didomi) = (cancel.clone(), at_cancel.clone(), h.sim.didomi.clone());
+    let r = dhs_core::push::push(
+        job.clone(),
+        push_request(false, false),
+        cfg.clone(),
+        Arc::new(move |p: dhs_core::SyncProgress| {
+            if p.phase == "scanning" && p.read >= 500 && !c2.is_cancelled() {
+                *a2.lock().unwrap() = Some(didomi.stats().api_requests);
+                c2.cancel();
+            }
+        }),
+        cancel,
+    )
+    .await
+    .expect("a cancelled run is not an error");
+    assert_eq!(r.summary.status, RunStatus::Cancelled, "cancelled");
+    let at_cancel = at_cancel.lock().unwrap().expect("cancelled while scanning");
+    let after = h.sim.didomi.stats().api_requests;
+    assert!(after <= at_cancel + 1, "at most the page asked for ahead: {at_cancel} then {after}");
+    assert_eq!(r.summary.counts.written, 0, "nothing written: {:?}", r.summary.counts);
+    assert_eq!(records_written(&h), base, "HubSpot untouched");
+    let r2 = push(&job, push_request(false, false), &cfg).await.expect("next run");
+    assert_eq!(r2.summary.status, RunStatus::Succeeded, "finishes");
+    assert_hubspot_holds(&h, &want, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_mid_way_is_resumed_without_loss_or_double_writes() {
     let h = start_connected(2000, 100.0).await;
     // 3 requests in flight at most: with Didomi's pages read 8 at once, all 20 batches are

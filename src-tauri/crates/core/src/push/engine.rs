@@ -747,63 +747,58 @@ impl Run {
 
     /// Pages through every user once and keeps, per email shared by several users, the winner.
     async fn scan(&mut self, cancel: &CancellationToken) -> Result<Owners, Error> {
-        let mut keys = KeySorter::new(self.job.store.dir());
-        let mut cutoff = i64::MIN;
-        let mut cursor: Option<String> = None;
+        let mut keys =
+            Scanned { keys: KeySorter::new(self.job.store.dir()), cutoff: i64::MIN, read: 0 };
         let mut cursors = Vec::new();
-        let mut scanned = 0u64;
-        let mut only = self.only.clone().map(VecDeque::from);
-        loop {
-            if cancel.is_cancelled() {
-                break;
-            }
-            if let Some(ouid) = only.as_mut().map(VecDeque::pop_front) {
-                let Some(ouid) = ouid else { break };
+        if let Some(only) = self.only.clone() {
+            for ouid in only {
+                if cancel.is_cancelled() {
+                    break;
+                }
                 for u in &users_by_ouid(&self.job.didomi, &self.cfg, cancel, &ouid).await? {
-                    scanned += 1;
-                    if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
-                        let r = rank(&u.id, u.updated_at.as_deref());
-                        cutoff = cutoff.max(r.0);
-                        keys.push(email_key(&email), r).map_err(spill_error)?;
+                    keys.note(u.organization_user_id.as_deref(), &u.id, u.updated_at.as_deref())?;
+                }
+            }
+        } else {
+            let fetch = |cursor: Option<String>| {
+                let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
+                spawned(listing_page::<UserKey>(d, cfg, cancel.clone(), cursor))
+            };
+            let mut fetching = Some(fetch(None));
+            while let Some(page) = fetching.take() {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let page = match page.await {
+                    Ok(p) => p,
+                    Err(_) if cancel.is_cancelled() => break,
+                    Err(e) => return Err(e),
+                };
+                // The next page is asked for before this one is sorted. Didomi's cursor pages
+                // chain, so the scan is one round trip after another; this way sorting a page
+                // overlaps the next page's round trip and decoding.
+                if let Some(next) = page.cursor.as_ref().filter(|c| !c.is_empty()) {
+                    if !page.data.is_empty() {
+                        cursors.push(next.clone());
+                        fetching = Some(fetch(Some(next.clone())));
                     }
                 }
-                continue;
-            }
-            let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
-            let page = match listing_page::<UserKey>(d, cfg, cancel.clone(), cursor.clone()).await {
-                Ok(p) => p,
-                Err(_) if cancel.is_cancelled() => break,
-                Err(e) => return Err(e),
-            };
-            for u in &page.data {
-                scanned += 1;
-                if let Ok(email) = normalize_email(u.organization_user_id.as_deref()) {
-                    let r = rank(&u.id, u.updated_at.as_deref());
-                    cutoff = cutoff.max(r.0);
-                    keys.push(email_key(&email), r).map_err(spill_error)?;
+                for u in &page.data {
+                    keys.note(u.organization_user_id.as_deref(), &u.id, u.updated_at.as_deref())?;
                 }
-            }
-            let c = self.counts;
-            let progress = RunCounts { read: scanned, ..c };
-            let elapsed = self.started.elapsed();
-            (self.on_progress)(SyncProgress::from_counts(
-                self.run_id,
-                "scanning",
-                &progress,
-                0.0,
-                None,
-                elapsed,
-            ));
-            match page.cursor.filter(|c| !c.is_empty()) {
-                Some(next) if !page.data.is_empty() => {
-                    cursors.push(next.clone());
-                    cursor = Some(next);
-                }
-                _ => break,
+                let progress = RunCounts { read: keys.read, ..self.counts };
+                (self.on_progress)(SyncProgress::from_counts(
+                    self.run_id,
+                    "scanning",
+                    &progress,
+                    0.0,
+                    None,
+                    self.started.elapsed(),
+                ));
             }
         }
-        let shared = keys.shared().map_err(spill_error)?;
-        Ok(Owners { shared, cutoff, cursors })
+        let shared = keys.keys.shared().map_err(spill_error)?;
+        Ok(Owners { shared, cutoff: keys.cutoff, cursors })
     }
 
     fn queued(&self) -> usize {
@@ -1379,18 +1374,45 @@ async fn run_job(
     }
 }
 
-/// `job` on the runtime's workers, so that building a request and decoding its answer run
-/// beside the engine's thread instead of on it. Dropping the returned future aborts the job
-/// (as dropping the job itself would); a panic in it resumes here.
-async fn spawned<T: Send + 'static>(
+/// What the scan gathered: each user's (email key, rank), the newest `updated_at` seen, and how
+/// many users it read.
+struct Scanned {
+    keys: KeySorter,
+    cutoff: i64,
+    read: u64,
+}
+
+impl Scanned {
+    fn note(
+        &mut self,
+        ouid: Option<&str>,
+        id: &str,
+        updated_at: Option<&str>,
+    ) -> Result<(), Error> {
+        self.read += 1;
+        if let Ok(email) = normalize_email(ouid) {
+            let r = rank(id, updated_at);
+            self.cutoff = self.cutoff.max(r.0);
+            self.keys.push(email_key(&email), r).map_err(spill_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// `job` on the runtime's workers, started at once, so that building a request and decoding
+/// its answer run beside the engine's thread instead of on it. Dropping the returned future
+/// aborts the job (as dropping the job itself would); a panic in it resumes here.
+fn spawned<T: Send + 'static>(
     job: impl std::future::Future<Output = T> + Send + 'static,
-) -> T {
+) -> impl std::future::Future<Output = T> {
     let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(job));
-    match task.await {
-        Ok(out) => out,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Cancelled: only the runtime shutting down does that, and it drops this future too.
-        Err(_) => std::future::pending().await,
+    async move {
+        match task.await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: only the runtime shutting down does that, and it drops this future too.
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
