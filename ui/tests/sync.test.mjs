@@ -159,6 +159,15 @@ test('push: streamed progress, final result, link to its History entry', async (
   assert.equal(await page.getByTestId('sync-dry-run').isDisabled(), true, 'one run at a time')
   await page.screenshot({ path: join(shots, 'sync-starting.png') })
 
+  // The first pass lists every Didomi user to find the emails several users share.
+  await page.evaluate(() => window.__sync.emit({ phase: 'scanning', read: 1200, elapsedMs: 900 }))
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="sync-progress"]')?.dataset.phase === 'scanning'
+  )
+  const scanning = await bar.innerText()
+  assert.match(scanning, /Listing Didomi users/, 'the scan is named in words')
+  assert.doesNotMatch(scanning, /scanning/, 'not the internal phase name')
+
   await page.evaluate(() =>
     window.__sync.emit({
       phase: 'writing',

@@ -9,7 +9,8 @@ export type SyncProgress = {
  */
 runId: number, 
 /**
- * `reading`, `writing` or `finishing`.
+ * `scanning` (the push listing every Didomi user first), `reading`, `writing` or
+ * `finishing`.
  */
 phase: string, 
 /**

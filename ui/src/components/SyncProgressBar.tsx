@@ -25,6 +25,7 @@ const PROGRESS_FACTS = [
 ] as const
 
 const PHASE: Record<string, string> = {
+  scanning: 'Listing Didomi users…',
   reading: 'Reading Didomi and HubSpot…',
   writing: 'Writing to HubSpot…',
   finishing: 'Finishing…'

@@ -117,7 +117,8 @@ pub struct SyncProgress {
     /// The run.
     #[ts(type = "number")]
     pub run_id: i64,
-    /// `reading`, `writing` or `finishing`.
+    /// `scanning` (the push listing every Didomi user first), `reading`, `writing` or
+    /// `finishing`.
     pub phase: String,
     /// Didomi users read.
     #[ts(type = "number")]
