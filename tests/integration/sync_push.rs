@@ -145,6 +145,21 @@ async fn invalid_and_duplicate_emails_are_reported_not_guessed() {
         .find(|r| r.action == dhs_core::run::RecordAction::Duplicate)
         .expect("a duplicate record");
     assert!(dup.message.contains("newer user"), "says which user won: {}", dup.message);
+    // Every duplicate names the user that won over it: another user of the same email, with
+    // its time of change.
+    for d in recs.iter().filter(|r| r.action == dhs_core::run::RecordAction::Duplicate) {
+        let email = normalize_email(Some(&d.email)).expect("a duplicate has a valid email");
+        let named = users.iter().any(|u| {
+            normalize_email(u.organization_user_id.as_deref()).ok().as_deref() == Some(&email)
+                && !d.message.contains(&format!("Didomi user {} shares", u.id))
+                && d.message.contains(&format!(
+                    "the newer user {} (changed {};",
+                    u.id,
+                    u.updated_at.as_deref().unwrap_or("an unknown time")
+                ))
+        });
+        assert!(named, "the winner of {email} is named: {}", d.message);
+    }
     assert!(
         recs.iter()
             .any(|r| r.action == dhs_core::run::RecordAction::Invalid && r.email.contains(" at ")),

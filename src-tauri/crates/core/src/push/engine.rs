@@ -56,7 +56,7 @@ use crate::error::{Error, ErrorCode};
 use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, WrittenRecord, MAX_BATCH};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
-use crate::push::owners::KeySorter;
+use crate::push::owners::{Kept, KeySorter, Shared};
 use crate::push::values::{
     clear_unanswered, compute, fingerprint, normalize_email, Labels, Packed, PackedMap, Values,
 };
@@ -382,9 +382,9 @@ struct Loser {
 /// What the scan learned about the owners of emails (see the module documentation).
 #[derive(Debug, Default)]
 struct Owners {
-    /// For each email shared by several users: the winner's rank and how many of its users the
-    /// writing pass has still to handle.
-    shared: HashMap<u128, (Rank, u32)>,
+    /// For each email shared by several users: the winner's rank, how many of its users the
+    /// writing pass has still to handle, and the winner while some are.
+    shared: HashMap<u128, Shared>,
     /// The newest change the scan saw: a user changed after it is left to the next run.
     cutoff: i64,
     /// The cursor each page of the listing returned, in order (≈ 40 bytes a page): the writing
@@ -450,10 +450,8 @@ struct Run {
     owners: Owners,
     /// Users already handled by the failed-first fetch (skipped when the stream reaches them).
     first_ids: HashSet<String>,
-    /// Winners of shared emails seen while users of the email are still to come, and losers
-    /// seen before their winner (reported when it comes): memory for the emails "open" in the
-    /// listing, not for every shared email.
-    winners: HashMap<u128, (String, String)>,
+    /// Losers seen before their winner (reported when it comes): memory for the emails "open"
+    /// in the listing, not for every shared email.
     losers: HashMap<u128, Vec<Loser>>,
     /// Outcomes not recorded yet (see the module documentation, step 5).
     outcomes: Vec<Done>,
@@ -499,7 +497,6 @@ impl Run {
             mapped,
             owners: Owners::default(),
             first_ids: HashSet::new(),
-            winners: HashMap::new(),
             losers: HashMap::new(),
             outcomes: Vec::new(),
             marks: BTreeMap::new(),
@@ -843,12 +840,13 @@ impl Run {
                 self.later(email, &u);
                 continue;
             }
-            if let Some((winner, _)) = self.owners.shared.get(&key) {
-                let updated = u.updated_at.clone().unwrap_or_default();
-                if *winner != r {
+            if let Some(shared) = self.owners.shared.get_mut(&key) {
+                let updated = u.updated_at.as_deref().unwrap_or_default();
+                if shared.winner != r {
                     self.counts.duplicates += 1;
-                    let loser = Loser { email, ouid, user_id: u.id, updated };
-                    if self.winners.contains_key(&key) {
+                    let met = shared.kept.is_some();
+                    let loser = Loser { email, ouid, user_id: u.id, updated: updated.to_owned() };
+                    if met {
                         self.report_loser(key, loser);
                     } else {
                         self.losers.entry(key).or_default().push(loser);
@@ -856,7 +854,7 @@ impl Run {
                     self.one_seen(key);
                     continue;
                 }
-                self.winners.insert(key, (u.id.clone(), updated));
+                shared.kept = Some(Kept::new(&u.id, updated));
                 for loser in self.losers.remove(&key).unwrap_or_default() {
                     self.report_loser(key, loser);
                 }
@@ -916,10 +914,10 @@ impl Run {
     /// One more user of a shared email handled: once all of them are (as the scan counted
     /// them), its winner is no longer needed for reporting.
     fn one_seen(&mut self, key: u128) {
-        if let Some((_, left)) = self.owners.shared.get_mut(&key) {
-            *left = left.saturating_sub(1);
-            if *left == 0 {
-                self.winners.remove(&key);
+        if let Some(shared) = self.owners.shared.get_mut(&key) {
+            shared.left = shared.left.saturating_sub(1);
+            if shared.left == 0 {
+                shared.kept = None;
             }
         }
     }
@@ -936,7 +934,8 @@ impl Run {
 
     /// Reports a duplicate user, naming the user that won its email and why.
     fn report_loser(&mut self, key: u128, l: Loser) {
-        let winner = match self.winners.get(&key) {
+        let kept = self.owners.shared.get(&key).and_then(|s| s.kept.as_ref()).map(Kept::parts);
+        let winner = match kept {
             Some((id, updated)) => format!(
                 "the newer user {id} (changed {}; this one {})",
                 show(updated),
@@ -945,11 +944,11 @@ impl Run {
             None => "a newer user that changed again while this run was reading (the next push writes it)".to_owned(),
         };
         if self.plan.samples.duplicates.len() < SAMPLES {
-            let (kept_user, kept_updated_at) = self.winners.get(&key).cloned().unwrap_or_default();
+            let (kept_user, kept_updated_at) = kept.unwrap_or_default();
             self.plan.samples.duplicates.push(DuplicateSample {
                 email: l.email.clone(),
-                kept_user,
-                kept_updated_at,
+                kept_user: kept_user.to_owned(),
+                kept_updated_at: kept_updated_at.to_owned(),
                 other_user: l.user_id.clone(),
                 other_updated_at: l.updated.clone(),
             });

@@ -19,6 +19,42 @@ use super::engine::Rank;
 /// Pairs gathered before a chunk is sorted and written (2 MB).
 pub(crate) const CHUNK: usize = 65_536;
 
+/// An email several users share: its winner's rank, how many of its users the writing pass has
+/// still to handle, and the winner once that pass has met it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shared {
+    pub(crate) winner: Rank,
+    pub(crate) left: u32,
+    /// The winner's Didomi id and `updated_at`, kept from when the writing pass meets it until
+    /// the last user of the email is handled (to name it to the users it wins over).
+    pub(crate) kept: Option<Kept>,
+}
+
+impl Shared {
+    fn new(winner: Rank, users: u32) -> Self {
+        Self { winner, left: users, kept: None }
+    }
+}
+
+/// A winner's Didomi id and `updated_at` in one allocation: thousands of them may be open at
+/// once in a large listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    text: Box<str>,
+    id_len: usize,
+}
+
+impl Kept {
+    pub(crate) fn new(id: &str, updated: &str) -> Self {
+        Self { text: [id, updated].concat().into_boxed_str(), id_len: id.len() }
+    }
+
+    /// The id and the `updated_at`.
+    pub(crate) fn parts(&self) -> (&str, &str) {
+        self.text.split_at(self.id_len)
+    }
+}
+
 /// One user's entry: its email's key and its rank.
 type Entry = (u128, Rank);
 
@@ -88,7 +124,7 @@ impl KeySorter {
     ///
     /// # Errors
     /// Reading a chunk back failed.
-    pub(crate) fn shared(mut self) -> std::io::Result<HashMap<u128, (Rank, u32)>> {
+    pub(crate) fn shared(mut self) -> std::io::Result<HashMap<u128, Shared>> {
         self.buffer.sort_unstable_by_key(order);
         let mut sources: Vec<Source> = self
             .runs
@@ -112,14 +148,14 @@ impl KeySorter {
                 Some((key, winner, n)) if key == e.0 => Some((key, winner, n + 1)),
                 done => {
                     if let Some((key, winner, n)) = done.filter(|c| c.2 > 1) {
-                        shared.insert(key, (winner, n));
+                        shared.insert(key, Shared::new(winner, n));
                     }
                     Some((e.0, e.1, 1))
                 }
             };
         }
         if let Some((key, winner, n)) = current.filter(|c| c.2 > 1) {
-            shared.insert(key, (winner, n));
+            shared.insert(key, Shared::new(winner, n));
         }
         Ok(shared)
     }
@@ -164,14 +200,14 @@ mod tests {
 
     /// The rule, written plainly: per email, the newest rank and the number of users; kept when
     /// several users share it.
-    fn in_memory(entries: &[Entry]) -> HashMap<u128, (Rank, u32)> {
-        let mut all: HashMap<u128, (Rank, u32)> = HashMap::new();
+    fn in_memory(entries: &[Entry]) -> HashMap<u128, Shared> {
+        let mut all: HashMap<u128, Shared> = HashMap::new();
         for (key, rank) in entries {
-            let e = all.entry(*key).or_insert((*rank, 0));
-            e.0 = e.0.max(*rank);
-            e.1 += 1;
+            let e = all.entry(*key).or_insert(Shared::new(*rank, 0));
+            e.winner = e.winner.max(*rank);
+            e.left += 1;
         }
-        all.retain(|_, (_, n)| *n > 1);
+        all.retain(|_, s| s.left > 1);
         all
     }
 
@@ -204,7 +240,16 @@ mod tests {
         assert_eq!(sorter.runs.len(), 6, "six chunks spilled");
         let shared = sorter.shared().expect("merge");
         assert_eq!(shared.len(), 7, "every key is shared");
-        assert_eq!(shared[&0], ((14, 0), 3), "the newest of 0, 7, 14 wins");
+        assert_eq!(shared[&0], Shared::new((14, 0), 3), "the newest of 0, 7, 14 wins");
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no file left");
+    }
+
+    proptest! {
+        /// Whatever the id and the time, even empty or with any characters, both come back.
+        #[test]
+        fn a_kept_winner_gives_back_its_id_and_time(id in ".*", updated in ".*") {
+            let kept = Kept::new(&id, &updated);
+            prop_assert_eq!(kept.parts(), (id.as_str(), updated.as_str()));
+        }
     }
 }
