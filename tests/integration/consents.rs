@@ -129,6 +129,79 @@ async fn the_newest_user_wins_whatever_the_listing_order() {
     }
 }
 
+/// Imports, in one batch, two users of one email (in two cases) with ids the importer chose, so
+/// that their ids share their first eight bytes; retried until both got the same `updated_at`
+/// (one batch is applied within a millisecond almost always). Returns the two users' ids.
+async fn import_tied_pair(h: &Harness, p: &[String], n: usize) -> (String, String) {
+    let (a, b) = (format!("crm-imported-user-{n}-a"), format!("crm-imported-user-{n}-b"));
+    let event = |id: &str, ouid: &str, enabled: bool| {
+        serde_json::json!({
+            "user": { "id": id, "organization_user_id": ouid },
+            "consents": { "purposes": [{ "id": p[0], "enabled": enabled }] },
+        })
+    };
+    let org = h.sim.info.didomi_organization_id.clone();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/consents/events", h.sim.info.didomi))
+        .query(&[("organization_id", &org)])
+        .bearer_auth(h.sim.didomi.mint_token())
+        .json(&serde_json::json!([
+            event(&a, &format!("Tie{n}@example.com"), true),
+            event(&b, &format!("tie{n}@example.com"), false),
+        ]))
+        .send()
+        .await
+        .expect("import");
+    assert!(answer.status().is_success(), "imported: {}", answer.text().await.unwrap_or_default());
+    (a, b)
+}
+
+/// Two users of one email changed in the same millisecond (one import batch) with ids equal in
+/// their first eight bytes: exactly one of them wins, the same one whatever the run, and the
+/// other's consent is never written, not even for a moment (property history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_tied_to_the_millisecond_with_alike_ids_have_one_winner() {
+    let h = empty_world(100.0).await;
+    let p = purposes(&h);
+    let mut n = 0;
+    let (a, b) = loop {
+        let (a, b) = import_tied_pair(&h, &p, n).await;
+        let at = |id: &str| h.sim.didomi.user_by_id(id).expect("imported").updated_at;
+        if at(&a) == at(&b) {
+            break (a, b);
+        }
+        n += 1;
+        assert!(n < 20, "no batch applied within one millisecond");
+    };
+    let email = format!("tie{n}@example.com");
+    fill(&h, "t", 150, &p[0]);
+    let cfg = test_engine(100.0);
+    let job = h.push_job(true, &cfg).await;
+    let prop = property_of(&job.mapping, &p[0]);
+    let mut first = None;
+    for run in 1..=3 {
+        let r = push(&job, push_request(false, run == 3), &cfg).await.expect("push");
+        assert_eq!(r.summary.status, RunStatus::Succeeded, "run {run}: {:?}", r.summary);
+        assert_eq!(r.summary.counts.duplicates, 1, "run {run}: the other user is a duplicate");
+        let value = value_in_hubspot(&h, &email, &prop).expect("a value");
+        assert_eq!(*first.get_or_insert(value.clone()), value, "run {run}: the same winner");
+        if run > 1 {
+            assert_eq!(r.summary.counts.written, 0, "run {run}: nothing changed, nothing written");
+        }
+    }
+    let id = h.sim.hubspot.contact_by_email(&email).expect("contact").id;
+    let history: Vec<String> =
+        h.sim.hubspot.history(id, &prop).into_iter().map(|e| e.value).collect();
+    assert_eq!(history.len(), 1, "the losing user's consent was never written: {history:?}");
+    // The duplicate record names the loser, and the winner is the user whose answer is pushed.
+    let runs = job.store.list_runs(1).unwrap();
+    let recs = job.store.records(runs[0].id, false, 1000, 0).unwrap();
+    let dup = recs.iter().find(|r| r.action == RecordAction::Duplicate).expect("duplicate record");
+    let (winner, loser) = if history[0] == "true" { (&a, &b) } else { (&b, &a) };
+    assert!(dup.message.contains(&format!("Didomi user {loser} shares")), "{}", dup.message);
+    assert!(dup.message.contains(&format!("the newer user {winner} ")), "{}", dup.message);
+}
+
 /// Issue 10, reproduction 2: an older user gave two consents; a newer user with the same email
 /// answered only one. The other consent is the older user's: it is cleared in HubSpot, by an
 /// incremental and by a full push, and stays cleared.
@@ -373,7 +446,8 @@ fn spelling(n: usize, variant: u8) -> String {
 }
 
 /// The reference model: for every valid email, the values HubSpot must hold for each mapped
-/// property (absent = no value): the answers of the user changed last (on a tie, the greater id).
+/// property (absent = no value): the answers of the user changed last (on a tie, the greater id;
+/// the simulator's ids are random, so their first eight bytes decide, as in the push).
 fn model(
     users: &[ConsentUser],
     job: &PushJob,

@@ -349,7 +349,8 @@ fn mapped_properties(mapping: &Mapping) -> Vec<String> {
 }
 
 /// The user whose answers the push writes: by the push's rank (newest `updated_at`, then the
-/// id that sorts last), among the users whose `organization_user_id` is a valid email.
+/// id that sorts last, then a hash of the id), among the users whose `organization_user_id` is
+/// a valid email.
 pub fn pick_winner(users: &[ConsentUser]) -> Option<usize> {
     users
         .iter()
@@ -377,10 +378,15 @@ pub fn winner_reason(users: &[ConsentUser], winner: Option<usize>) -> String {
             u.id
         );
     }
-    let tie = others
-        .iter()
-        .any(|o| updated_ms(o.updated_at.as_deref()) == updated_ms(u.updated_at.as_deref()));
-    let rule = if tie {
+    let r = rank(&u.id, u.updated_at.as_deref());
+    let alike = |o: &ConsentUser| {
+        let ro = rank(&o.id, o.updated_at.as_deref());
+        (ro.0, ro.1) == (r.0, r.1)
+    };
+    let tie = others.iter().any(|o| updated_ms(o.updated_at.as_deref()) == r.0);
+    let rule = if others.iter().any(|o| alike(o)) {
+        "several were changed at the same moment and their ids begin with the same eight characters, so a fixed hash of each whole id decides, the same in every run"
+    } else if tie {
         "several were changed at the same moment, and on a tie the user whose id sorts last wins"
     } else {
         "of the users sharing an email, the one changed last wins"
@@ -741,6 +747,14 @@ mod tests {
         ];
         assert_eq!(pick_winner(&tie), Some(1), "tie: the id that sorts last");
         assert!(winner_reason(&tie, Some(1)).contains("sorts last"), "tie reason");
+        // Ids alike in their first eight bytes: one fixed winner whatever the order, and the
+        // reason says a hash decided.
+        let alike = |id: &str| user(id, "a@x.com", "2026-01-01T00:00:00Z", serde_json::json!([]));
+        let pair = vec![alike("crm-user-1"), alike("crm-user-2")];
+        let won = pick_winner(&pair).expect("a winner");
+        let swapped = vec![pair[1].clone(), pair[0].clone()];
+        assert_eq!(pick_winner(&swapped), Some(1 - won), "the same user in either order");
+        assert!(winner_reason(&pair, Some(won)).contains("hash"), "alike ids: the hash decides");
         assert_eq!(pick_winner(&[]), None);
         assert!(winner_reason(&[], None).contains("No Didomi user"));
         // The loser's answers never show: rows come from the winner alone.

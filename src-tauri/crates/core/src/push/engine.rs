@@ -7,13 +7,13 @@
 //!    last write failed are fetched first by their `organization_user_id`, so they are retried
 //!    first.
 //! 2. Before that stream, a *scan* pages through every user once, reading only each user's id,
-//!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 32-byte key
+//!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 40-byte key
 //!    (sorted in chunks spilled to the data folder, `KeySorter`): which user wins an email
 //!    shared by several Didomi users (the newest `updated_at`; on an exact tie, the user whose
-//!    id sorts last). So the winner of an email is known before anything is written for it,
-//!    whatever the listing order, in every run and after a crash; losers are reported as
-//!    duplicates and never written. A user changed after the scan read the listing (newer than
-//!    anything the scan saw) is left to the next run.
+//!    id sorts last; see `rank`). So the winner of an email is known before anything is
+//!    written for it, whatever the listing order, in every run and after a crash; losers are
+//!    reported as duplicates and never written. A user changed after the scan read the listing
+//!    (newer than anything the scan saw) is left to the next run.
 //! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every property
 //!    an earlier push wrote on the contact that the winner has no answer for (so a consent of
 //!    another user, or a withdrawn one, never stays), and their fingerprint are computed and
@@ -401,7 +401,7 @@ fn spill_error(e: std::io::Error) -> Error {
 }
 
 /// How a user ranks among the users of its email: newest `updated_at` (ms), then the id.
-pub(crate) type Rank = (i64, u64);
+pub(crate) type Rank = (i64, u64, u64);
 
 /// A 128-bit key of a normalized email (collisions are out of reach at any population).
 fn email_key(email: &str) -> u128 {
@@ -421,14 +421,21 @@ pub(crate) fn updated_ms(updated: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
-/// The rank of a user: newest change first; on an exact tie, the id that sorts last (its first
-/// eight bytes, which decide for Didomi's random ids).
+/// The rank of a user: newest change first; on an exact tie, the id that sorts last by its first
+/// eight bytes (which decide for Didomi's random ids); when those are equal too (ids an import
+/// chose, such as `crm-user-1` and `crm-user-2`), the greater 64-bit SipHash of the whole id.
+/// So two users of an email never tie, and the order is the same in every run and version.
 pub(crate) fn rank(id: &str, updated_at: Option<&str>) -> Rank {
     let mut prefix = [0u8; 8];
     for (d, s) in prefix.iter_mut().zip(id.bytes()) {
         *d = s;
     }
-    (updated_ms(updated_at), u64::from_be_bytes(prefix))
+    let whole = std::hash::Hasher::finish(&{
+        let mut h = siphasher::sip::SipHasher13::new();
+        std::hash::Hasher::write(&mut h, id.as_bytes());
+        h
+    });
+    (updated_ms(updated_at), u64::from_be_bytes(prefix), whole)
 }
 
 struct Run {
