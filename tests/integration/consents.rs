@@ -182,7 +182,9 @@ async fn users_tied_to_the_millisecond_with_alike_ids_have_one_winner() {
     for run in 1..=3 {
         let r = push(&job, push_request(false, run == 3), &cfg).await.expect("push");
         assert_eq!(r.summary.status, RunStatus::Succeeded, "run {run}: {:?}", r.summary);
-        assert_eq!(r.summary.counts.duplicates, 1, "run {run}: the other user is a duplicate");
+        // One duplicate per imported pair (a retried import leaves its earlier pairs).
+        let pairs = n as u64 + 1;
+        assert_eq!(r.summary.counts.duplicates, pairs, "run {run}: the other user is a duplicate");
         let value = value_in_hubspot(&h, &email, &prop).expect("a value");
         assert_eq!(*first.get_or_insert(value.clone()), value, "run {run}: the same winner");
         if run > 1 {
@@ -196,7 +198,10 @@ async fn users_tied_to_the_millisecond_with_alike_ids_have_one_winner() {
     // The duplicate record names the loser, and the winner is the user whose answer is pushed.
     let runs = job.store.list_runs(1).unwrap();
     let recs = job.store.records(runs[0].id, false, 1000, 0).unwrap();
-    let dup = recs.iter().find(|r| r.action == RecordAction::Duplicate).expect("duplicate record");
+    let dup = recs
+        .iter()
+        .find(|r| r.action == RecordAction::Duplicate && r.email.to_lowercase() == email)
+        .expect("duplicate record");
     let (winner, loser) = if history[0] == "true" { (&a, &b) } else { (&b, &a) };
     assert!(dup.message.contains(&format!("Didomi user {loser} shares")), "{}", dup.message);
     assert!(dup.message.contains(&format!("the newer user {winner} ")), "{}", dup.message);
