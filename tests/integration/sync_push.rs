@@ -320,7 +320,8 @@ async fn cancel_during_the_scan_stops_paging_and_writes_nothing() {
     // 30 pages of users. The scan asks for the next page before it sorts the one it has, so a
     // cancel may let one more page be read, never the rest of the listing.
     let h = start_connected(3000, 100.0).await;
-    let cfg = test_engine(100.0);
+    // A progress event for every page, so that the cancel comes mid-scan.
+    let cfg = EngineConfig { progress_interval: Duration::ZERO, ..test_engine(100.0) };
     let job = h.push_job(true, &cfg).await;
     let want = expected(&h, &job).await;
     let base = records_written(&h);
@@ -350,6 +351,45 @@ async fn cancel_during_the_scan_stops_paging_and_writes_nothing() {
     let r2 = push(&job, push_request(false, false), &cfg).await.expect("next run");
     assert_eq!(r2.summary.status, RunStatus::Succeeded, "finishes");
     assert_hubspot_holds(&h, &want, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_reports_progress_at_the_set_pace_and_its_last_count() {
+    // 26 pages read in well under the interval: the window is not sent an event per page, and
+    // the last event of the scan has every user it read.
+    let h = start_connected(3000, 100.0).await;
+    let interval = Duration::from_secs(2);
+    let cfg = EngineConfig { progress_interval: interval, ..test_engine(100.0) };
+    let job = h.push_job(true, &cfg).await;
+    let scanning = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = scanning.clone();
+    let started = std::time::Instant::now();
+    let r = dhs_core::push::push(
+        job,
+        push_request(false, false),
+        cfg,
+        Arc::new(move |p: dhs_core::SyncProgress| {
+            if p.phase == "scanning" {
+                s2.lock().unwrap().push(p.read);
+            }
+        }),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("push");
+    let took = started.elapsed();
+    assert_eq!(r.summary.status, RunStatus::Succeeded);
+    let scanning = scanning.lock().unwrap().clone();
+    let most = 2 + (took.as_secs_f64() / interval.as_secs_f64()) as usize;
+    assert!(
+        !scanning.is_empty() && scanning.len() <= most,
+        "{} events for {} users in {took:?}: at most {most}",
+        scanning.len(),
+        r.summary.counts.read
+    );
+    let listed = r.summary.counts.read;
+    assert!(listed > 2000, "20 pages or more listed: {listed}");
+    assert_eq!(scanning.last().copied(), Some(listed), "the last scan event counts every user");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,9 @@
 //!    first.
 //! 2. Before that stream, a *scan* pages through every user once, reading only each user's id,
 //!    email and change time ([`UserKey`]), and keeps, per normalized email, only a 40-byte key
-//!    (sorted in chunks spilled to the data folder, `KeySorter`): which user wins an email
+//!    (sorted in chunks spilled to the data folder, `KeySorter`; the shared emails it finds
+//!    and the cursor of each page are kept in the data folder too, `SharedEmails` and
+//!    `CursorLog`, so the push's memory does not grow with the population): which user wins an email
 //!    shared by several Didomi users (the newest `updated_at`; on an exact tie, the user whose
 //!    id sorts last; see `rank`). So the winner of an email is known before anything is
 //!    written for it, whatever the listing order, in every run and after a crash; losers are
@@ -56,7 +58,8 @@ use crate::error::{Error, ErrorCode};
 use crate::hubspot::contacts::{error_keys, BatchResponse, WriteInput, WrittenRecord, MAX_BATCH};
 use crate::hubspot::HubSpotClient;
 use crate::mapping::{Mapping, ValueEncoding};
-use crate::push::owners::{Kept, KeySorter, Shared};
+use crate::push::cursors::{CursorLog, Cursors};
+use crate::push::owners::{Kept, KeySorter, Loser, SharedEmails};
 use crate::push::values::{
     clear_unanswered, compute, fingerprint, normalize_email, Labels, Packed, PackedMap, Values,
 };
@@ -370,33 +373,24 @@ enum JobError {
     Exhausted { category: Option<String>, message: String, correlation_id: Option<String> },
 }
 
-/// A Didomi user that lost its email to a newer one (reported when the run has read everyone).
-#[derive(Debug, Clone)]
-struct Loser {
-    email: String,
-    ouid: String,
-    user_id: String,
-    updated: String,
-}
-
 /// What the scan learned about the owners of emails (see the module documentation).
 #[derive(Debug, Default)]
 struct Owners {
-    /// For each email shared by several users: the winner's rank, how many of its users the
-    /// writing pass has still to handle, and the winner while some are.
-    shared: HashMap<u128, Shared>,
+    /// The emails shared by several users: the winner's rank, and the winner once the writing
+    /// pass has met it (on disk).
+    shared: SharedEmails,
     /// The newest change the scan saw: a user changed after it is left to the next run.
     cutoff: i64,
-    /// The cursor each page of the listing returned, in order (≈ 40 bytes a page): the writing
-    /// pass reads several pages at once from them ([`read_listing`]).
-    cursors: Vec<String>,
+    /// The cursor each page of the listing returned, in order (on disk): the writing pass
+    /// reads several pages at once from them ([`read_listing`]).
+    cursors: Cursors,
 }
 
-/// The scan's sorted chunks could not be written to or read from the data folder.
+/// The scan's sorted chunks or cursors could not be written to or read from the data folder.
 fn spill_error(e: std::io::Error) -> Error {
     Error::new(
         ErrorCode::SyncStateUnavailable,
-        format!("The push could not use its data folder to sort the Didomi users ({e}). Check the disk space and permissions of the app data folder, then start again."),
+        format!("The push could not use its data folder to list the Didomi users ({e}). Check the disk space and permissions of the app data folder, then start again."),
     )
 }
 
@@ -457,9 +451,6 @@ struct Run {
     owners: Owners,
     /// Users already handled by the failed-first fetch (skipped when the stream reaches them).
     first_ids: HashSet<String>,
-    /// Losers seen before their winner (reported when it comes): memory for the emails "open"
-    /// in the listing, not for every shared email.
-    losers: HashMap<u128, Vec<Loser>>,
     /// Outcomes not recorded yet (see the module documentation, step 5).
     outcomes: Vec<Done>,
     /// Journal marks of the write jobs sent or waiting whose outcomes are not in yet.
@@ -504,7 +495,6 @@ impl Run {
             mapped,
             owners: Owners::default(),
             first_ids: HashSet::new(),
-            losers: HashMap::new(),
             outcomes: Vec::new(),
             marks: BTreeMap::new(),
             counts_saved: None,
@@ -633,7 +623,9 @@ impl Run {
     ) -> Option<Error> {
         let mut in_flight = FuturesUnordered::new();
         let mut reader_done = false;
-        let mut ticker = tokio::time::interval(self.cfg.progress_interval);
+        // (tokio refuses a zero period: an interval of 0, "every event", ticks every ms.)
+        let mut ticker =
+            tokio::time::interval(self.cfg.progress_interval.max(Duration::from_millis(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // What the answers before the run (connection and mapping checks) said about the budget.
         if let Some(s) = self.job.hubspot.rate_limits() {
@@ -732,8 +724,7 @@ impl Run {
             Some(page) => self.take_page(page?),
             None => {
                 *reader_done = true;
-                self.report_losers();
-                Ok(())
+                self.report_unmet()
             }
         }
     }
@@ -751,9 +742,10 @@ impl Run {
 
     /// Pages through every user once and keeps, per email shared by several users, the winner.
     async fn scan(&mut self, cancel: &CancellationToken) -> Result<Owners, Error> {
+        crate::push::owners::remove_left_files(self.job.store.dir());
         let mut keys =
             Scanned { keys: KeySorter::new(self.job.store.dir()), cutoff: i64::MIN, read: 0 };
-        let mut cursors = Vec::new();
+        let mut cursors = CursorLog::new(self.job.store.dir());
         if let Some(only) = self.only.clone() {
             for ouid in only {
                 if cancel.is_cancelled() {
@@ -764,8 +756,9 @@ impl Run {
                 }
             }
         } else {
+            let (didomi, cfg) = (self.job.didomi.clone(), self.cfg.clone());
             let fetch = |cursor: Option<String>| {
-                let (d, cfg) = (self.job.didomi.clone(), self.cfg.clone());
+                let (d, cfg) = (didomi.clone(), cfg.clone());
                 spawned(listing_page::<UserKey>(d, cfg, cancel.clone(), cursor))
             };
             let mut fetching = Some(fetch(None));
@@ -783,25 +776,28 @@ impl Run {
                 // overlaps the next page's round trip and decoding.
                 if let Some(next) = page.cursor.as_ref().filter(|c| !c.is_empty()) {
                     if !page.data.is_empty() {
-                        cursors.push(next.clone());
+                        cursors.push(next).map_err(spill_error)?;
                         fetching = Some(fetch(Some(next.clone())));
                     }
                 }
                 for u in &page.data {
                     keys.note(u.organization_user_id.as_deref(), &u.id, u.updated_at.as_deref())?;
                 }
-                let progress = RunCounts { read: keys.read, ..self.counts };
-                (self.on_progress)(SyncProgress::from_counts(
-                    self.run_id,
-                    "scanning",
-                    &progress,
-                    0.0,
-                    None,
-                    self.started.elapsed(),
-                ));
+                if self.progress_due(fetching.is_none()) {
+                    let progress = RunCounts { read: keys.read, ..self.counts };
+                    (self.on_progress)(SyncProgress::from_counts(
+                        self.run_id,
+                        "scanning",
+                        &progress,
+                        0.0,
+                        None,
+                        self.started.elapsed(),
+                    ));
+                }
             }
         }
         let shared = keys.keys.shared().map_err(spill_error)?;
+        let cursors = cursors.finish().map_err(spill_error)?;
         Ok(Owners { shared, cutoff: keys.cutoff, cursors })
     }
 
@@ -847,25 +843,21 @@ impl Run {
                 self.later(email, &u);
                 continue;
             }
-            if let Some(shared) = self.owners.shared.get_mut(&key) {
-                let updated = u.updated_at.as_deref().unwrap_or_default();
-                if shared.winner != r {
+            if let Some((winner, kept)) = self.owners.shared.get(key).map_err(spill_error)? {
+                let updated = u.updated_at.as_deref().unwrap_or_default().to_owned();
+                if winner != r {
                     self.counts.duplicates += 1;
-                    let met = shared.kept.is_some();
-                    let loser = Loser { email, ouid, user_id: u.id, updated: updated.to_owned() };
-                    if met {
-                        self.report_loser(key, loser);
-                    } else {
-                        self.losers.entry(key).or_default().push(loser);
+                    let loser = Loser { email, ouid, user_id: u.id, updated };
+                    match kept {
+                        Some(kept) => self.report_loser(loser, Some(&kept)),
+                        None => self.owners.shared.wait(key, &loser).map_err(spill_error)?,
                     }
-                    self.one_seen(key);
                     continue;
                 }
-                shared.kept = Some(Kept::new(&u.id, updated));
-                for loser in self.losers.remove(&key).unwrap_or_default() {
-                    self.report_loser(key, loser);
+                let kept = Kept { id: u.id.clone(), updated };
+                for loser in self.owners.shared.keep(key, &kept).map_err(spill_error)? {
+                    self.report_loser(loser, Some(&kept));
                 }
-                self.one_seen(key);
             }
             let values = compute(&u, &self.job.mapping, &self.labels);
             let rec = Rec {
@@ -918,30 +910,23 @@ impl Run {
         });
     }
 
-    /// One more user of a shared email handled: once all of them are (as the scan counted
-    /// them), its winner is no longer needed for reporting.
-    fn one_seen(&mut self, key: u128) {
-        if let Some(shared) = self.owners.shared.get_mut(&key) {
-            shared.left = shared.left.saturating_sub(1);
-            if shared.left == 0 {
-                shared.kept = None;
-            }
-        }
-    }
-
     /// Reports the duplicates still waiting when the listing ends (their winner changed while
     /// this run was reading, or was not listed again).
-    fn report_losers(&mut self) {
-        for (key, losers) in std::mem::take(&mut self.losers) {
+    fn report_unmet(&mut self) -> Result<(), Error> {
+        loop {
+            let losers = self.owners.shared.take_unmet(1000).map_err(spill_error)?;
+            if losers.is_empty() {
+                return Ok(());
+            }
             for l in losers {
-                self.report_loser(key, l);
+                self.report_loser(l, None);
             }
         }
     }
 
     /// Reports a duplicate user, naming the user that won its email and why.
-    fn report_loser(&mut self, key: u128, l: Loser) {
-        let kept = self.owners.shared.get(&key).and_then(|s| s.kept.as_ref()).map(Kept::parts);
+    fn report_loser(&mut self, l: Loser, kept: Option<&Kept>) {
+        let kept = kept.map(|k| (k.id.as_str(), k.updated.as_str()));
         let winner = match kept {
             Some((id, updated)) => format!(
                 "the newer user {id} (changed {}; this one {})",
@@ -1307,16 +1292,25 @@ impl Run {
         Ok(())
     }
 
-    fn emit_progress(&mut self, phase: &str, force: bool) {
+    /// Whether a progress event is due: at most one every `progress_interval` (a fast listing
+    /// reads thousands of pages a second), unless `force`; if so, it counts as sent.
+    fn progress_due(&mut self, force: bool) -> bool {
         let now = Instant::now();
         if !force
             && self
                 .last_progress
                 .is_some_and(|t| now.duration_since(t) < self.cfg.progress_interval)
         {
-            return;
+            return false;
         }
         self.last_progress = Some(now);
+        true
+    }
+
+    fn emit_progress(&mut self, phase: &str, force: bool) {
+        if !self.progress_due(force) {
+            return;
+        }
         let elapsed = self.started.elapsed();
         let rate = self.counts.written as f64 / elapsed.as_secs_f64().max(1e-3);
         let left = self.counts.to_write.saturating_sub(self.counts.written + self.counts.failed);
@@ -1555,7 +1549,7 @@ async fn read_users(
     cfg: EngineConfig,
     failed_first: Vec<String>,
     only: Option<Vec<String>>,
-    cursors: Vec<String>,
+    cursors: Cursors,
     tx: tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: CancellationToken,
 ) {
@@ -1581,7 +1575,7 @@ async fn read_users(
         }
     }
     let fetch = |c| listing_page(didomi.clone(), cfg.clone(), cancel.clone(), c);
-    if let Err(e) = read_listing(fetch, &cursors, &tx, &cancel).await {
+    if let Err(e) = read_listing(fetch, cursors, &tx, &cancel).await {
         let _ = tx.send(Err(e)).await;
     }
 }
@@ -1630,7 +1624,7 @@ async fn listing_page<U: serde::de::DeserializeOwned + Default>(
 /// and the rest is read one page after another from the cursor it returned.
 async fn read_listing<F, Fut>(
     fetch: F,
-    cursors: &[String],
+    cursors: impl IntoIterator<Item = std::io::Result<String>>,
     tx: &tokio::sync::mpsc::Sender<Result<Page, Error>>,
     cancel: &CancellationToken,
 ) -> Result<(), Error>
@@ -1638,26 +1632,32 @@ where
     F: Fn(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<crate::didomi::consents::UsersPage, Error>>,
 {
-    // The cursor each page is read from: none for the first, then the scan's.
-    let start = |i: usize| if i == 0 { None } else { cursors.get(i - 1).cloned() };
+    let mut cursors = cursors.into_iter();
     let next_of = |p: &crate::didomi::consents::UsersPage| {
         p.cursor.clone().filter(|c| !c.is_empty() && !p.data.is_empty())
     };
     let mut ahead = FuturesOrdered::new();
-    let mut next = 0usize;
+    // For each page asked for, the cursor the scan saw after it (`None`: it was the last).
+    let mut expected = VecDeque::with_capacity(PAGES_AHEAD);
+    // The cursor the next page is read from (`Some(None)`: the first page); `None` once every
+    // page the scan saw is asked for.
+    let mut start: Option<Option<String>> = Some(None);
     let mut cursor: Option<String> = loop {
-        while ahead.len() < PAGES_AHEAD && next <= cursors.len() {
-            ahead.push_back(fetch(start(next)));
-            next += 1;
+        while ahead.len() < PAGES_AHEAD {
+            let Some(from) = start.take() else { break };
+            ahead.push_back(fetch(from));
+            let after = cursors.next().transpose().map_err(spill_error)?;
+            start = after.clone().map(Some);
+            expected.push_back(after);
         }
         let Some(page) = ahead.next().await else { return Ok(()) };
         let page = page?;
-        let read = next - ahead.len() - 1; // the index of this page
+        let want = expected.pop_front().flatten();
         let got = next_of(&page);
         if tx.send(Ok(Page { users: page.data, first: false })).await.is_err() {
             return Ok(());
         }
-        if got != cursors.get(read).cloned() {
+        if got != want {
             break got; // the listing changed: what was read ahead is not what follows
         }
         if got.is_none() || cancel.is_cancelled() {
@@ -1776,6 +1776,7 @@ mod tests {
                     Ok(l.lock().unwrap().page(c.as_deref()))
                 }
             };
+            let cursors = cursors.iter().cloned().map(Ok);
             read_listing(fetch, cursors, &tx, &CancellationToken::new()).await.expect("read");
             drop(tx);
             let mut pages = Vec::new();

@@ -5,55 +5,41 @@
 //! would cost 40 MB at 1,000,000 people (and twice that while the vector grows), so the pairs
 //! are gathered in chunks of [`CHUNK`]; a full chunk is sorted and written to an anonymous
 //! file in the data folder (deleted when closed, also after a crash), and the sorted chunks are
-//! merged at the end. Only the shared emails are kept: their number follows the duplicates,
-//! not the population. Disk: 40 bytes per user, written once (4 MB for 100,000 people).
+//! merged at the end. Disk: 40 bytes per user, written once (4 MB for 100,000 people).
+//!
+//! The merge finds the shared emails ([`SharedEmails`]). They are kept in a SQLite file of the
+//! run in the data folder, with what the writing pass learns about them (the winner once met,
+//! the losers met before it), and in memory only as 8 bytes each (a sorted filter that spares
+//! the other users a lookup): 88 KB at 1,000,000 people with one in 89 sharing an email.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use rusqlite::{params, Connection, OptionalExtension};
+
 use super::engine::Rank;
+
+/// The winner of a shared email as the writing pass met it: its Didomi id and `updated_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    pub(crate) id: String,
+    pub(crate) updated: String,
+}
+
+/// A Didomi user that lost its email to a newer one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Loser {
+    pub(crate) email: String,
+    pub(crate) ouid: String,
+    pub(crate) user_id: String,
+    pub(crate) updated: String,
+}
 
 /// Pairs gathered before a chunk is sorted and written (2 MB).
 pub(crate) const CHUNK: usize = (2 << 20) / ENTRY_BYTES;
-
-/// An email several users share: its winner's rank, how many of its users the writing pass has
-/// still to handle, and the winner once that pass has met it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Shared {
-    pub(crate) winner: Rank,
-    pub(crate) left: u32,
-    /// The winner's Didomi id and `updated_at`, kept from when the writing pass meets it until
-    /// the last user of the email is handled (to name it to the users it wins over).
-    pub(crate) kept: Option<Kept>,
-}
-
-impl Shared {
-    fn new(winner: Rank, users: u32) -> Self {
-        Self { winner, left: users, kept: None }
-    }
-}
-
-/// A winner's Didomi id and `updated_at` in one allocation: thousands of them may be open at
-/// once in a large listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Kept {
-    text: Box<str>,
-    id_len: usize,
-}
-
-impl Kept {
-    pub(crate) fn new(id: &str, updated: &str) -> Self {
-        Self { text: [id, updated].concat().into_boxed_str(), id_len: id.len() }
-    }
-
-    /// The id and the `updated_at`.
-    pub(crate) fn parts(&self) -> (&str, &str) {
-        self.text.split_at(self.id_len)
-    }
-}
 
 /// One user's entry: its email's key (in two halves, so that an entry takes 40 bytes in memory
 /// rather than the 48 a `u128`'s alignment would round it to) and its rank.
@@ -75,8 +61,14 @@ impl Entry {
 
 const ENTRY_BYTES: usize = 40;
 
-/// Read buffer of each chunk during the merge (19 chunks on disk at 1,000,000 people: 1.2 MB).
-const READ_BUFFER: usize = 64 * 1024;
+/// The read buffers of all the chunks together during the merge (so that they do not grow with
+/// the population: 19 chunks at 1,000,000 people read 6.7 KB at a time each).
+const READ_BUFFERS: usize = 128 * 1024;
+
+/// Read buffer of each chunk during the merge: a share of [`READ_BUFFERS`], at least a page.
+fn read_buffer(chunks: usize) -> usize {
+    (READ_BUFFERS / chunks.max(1)).max(4096)
+}
 
 /// The order of the merge: by email key, newest first within an email (so the first entry of
 /// a run of equal keys is the winner).
@@ -137,17 +129,19 @@ impl KeySorter {
         Ok(())
     }
 
-    /// Each email shared by several users: the winner's rank and how many users share it.
+    /// Each email shared by several users, in key order: its key, the winner's rank and how
+    /// many users share it.
     ///
     /// # Errors
-    /// Reading a chunk back failed.
-    pub(crate) fn shared(mut self) -> std::io::Result<HashMap<u128, Shared>> {
+    /// Reading a chunk back failed, or `each` failed.
+    fn merge(
+        mut self,
+        mut each: impl FnMut(u128, Rank, u32) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         self.buffer.sort_unstable_by_key(order);
-        let mut sources: Vec<Source> = self
-            .runs
-            .into_iter()
-            .map(|f| Source::File(BufReader::with_capacity(READ_BUFFER, f)))
-            .collect();
+        let one = read_buffer(self.runs.len());
+        let mut sources: Vec<Source> =
+            self.runs.into_iter().map(|f| Source::File(BufReader::with_capacity(one, f))).collect();
         sources.push(Source::Memory(self.buffer.into_iter()));
         let mut heap = BinaryHeap::new();
         for (i, s) in sources.iter_mut().enumerate() {
@@ -155,7 +149,6 @@ impl KeySorter {
                 heap.push(Reverse((order(&e), i, e)));
             }
         }
-        let mut shared = HashMap::new();
         let mut current: Option<(u128, Rank, u32)> = None;
         while let Some(Reverse((_, i, e))) = heap.pop() {
             if let Some(next) = sources[i].next_entry()? {
@@ -165,15 +158,28 @@ impl KeySorter {
                 Some((key, winner, n)) if key == e.key() => Some((key, winner, n + 1)),
                 done => {
                     if let Some((key, winner, n)) = done.filter(|c| c.2 > 1) {
-                        shared.insert(key, Shared::new(winner, n));
+                        each(key, winner, n)?;
                     }
                     Some((e.key(), e.rank, 1))
                 }
             };
         }
         if let Some((key, winner, n)) = current.filter(|c| c.2 > 1) {
-            shared.insert(key, Shared::new(winner, n));
+            each(key, winner, n)?;
         }
+        Ok(())
+    }
+
+    /// The emails shared by several users, with their winners, kept in a file of the run in
+    /// the sorter's folder (see the module documentation).
+    ///
+    /// # Errors
+    /// Reading a chunk back, or making or writing the file, failed.
+    pub(crate) fn shared(self) -> std::io::Result<SharedEmails> {
+        let dir = self.dir.clone();
+        let mut shared = SharedEmails::default();
+        self.merge(|key, winner, _| shared.add(&dir, key, winner))?;
+        shared.added()?;
         Ok(shared)
     }
 }
@@ -213,29 +219,298 @@ fn decode(b: &[u8; ENTRY_BYTES]) -> Entry {
     Entry::new(u128::from_le_bytes(k), rank)
 }
 
+/// The file of a run's shared emails in the data folder: `push-owners-<random>.sqlite3`.
+const FILE_PREFIX: &str = "push-owners-";
+const FILE_SUFFIX: &str = ".sqlite3";
+
+/// SQLite's page cache for the file: the rest stays on disk (≈ 90 bytes a shared email).
+const CACHE_KIB: i64 = 256;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+PRAGMA locking_mode = EXCLUSIVE;
+CREATE TABLE shared (
+  key BLOB PRIMARY KEY,
+  winner BLOB NOT NULL,
+  kept_id TEXT,
+  kept_updated TEXT
+) WITHOUT ROWID;
+CREATE TABLE waiting (
+  seq INTEGER PRIMARY KEY,
+  key BLOB NOT NULL,
+  email TEXT NOT NULL,
+  ouid TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  updated TEXT NOT NULL
+);
+CREATE INDEX waiting_key ON waiting(key);
+";
+
+/// The emails several users share, their winners' ranks, and what the writing pass learns
+/// about them: the winner once met ([`Kept`]), the losers met before it ([`Loser`]). Held in a
+/// SQLite file of the run in the data folder (deleted when the run ends; one a crash left is
+/// deleted by the next push, [`remove_left_files`]), and in memory only as a sorted filter of the keys' first halves.
+/// The file has no journal: it is only ever read by the run that writes it.
+#[derive(Debug, Default)]
+pub(crate) struct SharedEmails {
+    /// The first half of each shared email's key, sorted (8 bytes each).
+    filter: Vec<u64>,
+    file: Option<RunFile>,
+}
+
+#[derive(Debug)]
+struct RunFile {
+    conn: Connection,
+    /// Deletes the file when the run ends (after `conn` is closed: fields drop in order).
+    _path: tempfile::TempPath,
+}
+
+fn sql(e: rusqlite::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+fn key_bytes(key: u128) -> [u8; 16] {
+    key.to_be_bytes()
+}
+
+fn rank_bytes((ms, prefix, hash): Rank) -> [u8; 24] {
+    let mut b = [0u8; 24];
+    b[..8].copy_from_slice(&ms.to_le_bytes());
+    b[8..16].copy_from_slice(&prefix.to_le_bytes());
+    b[16..].copy_from_slice(&hash.to_le_bytes());
+    b
+}
+
+fn rank_of(b: &[u8]) -> Option<Rank> {
+    let word = |at: usize| -> Option<[u8; 8]> { b.get(at..at + 8)?.try_into().ok() };
+    Some((
+        i64::from_le_bytes(word(0)?),
+        u64::from_le_bytes(word(8)?),
+        u64::from_le_bytes(word(16)?),
+    ))
+}
+
+impl SharedEmails {
+    /// Adds a shared email (in key order), making the file at the first.
+    fn add(&mut self, dir: &Path, key: u128, winner: Rank) -> std::io::Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                let f = RunFile::create(dir)?;
+                f.conn.execute_batch("BEGIN").map_err(sql)?;
+                self.file.insert(f)
+            }
+        };
+        let mut st = file
+            .conn
+            .prepare_cached("INSERT INTO shared(key, winner) VALUES(?1, ?2)")
+            .map_err(sql)?;
+        st.execute(params![key_bytes(key), rank_bytes(winner)]).map_err(sql)?;
+        self.filter.push((key >> 64) as u64);
+        Ok(())
+    }
+
+    /// Ends the adding.
+    fn added(&mut self) -> std::io::Result<()> {
+        self.filter.shrink_to_fit();
+        match &self.file {
+            Some(f) => f.conn.execute_batch("COMMIT").map_err(sql),
+            None => Ok(()),
+        }
+    }
+
+    /// The winner's rank of the email `key` if several users share it, and the winner if the
+    /// writing pass has met it ([`SharedEmails::keep`]).
+    ///
+    /// # Errors
+    /// Reading the file failed.
+    pub(crate) fn get(&self, key: u128) -> std::io::Result<Option<(Rank, Option<Kept>)>> {
+        let Some(file) = &self.file else { return Ok(None) };
+        if self.filter.binary_search(&((key >> 64) as u64)).is_err() {
+            return Ok(None);
+        }
+        let mut st = file
+            .conn
+            .prepare_cached("SELECT winner, kept_id, kept_updated FROM shared WHERE key = ?1")
+            .map_err(sql)?;
+        let row = st
+            .query_row([key_bytes(key)], |r| {
+                let winner: Vec<u8> = r.get(0)?;
+                let kept = match (r.get(1)?, r.get(2)?) {
+                    (Some(id), Some(updated)) => Some(Kept { id, updated }),
+                    _ => None,
+                };
+                Ok((winner, kept))
+            })
+            .optional()
+            .map_err(sql)?;
+        row.map(|(winner, kept)| {
+            rank_of(&winner).map(|w| (w, kept)).ok_or_else(|| {
+                std::io::Error::other("a winner's rank unreadable in the run's file")
+            })
+        })
+        .transpose()
+    }
+
+    /// Remembers the winner of `key` as the writing pass met it, and returns the losers that
+    /// were waiting for it (in the order they were met).
+    ///
+    /// # Errors
+    /// Reading or writing the file failed.
+    pub(crate) fn keep(&self, key: u128, winner: &Kept) -> std::io::Result<Vec<Loser>> {
+        let Some(file) = &self.file else { return Ok(Vec::new()) };
+        let k = key_bytes(key);
+        file.conn
+            .prepare_cached("UPDATE shared SET kept_id = ?2, kept_updated = ?3 WHERE key = ?1")
+            .and_then(|mut st| st.execute(params![k, winner.id, winner.updated]))
+            .map_err(sql)?;
+        file.take_waiting("WHERE key = ?1", params![k])
+    }
+
+    /// Keeps `loser` until the winner of `key` is met.
+    ///
+    /// # Errors
+    /// Writing the file failed.
+    pub(crate) fn wait(&self, key: u128, loser: &Loser) -> std::io::Result<()> {
+        let Some(file) = &self.file else {
+            return Err(std::io::Error::other("a loser of an email no user shares"));
+        };
+        file.conn
+            .prepare_cached(
+                "INSERT INTO waiting(key, email, ouid, user_id, updated) VALUES(?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    key_bytes(key),
+                    loser.email,
+                    loser.ouid,
+                    loser.user_id,
+                    loser.updated
+                ])
+            })
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    /// Up to `limit` of the losers still waiting (their winner was never met), oldest first.
+    ///
+    /// # Errors
+    /// Reading or writing the file failed.
+    pub(crate) fn take_unmet(&self, limit: u32) -> std::io::Result<Vec<Loser>> {
+        match &self.file {
+            Some(file) => file.take_waiting(
+                "WHERE seq IN (SELECT seq FROM waiting ORDER BY seq LIMIT ?1)",
+                params![limit],
+            ),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Deletes the files of shared emails that runs which crashed left in `dir`. Only a push calls
+/// it, holding the run lock of the data folder: no other run is using one.
+pub(crate) fn remove_left_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(FILE_PREFIX) && name.ends_with(FILE_SUFFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+impl RunFile {
+    /// A new, empty file in `dir`.
+    fn create(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = tempfile::Builder::new()
+            .prefix(FILE_PREFIX)
+            .suffix(FILE_SUFFIX)
+            .tempfile_in(dir)?
+            .into_temp_path();
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(sql)?;
+        Ok(Self { conn, _path: path })
+    }
+
+    /// Removes the waiting losers that `filter` selects and returns them, oldest first.
+    fn take_waiting(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params + Copy,
+    ) -> std::io::Result<Vec<Loser>> {
+        let select =
+            format!("SELECT email, ouid, user_id, updated FROM waiting {filter} ORDER BY seq");
+        let losers = self
+            .conn
+            .prepare_cached(&select)
+            .and_then(|mut st| {
+                st.query_map(args, |r| {
+                    Ok(Loser {
+                        email: r.get(0)?,
+                        ouid: r.get(1)?,
+                        user_id: r.get(2)?,
+                        updated: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(sql)?;
+        if !losers.is_empty() {
+            self.conn
+                .prepare_cached(&format!("DELETE FROM waiting {filter}"))
+                .and_then(|mut st| st.execute(args))
+                .map_err(sql)?;
+        }
+        Ok(losers)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     /// The rule, written plainly: per email, the newest rank and the number of users; kept when
     /// several users share it.
-    fn in_memory(entries: &[(u128, Rank)]) -> HashMap<u128, Shared> {
-        let mut all: HashMap<u128, Shared> = HashMap::new();
+    fn in_memory(entries: &[(u128, Rank)]) -> HashMap<u128, (Rank, u32)> {
+        let mut all: HashMap<u128, (Rank, u32)> = HashMap::new();
         for (key, rank) in entries {
-            let e = all.entry(*key).or_insert(Shared::new(*rank, 0));
-            e.winner = e.winner.max(*rank);
-            e.left += 1;
+            let e = all.entry(*key).or_insert((*rank, 0));
+            e.0 = e.0.max(*rank);
+            e.1 += 1;
         }
-        all.retain(|_, s| s.left > 1);
+        all.retain(|_, s| s.1 > 1);
         all
+    }
+
+    fn sorter(dir: &Path, chunk: usize, entries: &[(u128, Rank)]) -> KeySorter {
+        let mut sorter = KeySorter::with_chunk(dir, chunk);
+        for (k, r) in entries {
+            sorter.push(*k, *r).expect("push");
+        }
+        sorter
+    }
+
+    fn loser(n: u32) -> Loser {
+        Loser {
+            email: format!("p{n}@example.com"),
+            ouid: format!("P{n}@Example.com"),
+            user_id: format!("user-{n}"),
+            updated: format!("2026-01-0{}T00:00:00Z", n % 9 + 1),
+        }
     }
 
     proptest! {
         /// Any population, any chunk size (so any number of spilled chunks, including none and
         /// one per user): the shared emails, their winners and counts are those of sorting
-        /// everything in memory. Few distinct keys and ranks make shares and ties on each part
-        /// of the rank common; keys differ in both halves.
+        /// everything in memory, in key order; and the run's file answers for exactly those.
+        /// Few distinct keys and ranks make shares and ties on each part of the rank common;
+        /// keys differ in both halves, and some share their first half.
         #[test]
         fn spilled_chunks_find_the_same_owners_as_sorting_in_memory(
             entries in prop::collection::vec(
@@ -245,11 +520,66 @@ mod tests {
             chunk in 1usize..70,
         ) {
             let dir = tempfile::tempdir().expect("temp dir");
-            let mut sorter = KeySorter::with_chunk(dir.path(), chunk);
-            for (k, r) in &entries {
-                sorter.push(*k, *r).expect("push");
+            let mut merged = Vec::new();
+            sorter(dir.path(), chunk, &entries)
+                .merge(|k, w, n| {
+                    merged.push((k, (w, n)));
+                    Ok(())
+                })
+                .expect("merge");
+            let want = in_memory(&entries);
+            prop_assert!(merged.windows(2).all(|w| w[0].0 < w[1].0), "in key order, once each");
+            prop_assert_eq!(merged.iter().copied().collect::<HashMap<_, _>>(), want.clone());
+
+            let shared = sorter(dir.path(), chunk, &entries).shared().expect("shared");
+            for k in (0u128..40).map(|k| (k % 5) << 64 | k) {
+                let got = shared.get(k).expect("get");
+                prop_assert_eq!(got, want.get(&k).map(|(w, _)| (*w, None)));
             }
-            prop_assert_eq!(sorter.shared().expect("merge"), in_memory(&entries));
+        }
+
+        /// Losers met before their winner wait for it, and come back, in the order met, once:
+        /// with the winner when it is met, or as unmet at the end. A winner met is answered from
+        /// then on.
+        #[test]
+        fn losers_wait_for_their_winner(
+            events in prop::collection::vec((0u128..6, any::<bool>()), 0..60),
+        ) {
+            let dir = tempfile::tempdir().expect("temp dir");
+            // Keys 0..6 are each shared by two users of rank 1 and 2.
+            let entries: Vec<(u128, Rank)> =
+                (0u128..6).flat_map(|k| [(k, (1, 0, 0)), (k, (2, 0, 0))]).collect();
+            let shared = sorter(dir.path(), 4, &entries).shared().expect("shared");
+            let mut waiting: HashMap<u128, Vec<Loser>> = HashMap::new();
+            let mut met: HashMap<u128, Kept> = HashMap::new();
+            for (n, (key, is_winner)) in events.iter().enumerate() {
+                let (winner, kept) = shared.get(*key).expect("get").expect("shared");
+                prop_assert_eq!(winner, (2, 0, 0));
+                prop_assert_eq!(kept.as_ref(), met.get(key));
+                if *is_winner {
+                    let k = Kept { id: format!("winner-{n}"), updated: format!("t{n}") };
+                    let back = shared.keep(*key, &k).expect("keep");
+                    prop_assert_eq!(back, waiting.remove(key).unwrap_or_default());
+                    met.insert(*key, k);
+                } else if kept.is_none() {
+                    let l = loser(n as u32);
+                    shared.wait(*key, &l).expect("wait");
+                    waiting.entry(*key).or_default().push(l);
+                }
+            }
+            let mut unmet = Vec::new();
+            loop {
+                let some = shared.take_unmet(3).expect("unmet");
+                if some.is_empty() {
+                    break;
+                }
+                prop_assert!(some.len() <= 3);
+                unmet.extend(some);
+            }
+            let mut want: Vec<Loser> = waiting.into_values().flatten().collect();
+            want.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+            unmet.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+            prop_assert_eq!(unmet, want);
         }
     }
 
@@ -262,17 +592,31 @@ mod tests {
         }
         assert_eq!(sorter.runs.len(), 6, "six chunks spilled");
         let shared = sorter.shared().expect("merge");
-        assert_eq!(shared.len(), 7, "every key is shared");
-        assert_eq!(shared[&0], Shared::new((14, 0, 0), 3), "the newest of 0, 7, 14 wins");
-        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no file left");
+        assert_eq!(shared.filter.len(), 7, "every key is shared");
+        assert_eq!(shared.get(0).expect("get"), Some(((14, 0, 0), None)), "the newest of 0, 7, 14");
+        let files = || std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(files(), 1, "only the run's file of shared emails");
+        drop(shared);
+        assert_eq!(files(), 0, "no file left");
     }
 
-    proptest! {
-        /// Whatever the id and the time, even empty or with any characters, both come back.
-        #[test]
-        fn a_kept_winner_gives_back_its_id_and_time(id in ".*", updated in ".*") {
-            let kept = Kept::new(&id, &updated);
-            prop_assert_eq!(kept.parts(), (id.as_str(), updated.as_str()));
-        }
+    #[test]
+    fn no_shared_email_makes_no_file_and_a_crashed_runs_file_goes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let shared =
+            sorter(dir.path(), 3, &[(1, (1, 0, 0)), (2, (1, 0, 0))]).shared().expect("shared");
+        assert_eq!(shared.get(1).expect("get"), None);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+
+        let shared =
+            sorter(dir.path(), 3, &[(1, (1, 0, 0)), (1, (2, 0, 0))]).shared().expect("shared");
+        assert_eq!(shared.get(1).expect("get"), Some(((2, 0, 0), None)));
+        let left = dir.path().join(format!("{FILE_PREFIX}crashed{FILE_SUFFIX}"));
+        std::fs::write(&left, b"").expect("write");
+        let other = dir.path().join("sync.sqlite3");
+        std::fs::write(&other, b"").expect("write");
+        remove_left_files(dir.path());
+        assert!(!left.exists(), "the file a crashed run left is deleted");
+        assert!(other.exists(), "nothing else is touched");
     }
 }
