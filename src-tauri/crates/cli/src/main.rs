@@ -16,9 +16,10 @@
 /// jemalloc instead of glibc's malloc: the push's threads (the engine, the runtime's workers
 /// building bodies and decoding answers, SQLite's) allocate and free across each other, and with
 /// glibc that cost about a sixth of the push's time at time scale 1000 and more than half of a
-/// re-run's at 1,000,000 people. jemalloc costs 0.5–1.5 MB more peak RSS at 100,000 people, the
-/// same at 1,000,000 (README, "Benchmark", round 6). The desktop app keeps the system allocator:
-/// its memory is WebKit's and its pushes are paced by HubSpot.
+/// re-run's at 1,000,000 people. It is built to give freed pages back at once
+/// (`JEMALLOC_SYS_WITH_MALLOC_CONF` in `.cargo/config.toml`), so that the peak does not grow with
+/// the length of a push (README, "Benchmark", rounds 6 and 7). The desktop app keeps the system
+/// allocator: its memory is WebKit's and its pushes are paced by HubSpot.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
