@@ -15,7 +15,10 @@
 //!    id sorts last; see `rank`). So the winner of an email is known before anything is
 //!    written for it, whatever the listing order, in every run and after a crash; losers are
 //!    reported as duplicates and never written. A user changed after the scan read the listing
-//!    (newer than anything the scan saw) is left to the next run.
+//!    (newer than anything the scan saw) is left to the next run. The writing pass checks each
+//!    user against the scan (the rank of each email's only user is kept too): a user the scan
+//!    did not see as it is now (Didomi's listing left it out, or it changed since) makes its
+//!    email shared and wins it when it is newer (`Run::owner`).
 //! 3. The winner's mapped values (packed while they wait, [`Packed`]), plus `""` for every property
 //!    an earlier push wrote on the contact that the winner has no answer for (so a consent of
 //!    another user, or a withdrawn one, never stays), and their fingerprint are computed and
@@ -839,11 +842,12 @@ impl Run {
             };
             let key = email_key(&email);
             let r = rank(&u.id, u.updated_at.as_deref());
+            let owner = self.owner(key, r).map_err(spill_error)?;
             if r.0 > self.owners.cutoff {
                 self.later(email, &u);
                 continue;
             }
-            if let Some((winner, kept)) = self.owners.shared.get(key).map_err(spill_error)? {
+            if let Some((winner, kept)) = owner {
                 let updated = u.updated_at.as_deref().unwrap_or_default().to_owned();
                 if winner != r {
                     self.counts.duplicates += 1;
@@ -908,6 +912,31 @@ impl Run {
             ),
             correlation_id: None,
         });
+    }
+
+    /// The winner of the email `key` and the winner as met, if other users have it (`None`:
+    /// the user of rank `r` is its only user, as the scan saw it). A user the scan did not see as
+    /// it is now (the listing left it out, or it changed since) makes its email one that several
+    /// users have, and wins it if it is newer than the winner the scan saw: so a user the scan
+    /// missed never has an older user's answers written over its own, nor loses to one.
+    fn owner(&mut self, key: u128, r: Rank) -> std::io::Result<Option<(Rank, Option<Kept>)>> {
+        let shared = &mut self.owners.shared;
+        let known = match shared.get(key)? {
+            Some(known) => known,
+            None => match shared.single(key)? {
+                Some(only) if only == r => return Ok(None),
+                only => {
+                    let winner = only.map_or(r, |o| o.max(r));
+                    shared.share(key, winner)?;
+                    return Ok(Some((winner, None)));
+                }
+            },
+        };
+        if r > known.0 {
+            shared.set_winner(key, r)?;
+            return Ok(Some((r, None)));
+        }
+        Ok(Some(known))
     }
 
     /// Reports the duplicates still waiting when the listing ends (their winner changed while

@@ -10,7 +10,10 @@
 //! The merge finds the shared emails ([`SharedEmails`]). They are kept in a SQLite file of the
 //! run in the data folder, with what the writing pass learns about them (the winner once met,
 //! the losers met before it), and in memory only as 8 bytes each (a sorted filter that spares
-//! the other users a lookup): 88 KB at 1,000,000 people with one in 89 sharing an email.
+//! the other users a lookup in that table): 88 KB at 1,000,000 people with one in 89 sharing an email. The
+//! file also keeps the rank of each email's only user, so that the writing pass can tell a user
+//! the scan did not see as it is now (the listing left it out, or it changed since): ≈ 45 bytes
+//! an email, written once.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -129,8 +132,7 @@ impl KeySorter {
         Ok(())
     }
 
-    /// Each email shared by several users, in key order: its key, the winner's rank and how
-    /// many users share it.
+    /// Each email, in key order: its key, the winner's rank and how many users have it.
     ///
     /// # Errors
     /// Reading a chunk back failed, or `each` failed.
@@ -157,28 +159,33 @@ impl KeySorter {
             current = match current {
                 Some((key, winner, n)) if key == e.key() => Some((key, winner, n + 1)),
                 done => {
-                    if let Some((key, winner, n)) = done.filter(|c| c.2 > 1) {
+                    if let Some((key, winner, n)) = done {
                         each(key, winner, n)?;
                     }
                     Some((e.key(), e.rank, 1))
                 }
             };
         }
-        if let Some((key, winner, n)) = current.filter(|c| c.2 > 1) {
+        if let Some((key, winner, n)) = current {
             each(key, winner, n)?;
         }
         Ok(())
     }
 
-    /// The emails shared by several users, with their winners, kept in a file of the run in
-    /// the sorter's folder (see the module documentation).
+    /// The emails shared by several users with their winners, and the only user's rank of
+    /// each other email, kept in a file of the run in the sorter's folder (see the module
+    /// documentation).
     ///
     /// # Errors
     /// Reading a chunk back, or making or writing the file, failed.
     pub(crate) fn shared(self) -> std::io::Result<SharedEmails> {
-        let dir = self.dir.clone();
-        let mut shared = SharedEmails::default();
-        self.merge(|key, winner, _| shared.add(&dir, key, winner))?;
+        let file = RunFile::create(&self.dir)?;
+        file.conn.execute_batch("BEGIN").map_err(sql)?;
+        let mut shared = SharedEmails { filter: Vec::new(), file: Some(file) };
+        self.merge(|key, winner, n| match n {
+            1 => shared.add_single(key, winner),
+            _ => shared.add(key, winner),
+        })?;
         shared.added()?;
         Ok(shared)
     }
@@ -219,11 +226,12 @@ fn decode(b: &[u8; ENTRY_BYTES]) -> Entry {
     Entry::new(u128::from_le_bytes(k), rank)
 }
 
-/// The file of a run's shared emails in the data folder: `push-owners-<random>.sqlite3`.
+/// The file of a run's owners of emails in the data folder: `push-owners-<random>.sqlite3`.
 const FILE_PREFIX: &str = "push-owners-";
 const FILE_SUFFIX: &str = ".sqlite3";
 
-/// SQLite's page cache for the file: the rest stays on disk (≈ 90 bytes a shared email).
+/// SQLite's page cache for the file: the rest stays on disk (≈ 90 bytes a shared email, ≈ 45
+/// bytes an email of one user).
 const CACHE_KIB: i64 = 256;
 
 const SCHEMA: &str = "
@@ -235,6 +243,10 @@ CREATE TABLE shared (
   winner BLOB NOT NULL,
   kept_id TEXT,
   kept_updated TEXT
+) WITHOUT ROWID;
+CREATE TABLE single (
+  key BLOB PRIMARY KEY,
+  rank BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE waiting (
   seq INTEGER PRIMARY KEY,
@@ -248,10 +260,11 @@ CREATE INDEX waiting_key ON waiting(key);
 ";
 
 /// The emails several users share, their winners' ranks, and what the writing pass learns
-/// about them: the winner once met ([`Kept`]), the losers met before it ([`Loser`]). Held in a
-/// SQLite file of the run in the data folder (deleted when the run ends; one a crash left is
-/// deleted by the next push, [`remove_left_files`]), and in memory only as a sorted filter of the keys' first halves.
-/// The file has no journal: it is only ever read by the run that writes it.
+/// about them: the winner once met ([`Kept`]), the losers met before it ([`Loser`]); and the
+/// rank of the only user of each other email ([`SharedEmails::single`]). Held in a SQLite file
+/// of the run in the data folder (deleted when the run ends; one a crash left is deleted by the
+/// next push, [`remove_left_files`]), and in memory only as a sorted filter of the shared keys'
+/// first halves. The file has no journal: it is only ever read by the run that writes it.
 #[derive(Debug, Default)]
 pub(crate) struct SharedEmails {
     /// The first half of each shared email's key, sorted (8 bytes each).
@@ -292,32 +305,93 @@ fn rank_of(b: &[u8]) -> Option<Rank> {
 }
 
 impl SharedEmails {
-    /// Adds a shared email (in key order), making the file at the first.
-    fn add(&mut self, dir: &Path, key: u128, winner: Rank) -> std::io::Result<()> {
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => {
-                let f = RunFile::create(dir)?;
-                f.conn.execute_batch("BEGIN").map_err(sql)?;
-                self.file.insert(f)
-            }
-        };
-        let mut st = file
+    fn file(&self) -> std::io::Result<&RunFile> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("the run's file of owners is not made"))
+    }
+
+    /// Adds a shared email (in key order).
+    fn add(&mut self, key: u128, winner: Rank) -> std::io::Result<()> {
+        self.file()?
             .conn
             .prepare_cached("INSERT INTO shared(key, winner) VALUES(?1, ?2)")
+            .and_then(|mut st| st.execute(params![key_bytes(key), rank_bytes(winner)]))
             .map_err(sql)?;
-        st.execute(params![key_bytes(key), rank_bytes(winner)]).map_err(sql)?;
         self.filter.push((key >> 64) as u64);
+        Ok(())
+    }
+
+    /// Adds an email only one user has (in key order).
+    fn add_single(&self, key: u128, rank: Rank) -> std::io::Result<()> {
+        self.file()?
+            .conn
+            .prepare_cached("INSERT INTO single(key, rank) VALUES(?1, ?2)")
+            .and_then(|mut st| st.execute(params![key_bytes(key), rank_bytes(rank)]))
+            .map_err(sql)?;
         Ok(())
     }
 
     /// Ends the adding.
     fn added(&mut self) -> std::io::Result<()> {
         self.filter.shrink_to_fit();
-        match &self.file {
-            Some(f) => f.conn.execute_batch("COMMIT").map_err(sql),
-            None => Ok(()),
+        self.file()?.conn.execute_batch("COMMIT").map_err(sql)
+    }
+
+    /// The rank of the only user the scan saw with the email `key`; `None` if the scan saw
+    /// several (see [`SharedEmails::get`]) or none.
+    ///
+    /// # Errors
+    /// Reading the file failed.
+    pub(crate) fn single(&self, key: u128) -> std::io::Result<Option<Rank>> {
+        let Some(file) = &self.file else { return Ok(None) };
+        let rank: Option<Vec<u8>> = file
+            .conn
+            .prepare_cached("SELECT rank FROM single WHERE key = ?1")
+            .and_then(|mut st| st.query_row([key_bytes(key)], |r| r.get(0)).optional())
+            .map_err(sql)?;
+        rank.map(|b| {
+            rank_of(&b).ok_or_else(|| std::io::Error::other("a rank unreadable in the run's file"))
+        })
+        .transpose()
+    }
+
+    /// Makes `key` an email several users have, with `winner` as its winner so far: the
+    /// writing pass met a user of it that the scan did not see as it is now.
+    ///
+    /// # Errors
+    /// Writing the file failed.
+    pub(crate) fn share(&mut self, key: u128, winner: Rank) -> std::io::Result<()> {
+        let file = self.file()?;
+        file.conn
+            .prepare_cached("DELETE FROM single WHERE key = ?1")
+            .and_then(|mut st| st.execute([key_bytes(key)]))
+            .map_err(sql)?;
+        file.conn
+            .prepare_cached("INSERT INTO shared(key, winner) VALUES(?1, ?2)")
+            .and_then(|mut st| st.execute(params![key_bytes(key), rank_bytes(winner)]))
+            .map_err(sql)?;
+        let hi = (key >> 64) as u64;
+        if let Err(at) = self.filter.binary_search(&hi) {
+            self.filter.insert(at, hi);
         }
+        Ok(())
+    }
+
+    /// Makes `winner` the winner of the shared email `key` (a newer user than the one the scan
+    /// saw win it), not met yet.
+    ///
+    /// # Errors
+    /// Writing the file failed.
+    pub(crate) fn set_winner(&self, key: u128, winner: Rank) -> std::io::Result<()> {
+        self.file()?
+            .conn
+            .prepare_cached(
+                "UPDATE shared SET winner = ?2, kept_id = NULL, kept_updated = NULL WHERE key = ?1",
+            )
+            .and_then(|mut st| st.execute(params![key_bytes(key), rank_bytes(winner)]))
+            .map_err(sql)?;
+        Ok(())
     }
 
     /// The winner's rank of the email `key` if several users share it, and the winner if the
@@ -475,8 +549,7 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    /// The rule, written plainly: per email, the newest rank and the number of users; kept when
-    /// several users share it.
+    /// The rule, written plainly: per email, the newest rank and the number of users.
     fn in_memory(entries: &[(u128, Rank)]) -> HashMap<u128, (Rank, u32)> {
         let mut all: HashMap<u128, (Rank, u32)> = HashMap::new();
         for (key, rank) in entries {
@@ -484,7 +557,6 @@ mod tests {
             e.0 = e.0.max(*rank);
             e.1 += 1;
         }
-        all.retain(|_, s| s.1 > 1);
         all
     }
 
@@ -507,8 +579,9 @@ mod tests {
 
     proptest! {
         /// Any population, any chunk size (so any number of spilled chunks, including none and
-        /// one per user): the shared emails, their winners and counts are those of sorting
-        /// everything in memory, in key order; and the run's file answers for exactly those.
+        /// one per user): the emails, their winners and counts are those of sorting everything
+        /// in memory, in key order; and the run's file answers for exactly those, as shared
+        /// emails when several users have them and as emails of one user otherwise.
         /// Few distinct keys and ranks make shares and ties on each part of the rank common;
         /// keys differ in both halves, and some share their first half.
         #[test]
@@ -534,7 +607,10 @@ mod tests {
             let shared = sorter(dir.path(), chunk, &entries).shared().expect("shared");
             for k in (0u128..40).map(|k| (k % 5) << 64 | k) {
                 let got = shared.get(k).expect("get");
-                prop_assert_eq!(got, want.get(&k).map(|(w, _)| (*w, None)));
+                let several = want.get(&k).filter(|(_, n)| *n > 1);
+                prop_assert_eq!(got, several.map(|(w, _)| (*w, None)));
+                let one = want.get(&k).filter(|(_, n)| *n == 1);
+                prop_assert_eq!(shared.single(k).expect("single"), one.map(|(w, _)| *w));
             }
         }
 
@@ -600,14 +676,31 @@ mod tests {
         assert_eq!(files(), 0, "no file left");
     }
 
+    /// Emails of one user are answered as such; one the writing pass finds shared after all
+    /// (a user the scan did not see) becomes shared, with the winner given and then a newer one.
     #[test]
-    fn no_shared_email_makes_no_file_and_a_crashed_runs_file_goes() {
+    fn an_email_of_one_user_can_become_shared() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let shared =
+        let mut shared =
             sorter(dir.path(), 3, &[(1, (1, 0, 0)), (2, (1, 0, 0))]).shared().expect("shared");
         assert_eq!(shared.get(1).expect("get"), None);
-        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+        assert_eq!(shared.single(1).expect("single"), Some((1, 0, 0)));
+        assert_eq!(shared.single(3).expect("single"), None, "an email the scan did not see");
+        shared.share(1, (1, 0, 0)).expect("share");
+        assert_eq!(shared.single(1).expect("single"), None);
+        assert_eq!(shared.get(1).expect("get"), Some(((1, 0, 0), None)));
+        let kept = Kept { id: "a".into(), updated: "t1".into() };
+        assert!(shared.keep(1, &kept).expect("keep").is_empty());
+        shared.set_winner(1, (2, 0, 0)).expect("set winner");
+        assert_eq!(shared.get(1).expect("get"), Some(((2, 0, 0), None)), "newer, not met yet");
+        assert_eq!(shared.get(2).expect("get"), None, "the other email is still of one user");
+        drop(shared);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no file left");
+    }
 
+    #[test]
+    fn a_crashed_runs_file_goes() {
+        let dir = tempfile::tempdir().expect("temp dir");
         let shared =
             sorter(dir.path(), 3, &[(1, (1, 0, 0)), (1, (2, 0, 0))]).shared().expect("shared");
         assert_eq!(shared.get(1).expect("get"), Some(((2, 0, 0), None)));
